@@ -1,0 +1,1 @@
+"""Configuration (one settings class) and the admin command line."""

@@ -1,0 +1,102 @@
+"""The one settings object. Nothing else in the service reads the environment.
+
+Built lazily (``get_settings()``), never at import time: Ray imports modules in
+every worker process, and each builds its own from the same environment.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from domain.policy import CancellationPolicy, SchedulingPolicy
+
+
+class Settings(BaseSettings):
+    """Every environment variable of the service card, plus the service's own knobs."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    service_name: str = "scheduling-service"
+    port: int = 8005
+    host: str = "0.0.0.0"
+    database_url: str | None = None
+    redis_url: str | None = None
+    data_dir: Path = Path(".data")
+    """Where the embedded PostgreSQL and Redis keep their files."""
+    seed_demo_data: bool | None = None
+    """Load the demo chain into an empty database; defaults to on in embedded mode."""
+
+    max_bookings_per_technician_per_day: int = Field(6, ge=1)
+    service_bay_count: int = Field(8, ge=1)
+    buffer_time_minutes: int = Field(30, ge=0)
+    hold_ttl_minutes: float = Field(15, gt=0)
+    slot_step_minutes: int = Field(15, ge=5)
+    free_cancellation_hours: float = Field(24, ge=0)
+    late_cancellation_fee: Decimal = Decimal("50.00")
+
+    auto_book_critical_alerts: bool = True
+    auto_book_within_days: int = Field(7, ge=1)
+
+    google_calendar_api_key: str | None = None
+    google_calendar_credentials_file: Path | None = None
+    google_calendar_credentials_json: str | None = None
+    microsoft_graph_client_id: str | None = None
+    microsoft_graph_client_secret: str | None = None
+    microsoft_graph_tenant_id: str | None = None
+
+    send_reminder_hours_before: float = Field(24, gt=0)
+    send_confirmation_email: bool = True
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "scheduling@localhost"
+    smtp_starttls: bool = False
+
+    stream_prefix: str = ""
+    """Prepended to every stream name (e.g. ``prod:``); one stream per event type."""
+    stream_maxlen: int = Field(100_000, ge=100)
+    consumer_group: str = "scheduling-service"
+    event_max_deliveries: int = Field(5, ge=1)
+
+    solver_time_limit_seconds: float = Field(2.0, gt=0)
+    actor_idle_seconds: float = Field(600, gt=0)
+    ray_address: str | None = None
+
+    @property
+    def embedded_database(self) -> bool:
+        return not self.database_url
+
+    @property
+    def embedded_redis(self) -> bool:
+        return not self.redis_url
+
+    @property
+    def should_seed_demo(self) -> bool:
+        return self.embedded_database if self.seed_demo_data is None else self.seed_demo_data
+
+    def scheduling_policy(self) -> SchedulingPolicy:
+        return SchedulingPolicy(
+            buffer=timedelta(minutes=self.buffer_time_minutes),
+            max_bookings_per_technician_per_day=self.max_bookings_per_technician_per_day,
+            hold_ttl=timedelta(minutes=self.hold_ttl_minutes),
+            slot_step=timedelta(minutes=self.slot_step_minutes),
+        )
+
+    def cancellation_policy(self) -> CancellationPolicy:
+        return CancellationPolicy(
+            free_before=timedelta(hours=self.free_cancellation_hours),
+            late_fee=self.late_cancellation_fee,
+        )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read once from the environment and ``.env``."""
+    return Settings()

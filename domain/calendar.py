@@ -1,0 +1,161 @@
+"""A resource's calendar: the overlap, buffer, working-time, cap and hold rules.
+
+Technician and bay actors are thin shells around one ``ResourceCalendar``
+each. Every check-then-set here is synchronous, so an actor that calls it
+without awaiting in between is race-free by construction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from domain.errors import DailyCapReached, HoldExpired, HoldNotFound, OutsideWorkingHours, SlotTaken
+from domain.time_windows import Interval, local_date, merge, subtract
+
+WorkingTime = Callable[[Interval], list[Interval]]
+"""Given a window, the resource's working intervals inside it."""
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarEntry:
+    """An appointment (``held_until`` None) or a hold on the resource.
+
+    ``key`` is the appointment id; it makes every mutation idempotent.
+    """
+
+    key: str
+    interval: Interval
+    held_until: datetime | None = None
+
+    def live(self, now: datetime) -> bool:
+        return self.held_until is None or self.held_until > now
+
+
+class ResourceCalendar:
+    """One technician's or bay's committed and held time.
+
+    ``buffer`` is kept free between consecutive jobs (technicians); ``daily_cap``
+    bounds the jobs per shop-local day (technicians). Bays pass neither.
+    """
+
+    def __init__(
+        self,
+        resource_id: str,
+        *,
+        tz: ZoneInfo,
+        working_time: WorkingTime,
+        buffer: timedelta = timedelta(0),
+        daily_cap: int | None = None,
+    ) -> None:
+        self.resource_id = resource_id
+        self.tz = tz
+        self.buffer = buffer
+        self.daily_cap = daily_cap
+        self._working_time = working_time
+        self._entries: dict[str, CalendarEntry] = {}
+
+    # -- reading -------------------------------------------------------------
+
+    def entries(self, now: datetime) -> list[CalendarEntry]:
+        """Live entries (appointments and unexpired holds), by start."""
+        return sorted((e for e in self._entries.values() if e.live(now)), key=lambda e: e.interval)
+
+    def get(self, key: str) -> CalendarEntry | None:
+        return self._entries.get(key)
+
+    def busy(self, window: Interval, now: datetime) -> list[Interval]:
+        """Time inside ``window`` that a new job may not overlap: entries widened by the buffer."""
+        spans = (e.interval.widened(self.buffer, self.buffer) for e in self.entries(now))
+        return [iv for iv in merge(spans) if iv.overlaps(window)]
+
+    def free(self, window: Interval, now: datetime) -> list[Interval]:
+        """Working time in ``window`` where a job could start and run (ignoring caps)."""
+        return subtract(self._working_time(window), self.busy(window, now))
+
+    def jobs_on(self, day: date, now: datetime, ignore: str | None = None) -> int:
+        return sum(
+            1 for e in self.entries(now) if e.key != ignore and local_date(e.interval.start, self.tz) == day
+        )
+
+    # -- rules ---------------------------------------------------------------
+
+    def check(self, interval: Interval, now: datetime, ignore: str | None = None) -> None:
+        """Raise the first rule ``interval`` breaks; ``ignore`` is the entry being moved."""
+        working = self._working_time(interval)
+        if not any(w.contains(interval) for w in working):
+            raise OutsideWorkingHours(
+                f"{self.resource_id} does not work the whole of "
+                f"{interval.start.isoformat()}–{interval.end.isoformat()}",
+                resource_id=self.resource_id,
+            )
+        for entry in self.entries(now):
+            if entry.key == ignore:
+                continue
+            if entry.interval.widened(self.buffer, self.buffer).overlaps(interval):
+                raise SlotTaken(
+                    f"{self.resource_id} is busy at {interval.start.isoformat()}",
+                    resource_id=self.resource_id,
+                    conflicting=entry.key,
+                )
+        if self.daily_cap is not None:
+            day = local_date(interval.start, self.tz)
+            if self.jobs_on(day, now, ignore) >= self.daily_cap:
+                raise DailyCapReached(
+                    f"{self.resource_id} already has {self.daily_cap} jobs on {day.isoformat()}",
+                    resource_id=self.resource_id,
+                    day=day.isoformat(),
+                )
+
+    # -- mutations (each idempotent by key) ------------------------------------
+
+    def hold(self, key: str, interval: Interval, expires_at: datetime, now: datetime) -> CalendarEntry:
+        """Place (or re-affirm) a hold; the same key and interval is a no-op."""
+        existing = self._entries.get(key)
+        if existing is not None and existing.interval == interval and existing.live(now):
+            return existing
+        self.check(interval, now, ignore=key)
+        entry = CalendarEntry(key, interval, held_until=expires_at)
+        self._entries[key] = entry
+        return entry
+
+    def book(self, key: str, interval: Interval, now: datetime) -> CalendarEntry:
+        """Place a confirmed appointment directly (or move an existing entry to ``interval``)."""
+        existing = self._entries.get(key)
+        if existing is not None and existing.interval == interval and existing.held_until is None:
+            return existing
+        self.check(interval, now, ignore=key)
+        entry = CalendarEntry(key, interval)
+        self._entries[key] = entry
+        return entry
+
+    def confirm(self, key: str, now: datetime) -> CalendarEntry:
+        """Turn a live hold into an appointment; confirming twice is a no-op."""
+        entry = self._entries.get(key)
+        if entry is None:
+            raise HoldNotFound(f"no hold {key} on {self.resource_id}", key=key)
+        if entry.held_until is None:
+            return entry
+        if not entry.live(now):
+            del self._entries[key]
+            raise HoldExpired(f"hold {key} on {self.resource_id} expired", key=key)
+        confirmed = replace(entry, held_until=None)
+        self._entries[key] = confirmed
+        return confirmed
+
+    def release(self, key: str) -> bool:
+        """Drop an entry (hold released or appointment cancelled). True if it existed."""
+        return self._entries.pop(key, None) is not None
+
+    def expire(self, now: datetime) -> list[str]:
+        """Drop holds past their expiry; returns their keys."""
+        dead = [k for k, e in self._entries.items() if not e.live(now)]
+        for k in dead:
+            del self._entries[k]
+        return dead
+
+    def replace_all(self, entries: Iterable[CalendarEntry]) -> None:
+        """Reload from the store (the database has the last word)."""
+        self._entries = {e.key: e for e in entries}

@@ -1,0 +1,92 @@
+"""The domain's exception hierarchy, drawn in one place.
+
+Every error carries a stable machine-readable ``code`` that the HTTP layer maps
+to an RFC 9457 problem type and the event bridge writes into dead letters.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    """Base of every rule violation the domain reports."""
+
+    code = "domain_error"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details: dict[str, Any] = details
+
+
+class NotFound(DomainError):
+    """An id that names nothing (shop, technician, bay, appointment, service type)."""
+
+    code = "not_found"
+
+
+class InvalidRequest(DomainError):
+    """Input that is well-formed but violates a rule (e.g. duration out of range)."""
+
+    code = "invalid_request"
+
+
+class SlotTaken(DomainError):
+    """The time is no longer free for the technician or the bay."""
+
+    code = "slot_taken"
+
+
+class OutsideWorkingHours(DomainError):
+    """The interval is not fully inside the resource's working time."""
+
+    code = "outside_working_hours"
+
+
+class DailyCapReached(DomainError):
+    """The technician already has the maximum number of jobs that local day."""
+
+    code = "daily_cap_reached"
+
+
+class MissingSkill(DomainError):
+    """The technician lacks the skill the service type requires."""
+
+    code = "missing_skill"
+
+
+class MissingEquipment(DomainError):
+    """The bay lacks equipment the service type requires."""
+
+    code = "missing_equipment"
+
+
+class HoldNotFound(DomainError):
+    """A hold token that names no live hold."""
+
+    code = "hold_not_found"
+
+
+class HoldExpired(DomainError):
+    """The hold's 15 minutes (or configured TTL) have passed."""
+
+    code = "hold_expired"
+
+
+class InvalidTransition(DomainError):
+    """An appointment lifecycle step that is not allowed from its current status."""
+
+    code = "invalid_transition"
+
+
+class NoSlotAvailable(DomainError):
+    """Nothing fits; ``details['reasons']`` says which constraints ruled times out."""
+
+    code = "no_slot_available"
+
+
+class IdempotencyConflict(DomainError):
+    """An idempotency key reused with a different request, or still in flight."""
+
+    code = "idempotency_conflict"

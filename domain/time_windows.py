@@ -1,0 +1,150 @@
+"""Half-open UTC intervals and the arithmetic on them, plus DST-safe local windows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+
+def require_aware(value: datetime, name: str = "datetime") -> datetime:
+    """Return ``value`` in UTC; refuse naive datetimes (their meaning is ambiguous)."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must carry a UTC offset (got naive {value.isoformat()})")
+    return value.astimezone(UTC)
+
+
+@dataclass(frozen=True, order=True, slots=True)
+class Interval:
+    """A half-open interval ``[start, end)`` of aware instants, stored in UTC."""
+
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        start = require_aware(self.start, "start")
+        end = require_aware(self.end, "end")
+        if end < start:
+            raise ValueError(f"interval ends before it starts: {start} > {end}")
+        object.__setattr__(self, "start", start)
+        object.__setattr__(self, "end", end)
+
+    @property
+    def duration(self) -> timedelta:
+        return self.end - self.start
+
+    @property
+    def empty(self) -> bool:
+        return self.end <= self.start
+
+    def overlaps(self, other: Interval) -> bool:
+        """True when the two share time; touching intervals do not overlap."""
+        return self.start < other.end and other.start < self.end
+
+    def contains(self, other: Interval) -> bool:
+        return self.start <= other.start and other.end <= self.end
+
+    def contains_instant(self, instant: datetime) -> bool:
+        return self.start <= instant < self.end
+
+    def intersection(self, other: Interval) -> Interval | None:
+        start, end = max(self.start, other.start), min(self.end, other.end)
+        return Interval(start, end) if start < end else None
+
+    def widened(self, before: timedelta, after: timedelta) -> Interval:
+        return Interval(self.start - before, self.end + after)
+
+    def shifted(self, delta: timedelta) -> Interval:
+        return Interval(self.start + delta, self.end + delta)
+
+
+def merge(intervals: Iterable[Interval]) -> list[Interval]:
+    """Sorted union of the intervals; touching intervals are joined."""
+    result: list[Interval] = []
+    for iv in sorted(i for i in intervals if not i.empty):
+        if result and iv.start <= result[-1].end:
+            if iv.end > result[-1].end:
+                result[-1] = Interval(result[-1].start, iv.end)
+        else:
+            result.append(iv)
+    return result
+
+
+def subtract(base: Sequence[Interval], remove: Iterable[Interval]) -> list[Interval]:
+    """``base`` minus every interval of ``remove`` (both may be unsorted)."""
+    holes = merge(remove)
+    result: list[Interval] = []
+    for iv in merge(base):
+        cursor = iv.start
+        for hole in holes:
+            if hole.end <= cursor or hole.start >= iv.end:
+                continue
+            if hole.start > cursor:
+                result.append(Interval(cursor, hole.start))
+            cursor = max(cursor, hole.end)
+            if cursor >= iv.end:
+                break
+        if cursor < iv.end:
+            result.append(Interval(cursor, iv.end))
+    return result
+
+
+def intersect_all(a: Sequence[Interval], b: Sequence[Interval]) -> list[Interval]:
+    """Intersection of two interval sets."""
+    out: list[Interval] = []
+    ma, mb = merge(a), merge(b)
+    i = j = 0
+    while i < len(ma) and j < len(mb):
+        cut = ma[i].intersection(mb[j])
+        if cut is not None:
+            out.append(cut)
+        if ma[i].end < mb[j].end:
+            i += 1
+        else:
+            j += 1
+    return out
+
+
+def local_instant(day: date, wall: time, tz: ZoneInfo) -> datetime:
+    """The UTC instant of wall-clock ``wall`` on ``day`` in ``tz``.
+
+    A wall time that does not exist (the hour skipped when clocks spring
+    forward) moves forward by the gap, as a wall clock would read it; an
+    ambiguous one (clocks falling back) takes its first occurrence.
+    """
+    # fold=0 applies the offset in force before a transition: inside a
+    # spring-forward gap that lands the gap's length later on the wall clock,
+    # and on an ambiguous fall-back time it picks the first occurrence.
+    return datetime.combine(day, wall).replace(tzinfo=tz, fold=0).astimezone(UTC)
+
+
+def local_window(day: date, opens: time, closes: time, tz: ZoneInfo) -> Interval | None:
+    """The UTC interval of local ``opens``–``closes`` on ``day``; None if empty.
+
+    ``closes`` of ``time(0)`` means midnight at the end of the day.
+    """
+    start = local_instant(day, opens, tz)
+    end = (
+        local_instant(day + timedelta(days=1), time(0), tz)
+        if closes == time(0)
+        else local_instant(day, closes, tz)
+    )
+    return Interval(start, end) if start < end else None
+
+
+def local_day_bounds(day: date, tz: ZoneInfo) -> Interval:
+    """The UTC interval covering the whole local ``day`` (23, 24 or 25 hours)."""
+    return Interval(local_instant(day, time(0), tz), local_instant(day + timedelta(days=1), time(0), tz))
+
+
+def local_date(instant: datetime, tz: ZoneInfo) -> date:
+    """The shop-local calendar date of an instant."""
+    return require_aware(instant).astimezone(tz).date()
+
+
+def local_dates(window: Interval, tz: ZoneInfo) -> list[date]:
+    """Every local date that ``window`` touches, in order."""
+    first = local_date(window.start, tz)
+    last = local_date(window.end - timedelta(microseconds=1), tz) if not window.empty else first
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
