@@ -31,3 +31,85 @@ def ray_session() -> Iterator[Any]:
         )
     yield ray
     ray.shutdown()
+
+
+# -- PostgreSQL ------------------------------------------------------------------
+
+TABLES_TO_CLEAN = (
+    "calendar_invites",
+    "processed_events",
+    "reminders_sent",
+    "idempotency_keys",
+    "outbox",
+    "appointments",
+    "parts",
+    "service_bays",
+    "technicians",
+    "service_types",
+    "shops",
+)
+
+
+def _server_url() -> str:
+    """DATABASE_URL's server, else the embedded PostgreSQL under .data/test."""
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return url
+    from pathlib import Path
+
+    from store.embedded import start_embedded_postgres
+
+    return start_embedded_postgres(Path(".data/test"))
+
+
+def _with_database(url: str, name: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    from store.database import normalize_dsn
+
+    parts = urlsplit(normalize_dsn(url))
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+@pytest.fixture(scope="session")
+async def database_url() -> Any:
+    """A fresh, migrated database for this test session, dropped at the end."""
+    import uuid
+
+    import asyncpg
+
+    from store.database import migrate, normalize_dsn
+
+    server = normalize_dsn(_server_url())
+    name = f"sched_test_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(server)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    url = _with_database(server, name)
+    await migrate(url)
+    os.environ["SCHEDULING_TEST_DATABASE_URL"] = url
+    yield url
+    admin = await asyncpg.connect(server)
+    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await admin.close()
+
+
+@pytest.fixture(scope="session")
+async def pool(database_url: str) -> Any:
+    from store.database import create_pool
+
+    p = await create_pool(database_url, min_size=1, max_size=40)
+    yield p
+    await p.close()
+
+
+@pytest.fixture
+async def db(pool: Any) -> Any:
+    """The pool, on a database emptied before the test (every test starts from nothing)."""
+    async with pool.acquire() as conn:
+        existing = {
+            r["tablename"] for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        }
+        tables = [t for t in TABLES_TO_CLEAN if t in existing]
+        await conn.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+    return pool

@@ -1,0 +1,294 @@
+"""Appointments and holds in PostgreSQL, which has the last word on overlaps.
+
+The exclusion constraints of migration 0002 refuse overlapping live rows for a
+technician (buffer included) or a bay; that refusal surfaces here as
+``SlotTaken``, never as a driver exception. Writers take per-resource advisory
+locks first, always technician before bay, so two conflicting inserts queue
+instead of deadlocking, and the daily cap can be counted without a race.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+import asyncpg
+
+from domain.appointment import ACTIVE_STATUSES, Appointment, AppointmentStatus, Cancellation
+from domain.errors import SlotTaken
+from domain.time_windows import Interval
+from store.codecs import appointment_from_row, customer_to_json
+
+_ACTIVE = [s.value for s in ACTIVE_STATUSES]
+_TECH_LOCK, _BAY_LOCK = 1_701, 1_702  # advisory-lock key spaces (first int of the pair)
+
+
+async def lock_resources(conn: asyncpg.Connection, tech_rid: int, bay_rid: int) -> None:
+    """Serialize writers of one technician and one bay until the transaction ends."""
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock($1, $2), pg_advisory_xact_lock($3, $4)",
+        _TECH_LOCK,
+        tech_rid,
+        _BAY_LOCK,
+        bay_rid,
+    )
+
+
+async def expire_stale_holds(conn: asyncpg.Connection, tech_rid: int, bay_rid: int, now: datetime) -> list[str]:
+    """Mark holds past their expiry on these resources expired, so they never block a booking."""
+    rows = await conn.fetch(
+        """
+        UPDATE appointments SET status = 'expired', updated_at = $3
+        WHERE status = 'held' AND hold_expires_at <= $3 AND (tech_rid = $1 OR bay_rid = $2)
+        RETURNING id
+        """,
+        tech_rid,
+        bay_rid,
+        now,
+    )
+    return [str(r["id"]) for r in rows]
+
+
+async def expire_all_stale_holds(conn: asyncpg.Connection, now: datetime) -> list[Appointment]:
+    rows = await conn.fetch(
+        """
+        UPDATE appointments SET status = 'expired', updated_at = $1
+        WHERE status = 'held' AND hold_expires_at <= $1 RETURNING *
+        """,
+        now,
+    )
+    return [appointment_from_row(r) for r in rows]
+
+
+async def count_technician_jobs(
+    conn: asyncpg.Connection, technician_id: str, day: Interval, now: datetime, exclude: str | None = None
+) -> int:
+    """Live jobs (appointments and unexpired holds) starting inside ``day``."""
+    value = await conn.fetchval(
+        """
+        SELECT count(*) FROM appointments
+        WHERE technician_id = $1 AND start_at >= $2 AND start_at < $3
+          AND status = ANY ($4::text[]) AND (status <> 'held' OR hold_expires_at > $5)
+          AND ($6::uuid IS NULL OR id <> $6::uuid)
+        """,
+        technician_id,
+        day.start,
+        day.end,
+        _ACTIVE,
+        now,
+        exclude,
+    )
+    return int(value)
+
+
+async def insert(
+    conn: asyncpg.Connection, appt: Appointment, *, tech_rid: int, bay_rid: int, buffer: timedelta
+) -> None:
+    """Insert a held or scheduled appointment; ``SlotTaken`` if it overlaps a live one."""
+    try:
+        await conn.execute(
+            """
+            INSERT INTO appointments (id, shop_id, vehicle_id, service_type, urgency, technician_id, bay_id,
+                tech_rid, bay_rid, start_at, end_at, blocked_until, status, hold_expires_at, customer, notes,
+                parts_available, parts_ready_at, sequence, source_ref, created_at, updated_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
+                    $20, $21, $21)
+            """,
+            appt.id,
+            appt.shop_id,
+            appt.vehicle_id,
+            appt.service_type,
+            appt.urgency.value,
+            appt.technician_id,
+            appt.bay_id,
+            tech_rid,
+            bay_rid,
+            appt.start,
+            appt.end,
+            appt.end + buffer,
+            appt.status.value,
+            appt.hold_expires_at,
+            customer_to_json(appt.customer),
+            appt.notes,
+            appt.parts_available,
+            appt.parts_ready_at,
+            appt.sequence,
+            appt.source_ref,
+            appt.created_at,
+        )
+    except asyncpg.exceptions.ExclusionViolationError:
+        raise SlotTaken(
+            f"{appt.technician_id} or {appt.bay_id} is already booked at {appt.start.isoformat()}",
+            technician_id=appt.technician_id,
+            bay_id=appt.bay_id,
+        ) from None
+
+
+async def get(conn: asyncpg.Connection, appointment_id: str, *, for_update: bool = False) -> Appointment | None:
+    if not _is_uuid(appointment_id):
+        return None
+    sql = "SELECT * FROM appointments WHERE id = $1::uuid" + (" FOR UPDATE" if for_update else "")
+    row = await conn.fetchrow(sql, appointment_id)
+    return appointment_from_row(row) if row else None
+
+
+async def get_by_source(conn: asyncpg.Connection, source_ref: str) -> Appointment | None:
+    row = await conn.fetchrow("SELECT * FROM appointments WHERE source_ref = $1", source_ref)
+    return appointment_from_row(row) if row else None
+
+
+async def list_by_vehicle(
+    conn: asyncpg.Connection, vehicle_id: str, *, limit: int = 50, offset: int = 0
+) -> list[Appointment]:
+    rows = await conn.fetch(
+        "SELECT * FROM appointments WHERE vehicle_id = $1 ORDER BY start_at DESC, id LIMIT $2 OFFSET $3",
+        vehicle_id,
+        limit,
+        offset,
+    )
+    return [appointment_from_row(r) for r in rows]
+
+
+async def count_by_vehicle(conn: asyncpg.Connection, vehicle_id: str) -> int:
+    return int(await conn.fetchval("SELECT count(*) FROM appointments WHERE vehicle_id = $1", vehicle_id))
+
+
+async def list_live_for_technician(
+    conn: asyncpg.Connection, technician_id: str, window: Interval, now: datetime
+) -> list[Appointment]:
+    """Live appointments and unexpired holds of a technician overlapping ``window``."""
+    return await _list_live("technician_id", technician_id, window, now, conn)
+
+
+async def list_live_for_bay(
+    conn: asyncpg.Connection, bay_id: str, window: Interval, now: datetime
+) -> list[Appointment]:
+    return await _list_live("bay_id", bay_id, window, now, conn)
+
+
+async def _list_live(
+    column: str, resource_id: str, window: Interval, now: datetime, conn: asyncpg.Connection
+) -> list[Appointment]:
+    rows = await conn.fetch(
+        f"""
+        SELECT * FROM appointments
+        WHERE {column} = $1 AND start_at < $3 AND blocked_until > $2
+          AND status = ANY ($4::text[]) AND (status <> 'held' OR hold_expires_at > $5)
+        ORDER BY start_at
+        """,
+        resource_id,
+        window.start,
+        window.end,
+        _ACTIVE,
+        now,
+    )
+    return [appointment_from_row(r) for r in rows]
+
+
+async def list_for_shop(conn: asyncpg.Connection, shop_id: str, window: Interval, now: datetime) -> list[Appointment]:
+    """Live appointments and holds of a shop overlapping ``window`` (to warm its actors at once)."""
+    rows = await conn.fetch(
+        """
+        SELECT * FROM appointments
+        WHERE shop_id = $1 AND start_at < $3 AND blocked_until > $2
+          AND status = ANY ($4::text[]) AND (status <> 'held' OR hold_expires_at > $5)
+        ORDER BY start_at
+        """,
+        shop_id,
+        window.start,
+        window.end,
+        _ACTIVE,
+        now,
+    )
+    return [appointment_from_row(r) for r in rows]
+
+
+async def set_status(conn: asyncpg.Connection, appointment_id: str, status: AppointmentStatus, now: datetime) -> None:
+    await conn.execute(
+        """
+        UPDATE appointments SET status = $2, updated_at = $3,
+            hold_expires_at = CASE WHEN $2 = 'held' THEN hold_expires_at ELSE NULL END
+        WHERE id = $1::uuid
+        """,
+        appointment_id,
+        status.value,
+        now,
+    )
+
+
+async def move(
+    conn: asyncpg.Connection,
+    appt: Appointment,
+    *,
+    tech_rid: int,
+    bay_rid: int,
+    buffer: timedelta,
+    now: datetime,
+) -> None:
+    """Write ``appt``'s new time/technician/bay/sequence; ``SlotTaken`` on overlap.
+
+    Run inside a transaction (or savepoint) the caller owns: a refusal leaves
+    the original row as it was.
+    """
+    try:
+        async with conn.transaction():
+            await conn.execute(
+                """
+                UPDATE appointments SET technician_id = $2, bay_id = $3, tech_rid = $4, bay_rid = $5,
+                    start_at = $6, end_at = $7, blocked_until = $8, sequence = $9, updated_at = $10,
+                    parts_ready_at = $11, parts_available = $12
+                WHERE id = $1::uuid
+                """,
+                appt.id,
+                appt.technician_id,
+                appt.bay_id,
+                tech_rid,
+                bay_rid,
+                appt.start,
+                appt.end,
+                appt.end + buffer,
+                appt.sequence,
+                now,
+                appt.parts_ready_at,
+                appt.parts_available,
+            )
+    except asyncpg.exceptions.ExclusionViolationError:
+        raise SlotTaken(
+            f"{appt.technician_id} or {appt.bay_id} is already booked at {appt.start.isoformat()}",
+            technician_id=appt.technician_id,
+            bay_id=appt.bay_id,
+        ) from None
+
+
+async def update_details(conn: asyncpg.Connection, appt: Appointment, now: datetime) -> None:
+    """Notes and customer, which change no time."""
+    await conn.execute(
+        "UPDATE appointments SET notes = $2, customer = $3, updated_at = $4 WHERE id = $1::uuid",
+        appt.id,
+        appt.notes,
+        customer_to_json(appt.customer),
+        now,
+    )
+
+
+async def cancel(conn: asyncpg.Connection, appointment_id: str, cancellation: Cancellation) -> None:
+    await conn.execute(
+        """
+        UPDATE appointments SET status = 'cancelled', cancelled_at = $2, cancel_late = $3, cancel_fee = $4,
+            cancel_reason = $5, hold_expires_at = NULL, updated_at = $2
+        WHERE id = $1::uuid
+        """,
+        appointment_id,
+        cancellation.at,
+        cancellation.late,
+        cancellation.fee,
+        cancellation.reason,
+    )
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True

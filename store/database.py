@@ -1,0 +1,86 @@
+"""The asyncpg pool and the migration runner."""
+
+from __future__ import annotations
+
+import json
+import logging
+from importlib import resources
+from typing import Any
+
+import asyncpg
+
+log = logging.getLogger(__name__)
+
+# Any fixed 64-bit number; held while migrating so two processes starting at
+# once apply each file exactly once.
+_MIGRATION_LOCK = 72_157_004_200_861
+
+
+def normalize_dsn(url: str) -> str:
+    """Accept the card's SQLAlchemy-style ``postgresql+asyncpg://`` URLs too."""
+    for prefix in ("postgresql+asyncpg://", "postgres+asyncpg://"):
+        if url.startswith(prefix):
+            return "postgresql://" + url[len(prefix) :]
+    return url
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    for kind in ("jsonb", "json"):
+        await conn.set_type_codec(kind, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+async def connect(url: str) -> asyncpg.Connection:
+    """One connection with the service's codecs (jsonb as Python objects)."""
+    conn = await asyncpg.connect(normalize_dsn(url))
+    await _init_connection(conn)
+    return conn
+
+
+async def create_pool(url: str, *, min_size: int = 1, max_size: int = 10, **kwargs: Any) -> asyncpg.Pool:
+    """Open the process's pool; close it with ``await pool.close()`` at shutdown."""
+    pool = await asyncpg.create_pool(
+        normalize_dsn(url), min_size=min_size, max_size=max_size, init=_init_connection, **kwargs
+    )
+    assert pool is not None
+    return pool
+
+
+def migration_files() -> list[tuple[str, str]]:
+    """``(version, sql)`` for every file in store/migrations, in filename order."""
+    folder = resources.files("store") / "migrations"
+    files = sorted(
+        (entry.name, entry.read_text(encoding="utf-8")) for entry in folder.iterdir() if entry.name.endswith(".sql")
+    )
+    return [(name.removesuffix(".sql"), sql) for name, sql in files]
+
+
+async def migrate(url: str) -> list[str]:
+    """Apply pending migrations in order; returns the versions applied now.
+
+    Idempotent, and safe when several processes start at once: an advisory
+    lock serializes them and each file is recorded in ``schema_migrations``
+    in the same transaction that applies it.
+    """
+    conn = await asyncpg.connect(normalize_dsn(url))
+    applied: list[str] = []
+    try:
+        await conn.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK)
+        try:
+            await conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            done = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
+            for version, sql in migration_files():
+                if version in done:
+                    continue
+                async with conn.transaction():
+                    await conn.execute(sql)
+                    await conn.execute("INSERT INTO schema_migrations (version) VALUES ($1)", version)
+                applied.append(version)
+                log.info("applied migration %s", version)
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock($1)", _MIGRATION_LOCK)
+    finally:
+        await conn.close()
+    return applied
