@@ -1,0 +1,48 @@
+"""Exhaustive top-K search: the reference optimum for small instances (tests, benchmarks).
+
+It enumerates every grid start for every technician and bay, keeps those the
+independent checker accepts, and tries every set of up to K distinct ones.
+Exponential: only for instances with a few dozen candidates.
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+from solver.checker import violations
+from solver.constraints import Candidate
+from solver.distinct import conflict
+from solver.objective import cost
+from solver.problem import SlotProblem
+
+
+def all_feasible(problem: SlotProblem) -> list[Candidate]:
+    """Every (technician, start) the checker accepts, with the first acceptable bay."""
+    out: list[Candidate] = []
+    first = -(-problem.earliest // problem.step) * problem.step
+    bays: list[str | None] = [b.id for b in problem.bays] if problem.needs_bay else [None]
+    for index, tech in enumerate(problem.technicians):
+        for start in range(first, problem.horizon_end - problem.duration + 1, problem.step):
+            for bay_id in bays:
+                if not violations(problem, tech.id, bay_id, start):
+                    out.append(Candidate(index, bay_id, start, problem.day_of(start)))
+                    break
+    return out
+
+
+def best_top_k_cost(problem: SlotProblem) -> tuple[int, int]:
+    """``(number of slots, total cost)`` of the best distinct top-K set: most slots, then least cost."""
+    cands = all_feasible(problem)
+    costs = [cost(problem, c) for c in cands]
+    for size in range(min(problem.top_k, len(cands)), 0, -1):
+        best: int | None = None
+        for combo in combinations(range(len(cands)), size):
+            if any(
+                conflict(cands[a], cands[b], problem.duration) for a, b in combinations(combo, 2)
+            ):
+                continue
+            total = sum(costs[i] for i in combo)
+            best = total if best is None else min(best, total)
+        if best is not None:
+            return size, best
+    return 0, 0

@@ -1,0 +1,118 @@
+"""The objective: soft terms, one small piece each, summed into a cost.
+
+Lower cost is better. Each term returns integer points for one candidate
+(terms are evaluated in plain Python once per candidate, before CP-SAT runs,
+because for a fixed candidate every term is a constant). A slot's
+``penalties`` are the terms that cost it points, which is how a losing slot
+says why it lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from solver.constraints import Candidate
+from solver.problem import SlotProblem
+
+MINUTES_PER_DAY = 24 * 60
+EMERGENCY_STEP_POINTS = 1000
+"""An emergency's cost per slot step of delay: larger than every tie-breaker summed."""
+
+TermFn = Callable[[SlotProblem, Candidate], int]
+
+
+@dataclass(frozen=True, slots=True)
+class SoftTerm:
+    """One objective term of the service card: a name and its points for a candidate."""
+
+    name: str
+    points: TermFn
+
+
+def _urgency_delay(p: SlotProblem, c: Candidate) -> int:
+    # Urgency-weighted earliness: every step past the wanted time costs more for urgent jobs.
+    late = c.start - p.wanted_start
+    return p.weights.urgency_delay * p.urgency_weight * (late // p.step) if late > 0 else 0
+
+
+def _preferred_date(p: SlotProblem, c: Candidate) -> int:
+    if p.preferred_day is None:
+        return 0
+    return p.weights.preferred_date * p.tier_weight * abs(c.day - p.preferred_day)
+
+
+def _preferred_window(p: SlotProblem, c: Candidate) -> int:
+    if not p.preferred_windows:
+        return 0
+    day_lo, day_hi = p.day_span(c.day)
+    end = c.start + p.duration
+    outside = None
+    for lo, hi in p.preferred_windows:
+        if day_lo <= lo < day_hi:
+            outside = max(lo - c.start, 0) + max(end - hi, 0)
+            break
+    if outside is None:  # no window on that day (should not happen when built per day)
+        return 0
+    return p.weights.preferred_window * p.tier_weight * (-(-outside // p.step))
+
+
+def _preferred_technician(p: SlotProblem, c: Candidate) -> int:
+    if p.preferred_technician is None or p.technicians[c.tech].id == p.preferred_technician:
+        return 0
+    return p.weights.preferred_technician * p.tier_weight
+
+
+def _waiting(p: SlotProblem, c: Candidate) -> int:
+    return p.weights.waiting * p.tier_weight * ((c.start - p.earliest) // MINUTES_PER_DAY)
+
+
+def _workload_balance(p: SlotProblem, c: Candidate) -> int:
+    return p.weights.workload_balance * p.technicians[c.tech].jobs_per_day[c.day]
+
+
+def _rating(p: SlotProblem, c: Candidate) -> int:
+    return round(p.weights.rating * max(0.0, 5.0 - p.technicians[c.tech].rating))
+
+
+def _emergency_delay(p: SlotProblem, c: Candidate) -> int:
+    # Emergencies take the immediate next feasible slot: delay dominates every other term.
+    return EMERGENCY_STEP_POINTS * ((c.start - p.first_start) // p.step)
+
+
+STANDARD_TERMS: tuple[SoftTerm, ...] = (
+    SoftTerm("urgency_delay", _urgency_delay),
+    SoftTerm("preferred_date", _preferred_date),
+    SoftTerm("preferred_window", _preferred_window),
+    SoftTerm("preferred_technician", _preferred_technician),
+    SoftTerm("waiting_time", _waiting),
+    SoftTerm("workload_balance", _workload_balance),
+    SoftTerm("technician_rating", _rating),
+)
+"""Soft terms of an ordinary job, as listed on the service card."""
+
+EMERGENCY_TERMS: tuple[SoftTerm, ...] = (
+    SoftTerm("emergency_delay", _emergency_delay),
+    SoftTerm("workload_balance", _workload_balance),
+    SoftTerm("technician_rating", _rating),
+)
+"""Soft terms of an emergency: earliest first, preferences ignored."""
+
+
+def terms_for(problem: SlotProblem) -> tuple[SoftTerm, ...]:
+    return EMERGENCY_TERMS if problem.emergency else STANDARD_TERMS
+
+
+def penalties(problem: SlotProblem, candidate: Candidate) -> tuple[tuple[str, int], ...]:
+    """The nonzero terms of one candidate, by name."""
+    out = []
+    for term in terms_for(problem):
+        points = term.points(problem, candidate)
+        if points:
+            out.append((term.name, points))
+    return tuple(out)
+
+
+def cost(problem: SlotProblem, candidate: Candidate) -> int:
+    """The candidate's objective value (sum of its terms)."""
+    return sum(term.points(problem, candidate) for term in terms_for(problem))
