@@ -1,0 +1,107 @@
+"""A per-process, read-through cache of the slowly changing catalog.
+
+Shops, technicians, bays, service types and parts change rarely (a shop file
+is loaded, a technician is added) and are read on every slot search and every
+answer; caching them for a few seconds keeps those reads off the database. The
+actors' calendars, which change with every booking, are never cached here.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import asyncpg
+
+from domain.catalog import ServiceType
+from domain.errors import InvalidRequest, NotFound
+from domain.parts import PartStock
+from domain.resources import ServiceBay, Technician
+from domain.shop import Shop
+from store import catalog_repository as catalog
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class ShopCatalog:
+    """One shop and everything the solver needs to know about it."""
+
+    shop: Shop
+    technicians: tuple[Technician, ...]
+    bays: tuple[ServiceBay, ...]
+    parts: dict[str, PartStock]
+
+
+class CatalogCache:
+    """Read-through cache with a time-to-live; ``clock`` is injectable for tests."""
+
+    def __init__(
+        self, pool: asyncpg.Pool, *, ttl_seconds: float = 10.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._pool = pool
+        self._ttl = ttl_seconds
+        self._clock = clock
+        self._entries: dict[tuple[str, str], tuple[float, Any]] = {}
+
+    def invalidate(self) -> None:
+        self._entries.clear()
+
+    async def _cached(self, key: tuple[str, str], load: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+        hit = self._entries.get(key)
+        now = self._clock()
+        if hit is not None and hit[0] > now:
+            return hit[1]  # type: ignore[no-any-return]
+        async with self._pool.acquire() as conn:
+            value = await load(conn)
+        self._entries[key] = (now + self._ttl, value)
+        return value
+
+    async def shops(self) -> list[Shop]:
+        return await self._cached(("shops", ""), catalog.list_shops)
+
+    async def shop(self, shop_id: str) -> Shop:
+        for shop in await self.shops():
+            if shop.id == shop_id:
+                return shop
+        raise NotFound(f"no shop {shop_id!r}", shop_id=shop_id)
+
+    async def shop_catalog(self, shop_id: str) -> ShopCatalog:
+        async def load(conn: asyncpg.Connection) -> ShopCatalog:
+            shop = await catalog.get_shop(conn, shop_id)
+            if shop is None:
+                raise NotFound(f"no shop {shop_id!r}", shop_id=shop_id)
+            techs = await catalog.list_technicians(conn, shop_id=shop_id)
+            bays = await catalog.list_bays(conn, shop_id)
+            parts = await catalog.parts_stock(conn, shop_id)
+            return ShopCatalog(shop, tuple(techs), tuple(bays), parts)
+
+        return await self._cached(("shop_catalog", shop_id), load)
+
+    async def technician(self, technician_id: str) -> Technician:
+        async def load(conn: asyncpg.Connection) -> Technician | None:
+            return await catalog.get_technician(conn, technician_id)
+
+        tech = await self._cached(("technician", technician_id), load)
+        if tech is None:
+            raise NotFound(f"no technician {technician_id!r}", technician_id=technician_id)
+        return tech
+
+    async def bay(self, bay_id: str) -> ServiceBay:
+        async def load(conn: asyncpg.Connection) -> ServiceBay | None:
+            return await catalog.get_bay(conn, bay_id)
+
+        bay = await self._cached(("bay", bay_id), load)
+        if bay is None:
+            raise NotFound(f"no service bay {bay_id!r}", bay_id=bay_id)
+        return bay
+
+    async def service_type(self, code: str) -> ServiceType:
+        types = await self._cached(("service_types", ""), catalog.list_service_types)
+        for st in types:
+            if st.code == code:
+                return st
+        known = ", ".join(sorted(t.code for t in types))
+        raise InvalidRequest(f"unknown service_type {code!r}; known: {known}", field="service_type")

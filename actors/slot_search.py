@@ -1,0 +1,266 @@
+"""The slot coordinator: free time from the resource actors, CP-SAT per shop, one merged ranking.
+
+For a request that may go to several shops (a list, a radius around the
+vehicle, or the whole chain) each shop's problem is built from its actors'
+calendars and solved separately (in parallel through the injected
+``SolveRunner``: Ray tasks for many shops, a worker thread for one), then the
+rankings are merged by objective. A CP-SAT solve never runs on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Protocol
+
+from actors.catalog_cache import CatalogCache, ShopCatalog
+from domain.customer import CustomerTier
+from domain.errors import InvalidRequest, NoSlotAvailable, NotFound
+from domain.job import Job, Slot
+from domain.parts import check_parts
+from domain.policy import SchedulingPolicy
+from domain.shop import GeoPoint, Shop
+from domain.time_windows import Interval, local_date, local_day_bounds
+from domain.urgency import Urgency
+from solver import SlotProblem, SlotResult, solve_slots
+from solver.build import build_slot_problem, suggested_date, to_slots
+
+NEAREST_SHOPS_WITHOUT_RADIUS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceAvailability:
+    """A resource's free time in a window (buffer already kept) and its jobs per local date."""
+
+    free: tuple[Interval, ...]
+    jobs_per_day: Mapping[date, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ShopAvailability:
+    technicians: Mapping[str, ResourceAvailability]
+    bays: Mapping[str, ResourceAvailability]
+
+
+class AvailabilitySource(Protocol):
+    """Where free time comes from: the technician and bay actors (memory, not the database)."""
+
+    async def shop_availability(self, catalog: ShopCatalog, window: Interval, now: datetime) -> ShopAvailability: ...
+
+
+class SolveRunner(Protocol):
+    """Runs CP-SAT solves off the event loop; ``None`` for a problem that missed the deadline."""
+
+    async def solve(self, problems: Sequence[SlotProblem], time_limit_s: float) -> list[SlotResult | None]: ...
+
+
+class ThreadSolveRunner:
+    """Solves in worker threads: right for one shop, where a Ray task costs more than it saves."""
+
+    async def solve(self, problems: Sequence[SlotProblem], time_limit_s: float) -> list[SlotResult | None]:
+        results = await asyncio.gather(
+            *(asyncio.to_thread(solve_slots, p, time_limit_s=time_limit_s) for p in problems)
+        )
+        return list(results)
+
+
+@dataclass(frozen=True, slots=True)
+class SlotSearch:
+    """A request for slots: the job, and where and how far ahead to look."""
+
+    vehicle_id: str
+    service_type: str
+    urgency: Urgency = Urgency.MEDIUM
+    duration: timedelta | None = None
+    preferred_date: date | None = None
+    preferred_window: tuple[time, time] | None = None
+    preferred_technician_id: str | None = None
+    customer_tier: CustomerTier = CustomerTier.REGULAR
+    shop_ids: tuple[str, ...] = ()
+    location: GeoPoint | None = None
+    radius_km: float | None = None
+    earliest: datetime | None = None
+    search_days: int = 14
+    top_k: int = 3
+    exact_start: datetime | None = None
+    """Only slots starting at this instant (a client that named a time but no technician)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SlotSearchResult:
+    slots: tuple[Slot, ...]
+    explanation: tuple[str, ...] = ()
+    suggested_date: date | None = None
+    shops_searched: tuple[str, ...] = ()
+
+
+class SlotFinder:
+    """Finds the best few slots for a job across one or many shops."""
+
+    def __init__(
+        self,
+        catalog: CatalogCache,
+        availability: AvailabilitySource,
+        policy: SchedulingPolicy,
+        *,
+        single_runner: SolveRunner | None = None,
+        multi_runner: SolveRunner | None = None,
+        time_limit_s: float = 0.5,
+    ) -> None:
+        self._catalog = catalog
+        self._availability = availability
+        self._policy = policy
+        self._single = single_runner or ThreadSolveRunner()
+        self._multi = multi_runner or self._single
+        self._time_limit_s = time_limit_s
+
+    async def find(self, search: SlotSearch, now: datetime | None = None) -> SlotSearchResult:
+        now = (now or datetime.now(UTC)).astimezone(UTC)
+        service = await self._catalog.service_type(search.service_type)
+        try:
+            duration = service.duration_for(search.duration)
+        except ValueError as exc:
+            raise InvalidRequest(str(exc), field="estimated_duration_hours") from None
+        shops = await self._shops_for(search)
+        job = Job(
+            vehicle_id=search.vehicle_id,
+            service_type=service.code,
+            urgency=search.urgency,
+            duration=duration,
+            preferred_date=search.preferred_date,
+            preferred_window=search.preferred_window,
+            preferred_technician_id=search.preferred_technician_id,
+            customer_tier=search.customer_tier,
+            location=search.location,
+            earliest=search.exact_start or search.earliest,
+        )
+        problems: list[SlotProblem] = []
+        explanation: list[str] = []
+        searched: list[str] = []
+        for shop in shops:
+            cat = await self._catalog.shop_catalog(shop.id)
+            try:
+                problem = await self._problem(cat, job, search, now)
+            except NoSlotAvailable as exc:
+                explanation.append(f"{shop.id}: {exc.message}")
+                continue
+            problems.append(problem)
+            searched.append(shop.id)
+        runner = self._single if len(problems) <= 1 else self._multi
+        results = await runner.solve(problems, self._time_limit_s) if problems else []
+        return self._merge(problems, results, shops, search, explanation, tuple(searched))
+
+    async def _problem(self, cat: ShopCatalog, job: Job, search: SlotSearch, now: datetime) -> SlotProblem:
+        service = await self._catalog.service_type(job.service_type)
+        tz = cat.shop.tz
+        first = local_date(now, tz)
+        days = search.search_days
+        if search.exact_start is not None:
+            # Look at the requested day only (and never before it).
+            first = max(first, local_date(search.exact_start, tz))
+            days = 1
+        window = Interval(
+            max(now, local_day_bounds(first, tz).start),
+            local_day_bounds(first + timedelta(days=days - 1), tz).end,
+        )
+        if window.empty:
+            raise NoSlotAvailable("the requested time is in the past", reasons=[{"code": "in_the_past"}])
+        availability = await self._availability.shop_availability(cat, window, now)
+        parts = check_parts(service.required_parts, cat.parts, now)
+        technicians = [
+            (t, availability.technicians[t.id].free, availability.technicians[t.id].jobs_per_day)
+            for t in cat.technicians
+            if t.id in availability.technicians
+        ]
+        bays = [(b, availability.bays[b.id].free) for b in cat.bays if b.id in availability.bays]
+        start_from = now if search.exact_start is None else max(now, search.exact_start)
+        problem = build_slot_problem(
+            cat.shop,
+            technicians,
+            bays,
+            service,
+            replace(job, earliest=start_from),
+            parts,
+            self._policy,
+            start_from if search.exact_start is not None else now,
+            horizon_days=days,
+            top_k=search.top_k if search.exact_start is None else max(search.top_k, 10),
+        )
+        if search.exact_start is not None:
+            offset = int((search.exact_start - problem.origin).total_seconds() // 60)
+            problem = replace(problem, earliest=offset, horizon_end=offset + problem.duration)
+        return problem
+
+    async def _shops_for(self, search: SlotSearch) -> list[Shop]:
+        shops = await self._catalog.shops()
+        if search.shop_ids:
+            by_id = {s.id: s for s in shops}
+            missing = [s for s in search.shop_ids if s not in by_id]
+            if missing:
+                raise InvalidRequest(f"unknown shop {', '.join(missing)}", field="shop_id")
+            return [by_id[s] for s in search.shop_ids]
+        if search.location is not None:
+            located = sorted(
+                (s for s in shops if s.location is not None),
+                key=lambda s: s.location.distance_km(search.location) if s.location and search.location else 0.0,
+            )
+            if search.radius_km is not None:
+                located = [
+                    s for s in located if s.location and s.location.distance_km(search.location) <= search.radius_km
+                ]
+                if not located:
+                    raise NoSlotAvailable(
+                        f"no shop within {search.radius_km:g} km of the vehicle",
+                        reasons=[{"code": "no_shop_in_radius"}],
+                    )
+                return located
+            return located[:NEAREST_SHOPS_WITHOUT_RADIUS]
+        if not shops:
+            raise NotFound("no shops are configured; load a shop file first")
+        return shops
+
+    def _merge(
+        self,
+        problems: Sequence[SlotProblem],
+        results: Sequence[SlotResult | None],
+        shops: Sequence[Shop],
+        search: SlotSearch,
+        explanation: list[str],
+        searched: tuple[str, ...],
+    ) -> SlotSearchResult:
+        multi = len(shops) > 1
+        ranked: list[Slot] = []
+        suggestion: date | None = None
+        by_shop = {s.id: s for s in shops}
+        for problem, result in zip(problems, results, strict=True):
+            prefix = f"{problem.shop_id}: " if multi else ""
+            if result is None:
+                explanation.append(f"{prefix}the solve did not finish in time; this shop was skipped")
+                continue
+            explanation.extend(prefix + r.message for r in result.reasons)
+            slots = to_slots(problem, result)
+            if search.exact_start is not None:
+                slots = [s for s in slots if s.start == search.exact_start]
+            ranked.extend(slots)
+            suggested = suggested_date(problem, result, by_shop[problem.shop_id])
+            if suggested is not None and (suggestion is None or suggested < suggestion):
+                suggestion = suggested
+        ranked.sort(key=lambda s: (-s.score, s.start, s.shop_id, s.technician_id))
+        top = _rescale_confidence(ranked[: search.top_k])
+        return SlotSearchResult(tuple(top), tuple(dict.fromkeys(explanation)), suggestion, searched)
+
+
+def _rescale_confidence(slots: list[Slot]) -> list[Slot]:
+    """Confidence relative to the best slot of the merged ranking, never rising down the list."""
+    if not slots:
+        return slots
+    best_cost = max(0.0, -slots[0].score)
+    out: list[Slot] = []
+    ceiling = 1.0
+    for slot in slots:
+        quality = (1.0 + best_cost) / (1.0 + max(0.0, -slot.score))
+        value = ceiling = min(slot.confidence, quality, ceiling)
+        out.append(replace(slot, confidence=round(value, 4)))
+    return out
