@@ -1,0 +1,1 @@
+"""Calendar invites (docstring filled in below)."""

@@ -1,0 +1,82 @@
+"""Build the enabled calendar targets and the invite dispatcher from Settings (the composition step).
+
+Called from the service's start-up, never at import time. A provider is on
+when its settings are present; none of them is required.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from config.settings import Settings
+from integrations.calendar_target import CalendarTarget
+from integrations.confirmation_email import ConfirmationEmailTarget, SmtpConfig
+from integrations.delivery import InviteDeliveryRepository
+from integrations.dispatcher import InviteDispatcher, RetryPolicy, utc_now
+
+log = logging.getLogger(__name__)
+
+
+def calendar_targets(settings: Settings) -> list[CalendarTarget]:
+    """Every calendar target whose configuration is complete."""
+    targets: list[CalendarTarget] = []
+    if settings.google_calendar_credentials_file or settings.google_calendar_credentials_json:
+        # Imported here: the Google client is only loaded where it is configured.
+        from integrations.google_calendar import GoogleCalendarTarget, service_account_credentials
+
+        credentials = service_account_credentials(
+            credentials_file=settings.google_calendar_credentials_file,
+            credentials_json=settings.google_calendar_credentials_json,
+        )
+        targets.append(GoogleCalendarTarget(credentials))
+    elif settings.google_calendar_api_key:
+        log.warning(
+            "GOOGLE_CALENDAR_API_KEY is set but an API key cannot write calendars; "
+            "set GOOGLE_CALENDAR_CREDENTIALS_FILE or GOOGLE_CALENDAR_CREDENTIALS_JSON for invites"
+        )
+    graph = (
+        settings.microsoft_graph_tenant_id,
+        settings.microsoft_graph_client_id,
+        settings.microsoft_graph_client_secret,
+    )
+    if all(graph):
+        from azure.identity.aio import ClientSecretCredential
+
+        from integrations.microsoft_graph import MicrosoftGraphTarget, graph_client
+
+        tenant_id, client_id, client_secret = (str(v) for v in graph)
+        credential = ClientSecretCredential(tenant_id, client_id, client_secret)
+        targets.append(MicrosoftGraphTarget(graph_client(credential)))
+    elif any(graph):
+        log.warning(
+            "Microsoft Graph invites are off: MICROSOFT_GRAPH_TENANT_ID, _CLIENT_ID and _CLIENT_SECRET must all be set"
+        )
+    if settings.send_confirmation_email and settings.smtp_host:
+        targets.append(
+            ConfirmationEmailTarget(
+                SmtpConfig(
+                    host=settings.smtp_host,
+                    port=settings.smtp_port,
+                    sender=settings.smtp_from,
+                    username=settings.smtp_username,
+                    password=settings.smtp_password,
+                    starttls=settings.smtp_starttls,
+                )
+            )
+        )
+    return targets
+
+
+def invite_dispatcher(
+    settings: Settings,
+    repository: InviteDeliveryRepository,
+    *,
+    retry: RetryPolicy | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> InviteDispatcher:
+    """The dispatcher over every enabled target, storing state in ``repository``."""
+    targets = calendar_targets(settings)
+    log.info("calendar invites go to: %s", ", ".join(t.provider for t in targets) or "nowhere (none configured)")
+    return InviteDispatcher(targets, repository, retry=retry, clock=clock)

@@ -1,0 +1,157 @@
+"""Microsoft Graph target: events on the technician's Outlook calendar through msgraph-sdk.
+
+Authenticates as an application (client credentials: tenant, client id and
+secret through azure-identity) and writes ``/users/{technician email}/events``.
+The app registration needs the *application* permission ``Calendars.ReadWrite``
+with admin consent; an Exchange application access policy can restrict it to
+the technicians' mailboxes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import TypeVar
+
+import httpx
+from azure.core.credentials_async import AsyncTokenCredential
+from azure.core.exceptions import ClientAuthenticationError, ServiceRequestError
+from kiota_abstractions.api_error import APIError
+from kiota_authentication_azure.azure_identity_authentication_provider import (
+    AzureIdentityAuthenticationProvider,
+)
+from kiota_http.middleware.options import RetryHandlerOption
+from msgraph.generated.models.body_type import BodyType
+from msgraph.generated.models.date_time_time_zone import DateTimeTimeZone
+from msgraph.generated.models.event import Event
+from msgraph.generated.models.free_busy_status import FreeBusyStatus
+from msgraph.generated.models.item_body import ItemBody
+from msgraph.generated.models.location import Location
+from msgraph.graph_request_adapter import GraphRequestAdapter
+from msgraph.graph_request_adapter import options as graph_default_options
+from msgraph.graph_service_client import GraphServiceClient
+from msgraph_core import GraphClientFactory
+
+from integrations.calendar_target import (
+    CalendarError,
+    CredentialsRejected,
+    EventGone,
+    RequestRejected,
+    TransientCalendarError,
+)
+from integrations.invite import Invite, InviteStatus
+
+GRAPH_SCOPE = "https://graph.microsoft.com/.default"
+GRAPH_BASE_URL = "https://graph.microsoft.com/v1.0"
+
+T = TypeVar("T")
+
+
+def graph_client(credential: AsyncTokenCredential, http_client: httpx.AsyncClient | None = None) -> GraphServiceClient:
+    """A GraphServiceClient on ``credential``; ``http_client`` lets tests put a fake transport under it.
+
+    The SDK's own retry middleware is switched off: the invite dispatcher owns
+    retries and their backoff, and the middleware would sleep inside a call.
+    """
+    client = http_client or httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0))
+    if not client.base_url:
+        client.base_url = httpx.URL(GRAPH_BASE_URL)
+    options = {
+        **graph_default_options,
+        RetryHandlerOption.get_key(): RetryHandlerOption(max_retries=0, should_retry=False),
+    }
+    client = GraphClientFactory.create_with_default_middleware(client=client, options=options)
+    auth = AzureIdentityAuthenticationProvider(credential, scopes=[GRAPH_SCOPE])
+    return GraphServiceClient(request_adapter=GraphRequestAdapter(auth, client=client))
+
+
+def _wall_time(invite_time: datetime, timezone: str) -> DateTimeTimeZone:
+    # Graph takes a local wall-clock time plus a zone name (IANA names are accepted),
+    # which keeps the shop's local time on DST days.
+    return DateTimeTimeZone(date_time=invite_time.strftime("%Y-%m-%dT%H:%M:%S"), time_zone=timezone)
+
+
+def graph_event(invite: Invite) -> Event:
+    """The Graph event for an invite."""
+    return Event(
+        subject=invite.summary,
+        body=ItemBody(content_type=BodyType.Text, content=invite.description),
+        start=_wall_time(invite.start, invite.timezone),
+        end=_wall_time(invite.end, invite.timezone),
+        location=Location(display_name=invite.location),
+        show_as=FreeBusyStatus.Tentative if invite.status is InviteStatus.TENTATIVE else FreeBusyStatus.Busy,
+        # Graph's idempotency key for POST: a retried create returns the first event.
+        transaction_id=invite.uid,
+    )
+
+
+def classify_graph_error(exc: Exception) -> CalendarError | None:
+    """The calendar error an msgraph / azure-identity exception means; None if it is not one of theirs."""
+    if isinstance(exc, ClientAuthenticationError):
+        return CredentialsRejected(f"Microsoft identity platform refused the client credentials: {exc}")
+    if isinstance(exc, APIError):
+        status = exc.response_status_code or 0
+        detail = f"Microsoft Graph answered {status}: {getattr(exc, 'message', None) or exc}"
+        if status == 401:
+            return CredentialsRejected(detail, status=status)
+        if status == 403:
+            return CredentialsRejected(
+                f"{detail} (does the app have Calendars.ReadWrite with admin consent?)", status=status
+            )
+        if status in (404, 410):
+            return EventGone(detail, status=status)
+        if status == 429 or status >= 500:
+            return TransientCalendarError(detail, status=status)
+        return RequestRejected(detail, status=status)
+    if isinstance(exc, httpx.TransportError | ServiceRequestError | OSError):
+        return TransientCalendarError(f"cannot reach Microsoft Graph: {exc}")
+    return None
+
+
+class MicrosoftGraphTarget:
+    """Puts invites on technicians' Outlook calendars (``/users/{email}/events``)."""
+
+    provider = "microsoft"
+
+    def __init__(self, client: GraphServiceClient) -> None:
+        self._client = client
+
+    def accepts(self, invite: Invite) -> bool:
+        return bool(invite.attendee_email)
+
+    async def create(self, invite: Invite) -> str:
+        events = self._client.users.by_user_id(self._user(invite)).events
+        created = await self._call(lambda: events.post(graph_event(invite)))
+        if created is None or not created.id:
+            raise TransientCalendarError("Microsoft Graph created an event but returned no id")
+        return created.id
+
+    async def update(self, invite: Invite, provider_event_id: str) -> str:
+        event = self._client.users.by_user_id(self._user(invite)).events.by_event_id(provider_event_id)
+        patch = graph_event(invite)
+        patch.transaction_id = None  # only meaningful on create
+        updated = await self._call(lambda: event.patch(patch))
+        return (updated.id if updated is not None and updated.id else None) or provider_event_id
+
+    async def cancel(self, invite: Invite, provider_event_id: str) -> None:
+        event = self._client.users.by_user_id(self._user(invite)).events.by_event_id(provider_event_id)
+        try:
+            await self._call(event.delete)
+        except EventGone:
+            return
+
+    @staticmethod
+    def _user(invite: Invite) -> str:
+        if not invite.attendee_email:
+            raise RequestRejected("the technician has no email, so no Outlook calendar")
+        return invite.attendee_email
+
+    @staticmethod
+    async def _call(request: Callable[[], Awaitable[T]]) -> T:
+        try:
+            return await request()
+        except Exception as exc:
+            error = classify_graph_error(exc)
+            if error is None:
+                raise
+            raise error from exc
