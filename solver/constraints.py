@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from solver.problem import SlotProblem, TechnicianFree
-from solver.spans import Span, clip, grid_starts, intersect, normalize, subtract
+from solver.spans import Span, clip, grid_starts, intersect, long_enough_spans, normalize, subtract
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +89,7 @@ BAY_RULE = HardRule("no_equipped_bay_free", "no bay with the equipment is free t
 
 
 def long_enough(windows: list[Span], duration: int) -> list[Span]:
-    return [w for w in windows if w[1] - w[0] >= duration]
+    return long_enough_spans(windows, duration)
 
 
 def technician_windows(problem: SlotProblem, tech: TechnicianFree, within: Span) -> list[Span]:

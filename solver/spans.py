@@ -75,3 +75,8 @@ def grid_starts(window: Span, duration: int, step: int) -> range:
     first = -(-window[0] // step) * step  # ceil to the grid
     last = window[1] - duration
     return range(first, last + 1, step) if last >= first else range(0)
+
+
+def long_enough_spans(spans: Sequence[Span], length: int) -> list[Span]:
+    """The spans at least ``length`` long."""
+    return [s for s in spans if s[1] - s[0] >= length]

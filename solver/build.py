@@ -1,0 +1,186 @@
+"""Mapping at the solver's boundary: domain objects in, ``domain.job.Slot`` out.
+
+The caller (the coordinator) gathers each resource's free time from its
+actor; this module only converts. Instants become whole minutes from the
+shop-local midnight of ``now`` (free time is rounded inwards, so a rounded
+slot never leaves the real free time), and the slot-step grid is aligned to
+that local midnight, hence to the wall clock (any DST shift that is a
+multiple of the step keeps it aligned).
+
+Technicians without the skill and bays without the equipment are kept but
+flagged (``skilled``/``equipped`` False): the solver's own skill and bay
+rules then rule them out and can say so in explanations.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, timedelta
+
+from domain.catalog import ServiceCategory, ServiceType
+from domain.errors import NoSlotAvailable
+from domain.job import Job, Slot
+from domain.parts import PartsAvailability
+from domain.policy import SchedulingPolicy
+from domain.resources import ServiceBay, Technician
+from domain.shop import GeoPoint, Shop
+from domain.time_windows import Interval, local_date, local_day_bounds, local_window, require_aware
+from domain.urgency import Urgency
+from solver.problem import BayFree, SlotProblem, TechnicianFree, Visit, Weights
+from solver.result import SlotResult
+from solver.spans import Span, normalize
+
+ON_SITE_BAY_ID = "on-site"
+"""``Slot.bay_id`` of an on-site (mobile) job, which needs no bay."""
+
+DEFAULT_HORIZON_DAYS = 14
+DEFAULT_TRAVEL_SPEED_KMH = 40.0
+
+
+def _floor_minutes(instant: datetime, origin: datetime) -> int:
+    return math.floor((require_aware(instant) - origin).total_seconds() / 60)
+
+
+def _ceil_minutes(instant: datetime, origin: datetime) -> int:
+    return math.ceil((require_aware(instant) - origin).total_seconds() / 60)
+
+
+def _spans(intervals: Sequence[Interval], origin: datetime) -> tuple[Span, ...]:
+    return tuple(normalize((_ceil_minutes(iv.start, origin), _floor_minutes(iv.end, origin)) for iv in intervals))
+
+
+def build_slot_problem(
+    shop: Shop,
+    technicians: Sequence[tuple[Technician, Sequence[Interval], Mapping[date, int]]],
+    bays: Sequence[tuple[ServiceBay, Sequence[Interval]]],
+    service: ServiceType,
+    job: Job,
+    parts: PartsAvailability,
+    policy: SchedulingPolicy,
+    now: datetime,
+    *,
+    horizon_days: int = DEFAULT_HORIZON_DAYS,
+    top_k: int = 3,
+    weights: Weights | None = None,
+    on_site: bool = False,
+    visits: Mapping[str, Sequence[tuple[Interval, GeoPoint]]] | None = None,
+    travel_speed_kmh: float = DEFAULT_TRAVEL_SPEED_KMH,
+) -> SlotProblem:
+    """A ``SlotProblem`` for ``job`` at ``shop`` over ``horizon_days`` local days from ``now``.
+
+    ``technicians`` pairs each technician with their free time (working time
+    minus busy time widened by the buffer: ``ResourceCalendar.free``) and
+    their job count per local date; ``bays`` pairs each bay with its free
+    time. ``visits`` (on-site work only) gives each technician's existing
+    on-site jobs and their places, for travel time. Raises ``NoSlotAvailable``
+    when the shop has never stocked a required part (no lead time is known).
+    """
+    if parts.unknown:
+        raise NoSlotAvailable(
+            f"shop {shop.id} does not stock {', '.join(parts.unknown)}",
+            reasons=[{"code": "parts_unknown", "parts": list(parts.unknown)}],
+        )
+    tz = shop.tz
+    first_day = local_date(now, tz)
+    dates = [first_day + timedelta(days=n) for n in range(horizon_days)]
+    origin = local_day_bounds(first_day, tz).start
+    day_starts = tuple(_floor_minutes(local_day_bounds(d, tz).start, origin) for d in dates)
+    horizon_end = _floor_minutes(local_day_bounds(dates[-1], tz).end, origin)
+    earliest = _ceil_minutes(max(require_aware(now), require_aware(job.earliest or now)), origin)
+    parts_ready = None if parts.available else _ceil_minutes(parts.ready_at, origin)
+
+    windows: list[Span] = []
+    if job.preferred_window is not None:
+        opens, closes = job.preferred_window
+        for d in dates:
+            iv = local_window(d, opens, closes, tz)
+            if iv is not None:
+                windows.append((_ceil_minutes(iv.start, origin), _floor_minutes(iv.end, origin)))
+    preferred_day = (
+        (job.preferred_date - first_day).days
+        if job.preferred_date is not None and 0 <= (job.preferred_date - first_day).days < horizon_days
+        else None
+    )
+
+    def visits_of(tech: Technician) -> tuple[Visit, ...]:
+        if not on_site or visits is None or job.location is None:
+            return ()
+        out = []
+        for iv, place in visits.get(tech.id, ()):
+            travel = math.ceil(place.distance_km(job.location) / travel_speed_kmh * 60)
+            out.append(Visit((_floor_minutes(iv.start, origin), _ceil_minutes(iv.end, origin)), travel))
+        return tuple(out)
+
+    return SlotProblem(
+        origin=origin,
+        duration=math.ceil(job.duration.total_seconds() / 60),
+        earliest=earliest,
+        horizon_end=horizon_end,
+        day_starts=day_starts,
+        technicians=tuple(
+            TechnicianFree(
+                id=tech.id,
+                free=_spans(free, origin),
+                jobs_per_day=tuple(counts.get(d, 0) for d in dates),
+                daily_cap=policy.max_bookings_per_technician_per_day,
+                rating=tech.rating,
+                skilled=tech.active and tech.has_skill(service.required_skill),
+                visits=visits_of(tech),
+            )
+            for tech, free, counts in technicians
+        ),
+        bays=tuple(
+            BayFree(
+                id=bay.id,
+                free=_spans(free, origin),
+                equipped=bay.active and bay.has_equipment(service.required_equipment),
+            )
+            for bay, free in bays
+        ),
+        urgency_weight=job.urgency.weight,
+        tier_weight=job.customer_tier.weight,
+        emergency=job.urgency is Urgency.CRITICAL or service.category is ServiceCategory.EMERGENCY,
+        step=max(1, round(policy.slot_step.total_seconds() / 60)),
+        preferred_day=preferred_day,
+        preferred_windows=tuple(windows),
+        preferred_technician=job.preferred_technician_id,
+        needs_bay=not on_site,
+        parts_ready=parts_ready,
+        top_k=top_k,
+        weights=weights or Weights(),
+        shop_id=shop.id,
+    )
+
+
+def instant_of(problem: SlotProblem, minute: int) -> datetime:
+    """The aware UTC instant of a minute offset of ``problem``."""
+    return problem.origin + timedelta(minutes=minute)
+
+
+def to_slots(problem: SlotProblem, result: SlotResult) -> list[Slot]:
+    """The result's ranked slots as domain ``Slot`` objects, best first.
+
+    ``score`` is the negated objective (0 is a perfect slot, higher is
+    better); ``penalties`` are the objective terms that cost it points.
+    """
+    return [
+        Slot(
+            shop_id=problem.shop_id,
+            technician_id=s.technician_id,
+            bay_id=s.bay_id if s.bay_id is not None else ON_SITE_BAY_ID,
+            interval=Interval(instant_of(problem, s.start), instant_of(problem, s.end)),
+            parts_available=not s.waits_for_parts,
+            confidence=s.confidence,
+            score=float(-s.cost),
+            penalties=tuple((name, float(points)) for name, points in s.penalties),
+        )
+        for s in result.slots
+    ]
+
+
+def suggested_date(problem: SlotProblem, result: SlotResult, shop: Shop) -> date | None:
+    """The shop-local date to ask again from, when parts arrive past the horizon."""
+    if result.suggested_start is None:
+        return None
+    return local_date(instant_of(problem, result.suggested_start), shop.tz)
