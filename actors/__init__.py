@@ -1,0 +1,1 @@
+"""Ray actors and tasks: resource actors (technicians, bays) and the solve coordinator."""

@@ -1,0 +1,219 @@
+"""The coordinator's Ray part: solve many shops' slot problems in parallel.
+
+Every Ray call of the solve path lives in this file. Each Ray task solves a
+*chunk* of shops (not one shop) because per-task overhead is of the same
+order as one solve (a few ms); chunks keep both cores busy while paying it
+a few times instead of once per shop. Each chunk asks for one CPU, so a
+2-core machine runs two at once (and a bigger cluster scales with cores).
+
+An overall deadline bounds the answer: chunks still running at the deadline
+are cancelled and their shops reported as timed out; what finished is
+merged and returned. Every solve also has its own CP-SAT time limit.
+
+``solve_shops`` blocks (``ray.get``/``ray.wait``): call it from a thread or a
+Ray task. On an event loop use ``solve_shops_async``, which awaits the refs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import ray
+
+from solver.problem import SlotProblem
+from solver.ranking import DEFAULT_TIME_LIMIT_S, solve_slots
+from solver.result import RankedSlot, SlotResult
+
+DEFAULT_DEADLINE_S = 2.0
+CHUNKS_PER_CPU = 2
+"""Chunks per CPU: enough to even out uneven chunks, few enough to amortise task overhead."""
+
+
+@dataclass(frozen=True, slots=True)
+class ShopSlot:
+    """A ranked slot and the shop it belongs to (after merging shops)."""
+
+    shop_id: str
+    slot: RankedSlot
+
+
+@dataclass(frozen=True, slots=True)
+class MultiShopResult:
+    """Merged ranking over shops, each shop's own result, and the shops that did not answer in time.
+
+    ``results`` follows the order of the problems given (None: timed out or failed).
+    """
+
+    ranked: tuple[ShopSlot, ...]
+    results: tuple[SlotResult | None, ...]
+    per_shop: dict[str, SlotResult]
+    timed_out: tuple[str, ...]
+    failed: dict[str, str]
+
+
+def solve_chunk(problems: Sequence[SlotProblem], time_limit_s: float) -> list[SlotResult]:
+    """Solve shops one after the other (the body of a Ray task; also the sequential baseline)."""
+    return [solve_slots(p, time_limit_s=time_limit_s) for p in problems]
+
+
+@cache
+def _remote_solve_chunk() -> Any:
+    # Built on first use, not at import: Ray imports this module in every worker.
+    return ray.remote(num_cpus=1, max_retries=0)(solve_chunk)
+
+
+def chunk(problems: Sequence[SlotProblem], shops_per_task: int | None, cpus: int) -> list[list[SlotProblem]]:
+    """Split into chunks of ``shops_per_task`` (default: about ``CHUNKS_PER_CPU`` chunks per CPU)."""
+    if not problems:
+        return []
+    size = shops_per_task or max(1, math.ceil(len(problems) / (CHUNKS_PER_CPU * max(cpus, 1))))
+    return [list(problems[i : i + size]) for i in range(0, len(problems), size)]
+
+
+def merge_rankings(results: Sequence[SlotResult], top_k: int) -> tuple[ShopSlot, ...]:
+    """The ``top_k`` best slots over all shops (same job, same weights: costs compare)."""
+    every = [ShopSlot(r.shop_id, s) for r in results for s in r.slots]
+    every.sort(key=lambda x: (x.slot.cost, x.slot.start, x.shop_id))
+    return tuple(every[:top_k])
+
+
+def _cluster_cpus() -> int:
+    resources: dict[str, float] = ray.cluster_resources()  # type: ignore[no-untyped-call]
+    return max(1, int(resources.get("CPU", 1)))
+
+
+Submitted = list[tuple[range, Any]]
+"""Each task's slice of the problem list and its ref."""
+
+
+def _submit(problems: Sequence[SlotProblem], time_limit_s: float, shops_per_task: int | None) -> Submitted:
+    remote = _remote_solve_chunk()
+    out: Submitted = []
+    start = 0
+    for part in chunk(problems, shops_per_task, _cluster_cpus()):
+        out.append((range(start, start + len(part)), remote.remote(part, time_limit_s)))
+        start += len(part)
+    return out
+
+
+def _collect(
+    problems: Sequence[SlotProblem],
+    submitted: Submitted,
+    finished: Callable[[Any], list[SlotResult] | BaseException],
+    ready: set[Any],
+    top_k: int,
+) -> MultiShopResult:
+    results: list[SlotResult | None] = [None] * len(problems)
+    timed_out: list[str] = []
+    failed: dict[str, str] = {}
+    for indices, ref in submitted:
+        if ref not in ready:
+            ray.cancel(ref)
+            timed_out.extend(problems[i].shop_id for i in indices)
+            continue
+        outcome = finished(ref)
+        if isinstance(outcome, BaseException):
+            failed.update({problems[i].shop_id: repr(outcome) for i in indices})
+            continue
+        for i, result in zip(indices, outcome, strict=True):
+            results[i] = result
+    done = [r for r in results if r is not None]
+    return MultiShopResult(
+        ranked=merge_rankings(done, top_k),
+        results=tuple(results),
+        per_shop={r.shop_id: r for r in done},
+        timed_out=tuple(timed_out),
+        failed=failed,
+    )
+
+
+def _get(ref: Any) -> list[SlotResult] | BaseException:
+    try:
+        result: list[SlotResult] = ray.get(ref)
+        return result
+    except Exception as exc:  # a failed shop is reported, never raised over the others
+        return exc
+
+
+def solve_shops(
+    problems: Sequence[SlotProblem],
+    *,
+    deadline_s: float = DEFAULT_DEADLINE_S,
+    time_limit_s: float = DEFAULT_TIME_LIMIT_S,
+    shops_per_task: int | None = None,
+    top_k: int = 3,
+) -> MultiShopResult:
+    """Solve every shop's problem in Ray tasks and merge; shops late past ``deadline_s`` are timed out.
+
+    Needs an initialized Ray (the composition root calls ``ray.init``).
+    Blocking: never call it on an event loop.
+    """
+    started = time.monotonic()
+    submitted = _submit(problems, time_limit_s, shops_per_task)
+    refs = [ref for _, ref in submitted]
+    ready: set[Any] = set()
+    pending = refs
+    while pending:
+        left = deadline_s - (time.monotonic() - started)
+        if left <= 0:
+            break
+        done, pending = ray.wait(pending, num_returns=len(pending), timeout=left)
+        ready.update(done)
+    return _collect(problems, submitted, _get, ready, top_k)
+
+
+async def solve_shops_async(
+    problems: Sequence[SlotProblem],
+    *,
+    deadline_s: float = DEFAULT_DEADLINE_S,
+    time_limit_s: float = DEFAULT_TIME_LIMIT_S,
+    shops_per_task: int | None = None,
+    top_k: int = 3,
+) -> MultiShopResult:
+    """``solve_shops`` for an event loop: awaits the task refs instead of blocking."""
+    submitted = _submit(problems, time_limit_s, shops_per_task)
+    futures = {asyncio.ensure_future(_await(ref)): ref for _, ref in submitted}
+    outcomes: dict[Any, list[SlotResult] | BaseException] = {}
+    if futures:
+        done, _ = await asyncio.wait(futures, timeout=deadline_s)
+        for fut in done:
+            outcomes[futures[fut]] = fut.result()
+        for fut in futures:
+            if fut not in done:
+                fut.cancel()
+    return _collect(problems, submitted, outcomes.__getitem__, set(outcomes), top_k)
+
+
+async def _await(ref: Any) -> list[SlotResult] | BaseException:
+    try:
+        result: list[SlotResult] = await ref
+        return result
+    except Exception as exc:
+        return exc
+
+
+class RaySolveRunner:
+    """Solves a list of shops' problems in Ray tasks (the coordinator's ``SolveRunner``).
+
+    ``solve`` returns one entry per problem, in order: its result, or None
+    when the shop missed ``deadline_s`` or its task failed.
+    """
+
+    def __init__(self, *, deadline_s: float = DEFAULT_DEADLINE_S, shops_per_task: int | None = None) -> None:
+        self.deadline_s = deadline_s
+        self.shops_per_task = shops_per_task
+
+    async def solve(self, problems: Sequence[SlotProblem], time_limit_s: float) -> list[SlotResult | None]:
+        outcome = await solve_shops_async(
+            problems,
+            deadline_s=max(self.deadline_s, time_limit_s),
+            time_limit_s=time_limit_s,
+            shops_per_task=self.shops_per_task,
+        )
+        return list(outcome.results)
