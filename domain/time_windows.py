@@ -109,14 +109,27 @@ def intersect_all(a: Sequence[Interval], b: Sequence[Interval]) -> list[Interval
 def local_instant(day: date, wall: time, tz: ZoneInfo) -> datetime:
     """The UTC instant of wall-clock ``wall`` on ``day`` in ``tz``.
 
-    A wall time that does not exist (the hour skipped when clocks spring
-    forward) moves forward by the gap, as a wall clock would read it; an
-    ambiguous one (clocks falling back) takes its first occurrence.
+    A wall time that does not exist (inside the hour skipped when clocks
+    spring forward) maps to the transition instant, where the clock resumes;
+    an ambiguous one (clocks falling back) takes its first occurrence.
     """
-    # fold=0 applies the offset in force before a transition: inside a
-    # spring-forward gap that lands the gap's length later on the wall clock,
-    # and on an ambiguous fall-back time it picks the first occurrence.
-    return datetime.combine(day, wall).replace(tzinfo=tz, fold=0).astimezone(UTC)
+    naive = datetime.combine(day, wall)
+    first = naive.replace(tzinfo=tz, fold=0)
+    instant = first.astimezone(UTC)
+    if instant.astimezone(tz).replace(tzinfo=None) == naive:
+        return instant
+    # In a gap, fold=0 lands the gap's length after the transition and fold=1
+    # the same length before it; bisect (to the minute) for the transition.
+    lo, hi = naive.replace(tzinfo=tz, fold=1).astimezone(UTC), instant
+    after = hi.astimezone(tz).utcoffset()
+    while hi - lo > timedelta(minutes=1):
+        mid = lo + (hi - lo) / 2
+        if mid.astimezone(tz).utcoffset() == after:
+            hi = mid
+        else:
+            lo = mid
+    # Transitions fall on whole minutes; hi is within a minute after one.
+    return hi.replace(second=0, microsecond=0)
 
 
 def local_window(day: date, opens: time, closes: time, tz: ZoneInfo) -> Interval | None:
