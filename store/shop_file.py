@@ -60,8 +60,8 @@ class Problem:
     line: int | None = None
 
     def __str__(self) -> str:
-        where = format_path(self.path) or "(top level)"
-        return f"{where}: {self.message}" + (f" (line {self.line})" if self.line else "")
+        where = f"{format_path(self.path)}: " if self.path else ""
+        return f"{where}{self.message}" + (f" (line {self.line})" if self.line else "")
 
 
 class ShopFileError(ValueError):
@@ -70,10 +70,13 @@ class ShopFileError(ValueError):
     def __init__(self, source: str, problems: list[Problem]) -> None:
         self.source = source
         self.problems = problems
-        shown = "\n".join(f"  {p}" for p in problems[:25])
-        more = f"\n  ... and {len(problems) - 25} more" if len(problems) > 25 else ""
-        count = "1 problem" if len(problems) == 1 else f"{len(problems)} problems"
-        super().__init__(f"{source}: {count}:\n{shown}{more}")
+        if len(problems) == 1:
+            text = f"{source}: {problems[0]}"
+        else:
+            shown = "".join(f"\n  {p}" for p in problems[:25])
+            more = f"\n  ... and {len(problems) - 25} more" if len(problems) > 25 else ""
+            text = f"{source}: {len(problems)} problems:{shown}{more}"
+        super().__init__(text)
 
 
 def format_path(path: Path_) -> str:
@@ -93,7 +96,11 @@ def _as_windows(value: Any) -> Any:
     """``"08:00-17:00"`` -> ``["08:00-17:00"]``; ``closed``/null/empty -> ``[]``."""
     if value is None or value is False or (isinstance(value, str) and value.strip().lower() in ("", "closed")):
         return []
-    return [value] if isinstance(value, str) else value
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return value
+    raise ValueError('expected a window "HH:MM-HH:MM" (quoted), a list of them, or closed')
 
 
 def _as_part_requirement(value: Any) -> Any:
@@ -320,6 +327,8 @@ def _problem_from_pydantic(error: Any, lines: Mapping[Path_, int]) -> Problem:
     message = message.removeprefix("Value error, ")
     if error["type"] == "literal_error" and path == ("version",):
         message = "unsupported version (this service reads version 1)"
+    elif error["type"] == "model_type" and not path:
+        message = "the file must be a mapping with service_types and shops"
     return Problem(path, message, _line(lines, path))
 
 
