@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from icalendar import Calendar, Event, vCalAddress
 from icalendar.enums import STATUS
 
-from integrations.invite import Invite
+from integrations.invite import Invite, repeated_wall_time
 
 PRODID = "-//scheduling-service//calendar invites//EN"
 
@@ -24,6 +24,11 @@ def _address(email: str, name: str | None, role: str | None = None) -> vCalAddre
     if role:
         address.params["ROLE"] = role
     return address
+
+
+def _event_time(moment: datetime) -> datetime:
+    # The shop's TZID keeps the wall-clock time; only a repeated wall time needs UTC.
+    return moment.astimezone(UTC) if repeated_wall_time(moment) else moment
 
 
 def invite_event(invite: Invite, stamp: datetime, organizer_email: str | None = None) -> Event:
@@ -39,8 +44,8 @@ def invite_event(invite: Invite, stamp: datetime, organizer_email: str | None = 
         summary=invite.summary,
         description=invite.description,
         location=invite.location,
-        start=invite.start,
-        end=invite.end,
+        start=_event_time(invite.start),
+        end=_event_time(invite.end),
         stamp=stamp.astimezone(UTC),
         status=STATUS(invite.status.value),
         organizer=_address(organizer_email, None) if organizer_email else None,

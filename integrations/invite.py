@@ -103,6 +103,16 @@ class Invite:
         )
 
 
+def repeated_wall_time(moment: datetime) -> bool:
+    """Whether ``moment`` is the second occurrence of a wall time repeated when clocks fall back.
+
+    A zone name with that wall time means its first occurrence (RFC 5545
+    §3.3.5, and Graph reads it the same way), so renderers write such a
+    moment in UTC instead.
+    """
+    return moment.fold == 1 and moment.replace(fold=0).utcoffset() != moment.utcoffset()
+
+
 def invite_uid(appointment_id: str) -> str:
     """The iCalendar UID of an appointment: stable across reschedules and cancellation."""
     return f"{appointment_id}@{UID_DOMAIN}"

@@ -10,7 +10,7 @@ the technicians' mailboxes.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TypeVar
 
 import httpx
@@ -39,7 +39,7 @@ from integrations.calendar_target import (
     RequestRejected,
     TransientCalendarError,
 )
-from integrations.invite import Invite, InviteStatus
+from integrations.invite import Invite, InviteStatus, repeated_wall_time
 
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 GRAPH_BASE_URL = "https://graph.microsoft.com/v1.0"
@@ -65,10 +65,12 @@ def graph_client(credential: AsyncTokenCredential, http_client: httpx.AsyncClien
     return GraphServiceClient(request_adapter=GraphRequestAdapter(auth, client=client))
 
 
-def _wall_time(invite_time: datetime, timezone: str) -> DateTimeTimeZone:
+def _wall_time(moment: datetime, timezone: str) -> DateTimeTimeZone:
     # Graph takes a local wall-clock time plus a zone name (IANA names are accepted),
-    # which keeps the shop's local time on DST days.
-    return DateTimeTimeZone(date_time=invite_time.strftime("%Y-%m-%dT%H:%M:%S"), time_zone=timezone)
+    # which keeps the shop's local time on DST days; a repeated wall time goes as UTC.
+    if repeated_wall_time(moment):
+        moment, timezone = moment.astimezone(UTC), "UTC"
+    return DateTimeTimeZone(date_time=moment.strftime("%Y-%m-%dT%H:%M:%S"), time_zone=timezone)
 
 
 def graph_event(invite: Invite) -> Event:

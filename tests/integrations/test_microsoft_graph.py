@@ -1,0 +1,165 @@
+"""Outlook invites: the real msgraph-sdk (kiota, azure auth provider) against a faked Graph transport."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from integrations.delivery import DeliveryState, Operation
+from integrations.dispatcher import InviteDispatcher, RetryPolicy
+from integrations.microsoft_graph import GRAPH_SCOPE, MicrosoftGraphTarget, graph_client
+from tests.integrations import builders
+from tests.integrations.fake_graph import FakeCredential, FakeGraph
+from tests.integrations.fakes import FakeClock, InMemoryInviteRepository
+
+USER = "ana@shop.example"
+
+# msgraph-sdk's generated request builders warn about their own deprecated classes.
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:msgraph")
+
+
+@pytest.fixture
+def graph() -> FakeGraph:
+    return FakeGraph()
+
+
+@pytest.fixture
+def credential() -> FakeCredential:
+    return FakeCredential()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def repo() -> InMemoryInviteRepository:
+    return InMemoryInviteRepository()
+
+
+@pytest.fixture
+async def dispatcher(
+    graph: FakeGraph, credential: FakeCredential, repo: InMemoryInviteRepository, clock: FakeClock
+) -> AsyncIterator[InviteDispatcher]:
+    async with httpx.AsyncClient(transport=graph.transport()) as http:
+        target = MicrosoftGraphTarget(graph_client(credential, http))
+        yield InviteDispatcher([target], repo, clock=clock, retry=RetryPolicy(base=timedelta(minutes=1)))
+
+
+def _only_event(graph: FakeGraph) -> dict[str, Any]:
+    [event] = graph.events.values()
+    return event
+
+
+async def test_scheduled_appointment_creates_event_in_technicians_outlook(
+    dispatcher: InviteDispatcher, graph: FakeGraph, credential: FakeCredential
+) -> None:
+    inv = builders.invite()
+    [delivery] = await dispatcher.dispatch(inv)
+
+    assert delivery.state is DeliveryState.SENT
+    [(user, event_id)] = graph.events
+    assert user == USER and delivery.provider_event_id == event_id
+    event = graph.events[(user, event_id)]
+    assert event["subject"] == "Engine repair — vehicle V001"
+    assert event["start"] == {"dateTime": "2026-02-02T09:00:00", "timeZone": "Europe/Berlin"}
+    assert event["end"] == {"dateTime": "2026-02-02T12:00:00", "timeZone": "Europe/Berlin"}
+    assert event["location"]["displayName"] == "Mitte Service Center, Invalidenstraße 1, 10115 Berlin"
+    assert event["body"] == {"contentType": "text", "content": inv.description}
+    assert event["transactionId"] == inv.uid
+    assert credential.scopes == [(GRAPH_SCOPE,)]
+
+
+async def test_reschedule_patches_the_same_outlook_event(dispatcher: InviteDispatcher, graph: FakeGraph) -> None:
+    inv = builders.invite()
+    [created] = await dispatcher.dispatch(inv)
+
+    [moved] = await dispatcher.dispatch(builders.rescheduled(inv, timedelta(hours=4)))
+
+    assert moved.operation is Operation.UPDATE and moved.state is DeliveryState.SENT
+    assert moved.provider_event_id == created.provider_event_id
+    assert graph.calls("POST") == 1 and graph.calls("PATCH") == 1
+    assert _only_event(graph)["start"]["dateTime"] == "2026-02-02T13:00:00"
+
+
+async def test_cancellation_deletes_the_outlook_event(dispatcher: InviteDispatcher, graph: FakeGraph) -> None:
+    inv = builders.invite()
+    await dispatcher.dispatch(inv)
+
+    [delivery] = await dispatcher.dispatch(builders.cancelled(inv))
+
+    assert delivery.operation is Operation.CANCEL and delivery.state is DeliveryState.SENT
+    assert graph.events == {}
+    # a second copy of the cancellation asks Graph nothing more
+    assert await dispatcher.dispatch(builders.cancelled(inv)) == []
+    assert graph.calls("DELETE") == 1
+
+
+async def test_same_event_delivered_twice_creates_one_outlook_event(
+    dispatcher: InviteDispatcher, graph: FakeGraph
+) -> None:
+    inv = builders.invite()
+    first = await dispatcher.dispatch(inv)
+    second = await dispatcher.dispatch(inv)
+
+    assert len(first) == 1 and second == []
+    assert graph.calls("POST") == 1 and len(graph.events) == 1
+
+
+async def test_expired_token_marks_failed_then_retry_succeeds(
+    dispatcher: InviteDispatcher,
+    graph: FakeGraph,
+    repo: InMemoryInviteRepository,
+    clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    graph.expired_token = True
+    inv = builders.invite()
+
+    [failed] = await dispatcher.dispatch(inv)
+
+    assert failed.state is DeliveryState.FAILED and failed.credentials_rejected
+    assert failed.last_error is not None and "401" in failed.last_error
+    assert failed.next_attempt_at == clock.now + timedelta(minutes=1)
+    assert "credentials rejected" in caplog.text and "microsoft" in caplog.text
+
+    graph.expired_token = False
+    clock.advance(timedelta(minutes=1))
+    [sent] = await dispatcher.retry_due()
+
+    assert sent.state is DeliveryState.SENT and sent.attempts == 2
+    assert (await repo.get(inv.appointment_id, "microsoft")) == sent
+    assert len(graph.events) == 1
+
+
+async def test_revoked_client_secret_is_reported_as_credentials_rejected(
+    dispatcher: InviteDispatcher, graph: FakeGraph, credential: FakeCredential
+) -> None:
+    credential.revoked = True
+
+    [failed] = await dispatcher.dispatch(builders.invite())
+
+    assert failed.credentials_rejected and "AADSTS7000222" in (failed.last_error or "")
+    assert failed.next_attempt_at is not None
+    assert graph.requests == []  # nothing went to Graph without a token
+
+
+async def test_repeated_wall_time_goes_to_graph_in_utc(dispatcher: InviteDispatcher, graph: FakeGraph) -> None:
+    """01:30 happens twice in New York on 2026-11-01; the second one is sent as UTC, not ambiguous."""
+    second_0130 = datetime(2026, 11, 1, 6, 30, tzinfo=UTC)  # 01:30 EST
+    inv = builders.invite(start=second_0130 - timedelta(hours=1))
+    ny = ZoneInfo("America/New_York")
+    inv = replace(inv, start=inv.start.astimezone(ny), end=second_0130.astimezone(ny), timezone="America/New_York")
+
+    await dispatcher.dispatch(inv)
+
+    event = _only_event(graph)
+    assert event["start"] == {"dateTime": "2026-11-01T01:30:00", "timeZone": "America/New_York"}
+    assert event["end"] == {"dateTime": "2026-11-01T06:30:00", "timeZone": "UTC"}
