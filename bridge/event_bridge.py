@@ -1,0 +1,231 @@
+"""The bridge's composition root: consumer, auto-booking, outbox relay and reminders, wired from Settings.
+
+``EventBridge`` runs the three loops as asyncio tasks on the caller's event
+loop; it needs a pool, a Redis client and an ``AutoBooker``.
+``open_event_bridge`` also opens the pool and the Redis client from the
+settings (starting the embedded PostgreSQL or Redis when no URL is set) and
+closes them on ``close()``. No Ray here: ``bridge/actor.py`` wraps this.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import asyncpg
+import redis.asyncio as aioredis
+
+from bridge.alert_handler import AlertHandler
+from bridge.consumer import ConsumerConfig, StreamConsumer
+from bridge.loops import utc_now
+from bridge.outbox_relay import FaultHook, OutboxRelay
+from bridge.ports import AutoBooker
+from bridge.reminders import ReminderScheduler
+from bridge.streams import StreamNames
+from config.settings import Settings
+from domain.events import EventType
+
+log = logging.getLogger(__name__)
+
+BookerFactory = Callable[[Settings, asyncpg.Pool], "AutoBooker | Awaitable[AutoBooker]"]
+"""Builds the AutoBooker inside the process that runs the bridge (a Ray actor, say)."""
+
+
+@dataclass(frozen=True, slots=True)
+class BridgeOptions:
+    """The bridge's own knobs (the settings hold the service-wide ones)."""
+
+    consumer_name: str = "event-bridge"
+    """Stable across restarts, so a restarted bridge finds its own pending entries at once."""
+    batch_size: int = 100
+    concurrency: int = 16
+    block_s: float = 1.0
+    claim_idle_s: float = 30.0
+    """A consumer silent this long is presumed dead and its pending entries are taken over."""
+    retry_delay_s: float = 1.0
+    relay_interval_s: float = 0.2
+    relay_batch_size: int = 500
+    reminder_interval_s: float = 30.0
+    consume: bool = True
+    relay: bool = True
+    reminders: bool = True
+    stop_timeout_s: float = 10.0
+
+
+class EventBridge:
+    """Consumes alerts, publishes the outbox and writes reminders until stopped."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        pool: asyncpg.Pool,
+        redis: aioredis.Redis,
+        booker: AutoBooker,
+        options: BridgeOptions | None = None,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        after_publish: FaultHook | None = None,
+    ) -> None:
+        self.options = options or BridgeOptions()
+        self.streams = StreamNames(settings.stream_prefix)
+        self.pool = pool
+        self.redis = redis
+        self.relay = OutboxRelay(
+            pool,
+            redis,
+            self.streams,
+            maxlen=settings.stream_maxlen,
+            batch_size=self.options.relay_batch_size,
+            interval_s=self.options.relay_interval_s,
+            after_publish=after_publish,
+            clock=clock,
+        )
+        self.handler = AlertHandler(
+            pool,
+            booker,
+            auto_book=settings.auto_book_critical_alerts,
+            within_days=settings.auto_book_within_days,
+            clock=clock,
+            on_outbox_written=self.relay.wake.set,
+        )
+        self.reminders = ReminderScheduler(
+            pool,
+            lead=timedelta(hours=settings.send_reminder_hours_before),
+            interval_s=self.options.reminder_interval_s,
+            clock=clock,
+            on_outbox_written=self.relay.wake.set,
+        )
+        self.consumer = StreamConsumer(
+            redis,
+            {
+                self.streams.for_event(EventType.ALERT_CREATED): self.handler.handle,
+                self.streams.for_event(EventType.AGENT_DECISION_MADE): self.handler.handle,
+            },
+            ConsumerConfig(
+                group=settings.consumer_group,
+                consumer=self.options.consumer_name,
+                dead_letter_stream=self.streams.dead_letter,
+                max_deliveries=settings.event_max_deliveries,
+                batch_size=self.options.batch_size,
+                concurrency=self.options.concurrency,
+                block=timedelta(seconds=self.options.block_s),
+                claim_idle=timedelta(seconds=self.options.claim_idle_s),
+                retry_delay=timedelta(seconds=self.options.retry_delay_s),
+                dead_letter_maxlen=settings.stream_maxlen,
+            ),
+        )
+        self._stop = asyncio.Event()
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._closers: list[Callable[[], Awaitable[object]]] = []
+        self.on_loop_failed: Callable[[str, BaseException], None] = _log_loop_failure
+
+    @property
+    def running(self) -> bool:
+        return any(not t.done() for t in self._tasks.values())
+
+    async def start(self) -> None:
+        """Start the loops (idempotent). The consumer group exists when this returns."""
+        if self.running:
+            return
+        self._stop.clear()
+        loops: dict[str, Callable[[asyncio.Event], Coroutine[Any, Any, None]]] = {}
+        if self.options.consume:
+            await self.consumer.ensure_groups()
+            loops["consumer"] = self.consumer.run
+        if self.options.relay:
+            loops["relay"] = self.relay.run
+        if self.options.reminders:
+            loops["reminders"] = self.reminders.run
+        for name, loop in loops.items():
+            task: asyncio.Task[None] = asyncio.create_task(loop(self._stop), name=f"bridge-{name}")
+            task.add_done_callback(functools.partial(self._loop_done, name))
+            self._tasks[name] = task
+
+    async def stop(self) -> None:
+        """Let each loop finish what it holds (a batch is acked or left pending), then end it."""
+        self._stop.set()
+        tasks = list(self._tasks.values())
+        if tasks:
+            _, late = await asyncio.wait(tasks, timeout=self.options.stop_timeout_s)
+            for task in late:
+                task.cancel()  # safe: nothing is acked or marked before its effect commits
+            await asyncio.gather(*tasks, return_exceptions=True)
+        self._tasks.clear()
+
+    async def close(self) -> None:
+        """Stop, then close what ``open_event_bridge`` opened."""
+        await self.stop()
+        for closer in reversed(self._closers):
+            await closer()
+        self._closers.clear()
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "running": self.running,
+            "loops": {name: _task_state(task) for name, task in self._tasks.items()},
+            "consumer": self.consumer.stats.as_dict(),
+            "alerts": self.handler.stats.as_dict(),
+            "relay": self.relay.stats.as_dict(),
+            "reminders": self.reminders.stats.as_dict(),
+        }
+
+    def _loop_done(self, name: str, task: asyncio.Task[None]) -> None:
+        if task.cancelled() or self._stop.is_set():
+            return
+        exc = task.exception()
+        if exc is not None:
+            self.on_loop_failed(name, exc)
+
+
+async def open_event_bridge(
+    settings: Settings, booker_factory: BookerFactory, options: BridgeOptions | None = None
+) -> EventBridge:
+    """Open the pool and Redis client from ``settings``, build the booker, and wire a bridge."""
+    pool = await _open_pool(settings)
+    try:
+        redis = aioredis.Redis.from_url(await _redis_url(settings), decode_responses=True)
+        built = booker_factory(settings, pool)
+        booker = await built if isinstance(built, Awaitable) else built
+    except BaseException:
+        await pool.close()
+        raise
+    bridge = EventBridge(settings, pool, redis, booker, options)
+    bridge._closers += [pool.close, redis.aclose]
+    return bridge
+
+
+async def _open_pool(settings: Settings) -> asyncpg.Pool:
+    from store.database import create_pool
+
+    url = settings.database_url
+    if not url:
+        from store.embedded import start_embedded_postgres
+
+        url = await asyncio.to_thread(start_embedded_postgres, settings.data_dir)
+    return await create_pool(url, min_size=1, max_size=20)
+
+
+async def _redis_url(settings: Settings) -> str:
+    if settings.redis_url:
+        return settings.redis_url
+    from bridge.embedded_redis import start_embedded_redis
+
+    return await asyncio.to_thread(start_embedded_redis, settings.data_dir)
+
+
+def _task_state(task: asyncio.Task[None]) -> str:
+    if not task.done():
+        return "running"
+    if task.cancelled():
+        return "cancelled"
+    exc = task.exception()
+    return f"failed: {exc!r}" if exc else "stopped"
+
+
+def _log_loop_failure(name: str, exc: BaseException) -> None:
+    log.error("bridge loop %s died", name, exc_info=exc)
