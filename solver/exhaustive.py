@@ -31,12 +31,21 @@ def all_feasible(problem: SlotProblem) -> list[Candidate]:
 
 
 def best_top_k_cost(problem: SlotProblem) -> tuple[int, int]:
-    """``(number of slots, total cost)`` of the best distinct top-K set: most slots, then least cost."""
+    """``(number of slots, total cost)`` of the best distinct top-K set holding the best slot.
+
+    Most slots first, then least total cost.
+    """
     cands = all_feasible(problem)
     costs = [cost(problem, c) for c in cands]
+    if not cands:
+        return 0, 0
+    # Like the solver, the set must hold the single best slot (ties broken by start, technician).
+    cheapest = min(range(len(cands)), key=lambda i: (costs[i], cands[i].start, cands[i].tech))
     for size in range(min(problem.top_k, len(cands)), 0, -1):
         best: int | None = None
         for combo in combinations(range(len(cands)), size):
+            if cheapest not in combo:
+                continue
             if any(
                 conflict(cands[a], cands[b], problem.duration) for a, b in combinations(combo, 2)
             ):

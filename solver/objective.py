@@ -33,7 +33,7 @@ class SoftTerm:
 def _urgency_delay(p: SlotProblem, c: Candidate) -> int:
     # Urgency-weighted earliness: every step past the wanted time costs more for urgent jobs.
     late = c.start - p.wanted_start
-    return p.weights.urgency_delay * p.urgency_weight * (late // p.step) if late > 0 else 0
+    return p.weights.urgency_delay * p.urgency_weight * -(-late // p.step) if late > 0 else 0
 
 
 def _preferred_date(p: SlotProblem, c: Candidate) -> int:

@@ -10,12 +10,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from solver.spans import Span
 
 
+class _FastPickle:
+    """Pickle a slotted dataclass as ``cls(*fields)``.
+
+    Problems cross process boundaries (Ray tasks) by the dozen; the default
+    pickling of frozen slotted dataclasses restores fields one by one in
+    Python and cost ~0.5 ms per shop, a tenth of a solve.
+    """
+
+    __slots__ = ()
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return (self.__class__, tuple(getattr(self, name) for name in self.__slots__))
+
+
 @dataclass(frozen=True, slots=True)
-class Visit:
+class Visit(_FastPickle):
     """An on-site job a mobile technician already has, and the drive to ours.
 
     ``travel`` is the minutes between that visit's site and this job's site;
@@ -27,7 +42,7 @@ class Visit:
 
 
 @dataclass(frozen=True, slots=True)
-class TechnicianFree:
+class TechnicianFree(_FastPickle):
     """One technician as the solver sees them.
 
     ``free`` is working time minus busy time widened by the buffer (so the
@@ -45,7 +60,7 @@ class TechnicianFree:
 
 
 @dataclass(frozen=True, slots=True)
-class BayFree:
+class BayFree(_FastPickle):
     """One service bay: its free (open and unbooked) time and whether it has the equipment."""
 
     id: str
@@ -54,7 +69,7 @@ class BayFree:
 
 
 @dataclass(frozen=True, slots=True)
-class Weights:
+class Weights(_FastPickle):
     """Points per unit of each objective term (see ``solver.objective``).
 
     The defaults make a customer's preferred date worth more than a few days
@@ -78,7 +93,7 @@ class Weights:
 
 
 @dataclass(frozen=True, slots=True)
-class SlotProblem:
+class SlotProblem(_FastPickle):
     """Place one job of ``duration`` minutes with one technician and one bay.
 
     ``day_starts`` are the minute offsets of each shop-local day in the

@@ -5,7 +5,8 @@ interval arithmetic in ``solver.constraints`` (so CP-SAT never sees time
 variables), every soft term is a constant per candidate, and only the
 ``prune_size`` cheapest candidates (a proof in ``solver.distinct`` shows an
 optimal top-K lies among them) become booleans. CP-SAT then picks the K
-pairwise-distinct candidates of least total cost.
+pairwise-distinct candidates of least total cost that include the single
+cheapest one (so the first recommendation is always the best slot).
 
 CP-SAT blocks its thread for the whole solve: call ``solve_slots`` from a Ray
 task or a worker thread, never on an asyncio event loop.
@@ -73,6 +74,8 @@ def _choose(
             if len(clique) > 1:
                 model.add_at_most_one(picks[i] for i in clique)
     model.add(sum(picks.values()) <= problem.top_k)
+    # The first recommendation is the single best slot; the set optimizes the rest around it.
+    model.add(picks[pool[0]] == 1)
     # Shifting every cost below zero makes "more slots" always better, so
     # fewer than K come back only when fewer than K distinct slots exist.
     shift = max(costs[i] for i in pool) + 1

@@ -1,0 +1,122 @@
+"""Solver benchmark: prints figures, asserts nothing.
+
+Run: ``.venv/bin/python bench/solver.py [--quick]``
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from pathlib import Path
+
+# This file is named solver.py: put the repository root, not bench/, first on
+# the path so that ``import solver`` finds the package.
+sys.path[0] = str(Path(__file__).resolve().parent.parent)
+
+from solver.batch import solve_batch
+from solver.constraints import candidates
+from solver.exhaustive import best_top_k_cost
+from solver.greedy import greedy_slots
+from solver.ranking import solve_slots
+from solver.synthetic import synthetic_batch, synthetic_shop
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def bench_single(runs: int) -> None:
+    problems = [synthetic_shop(seed) for seed in range(runs)]
+    for p in problems[:20]:
+        solve_slots(p)  # warm caches and OR-Tools
+    times, statuses, cands = [], set(), []
+    for p in problems:
+        t = time.perf_counter()
+        r = solve_slots(p)
+        times.append((time.perf_counter() - t) * 1000)
+        statuses.add(r.status.value)
+        cands.append(len(candidates(p)))
+    print(f"single shop 12 techs / 8 bays / 14 days / 60% load, 2 h job, {runs} instances")
+    print(f"  candidates per shop: median {statistics.median(cands):.0f}, max {max(cands)}")
+    print(f"  build+solve ms: p50 {pct(times, 0.5):.2f}  p99 {pct(times, 0.99):.2f}  statuses {sorted(statuses)}")
+
+
+def bench_quality(runs: int) -> None:
+    better = equal = 0
+    gaps = []
+    for seed in range(runs):
+        p = synthetic_shop(seed)
+        opt, greedy = solve_slots(p), greedy_slots(p)
+        assert opt.objective is not None and greedy.objective is not None
+        if len(opt.slots) == len(greedy.slots):
+            gaps.append((greedy.objective - opt.objective) / max(opt.objective, 1))
+            better += opt.objective < greedy.objective
+            equal += opt.objective == greedy.objective
+    print(f"objective vs greedy over {runs} shops (cost, lower is better):")
+    print(f"  CP-SAT better in {better}, equal in {equal}; greedy costs +{100 * statistics.mean(gaps):.0f}% on average")
+    agree = total = 0
+    for seed in range(runs):
+        p = synthetic_shop(seed, technicians=3, bays=2, days=2, load=0.6)
+        if len(candidates(p)) > 60:
+            continue
+        size, best = best_top_k_cost(p)
+        r = solve_slots(p)
+        total += 1
+        agree += (len(r.slots), r.objective or 0) == (size, best)
+    print(f"objective vs exhaustive enumeration (3 techs / 2 bays / 2 days): equal in {agree}/{total}")
+
+
+def bench_batch(runs: int) -> None:
+    print("batch 40 jobs x 5 days (12 techs / 8 bays, 60% load), 1 worker:")
+    for limit in (1.0, 2.0):
+        gaps, placed = [], []
+        for seed in range(runs):
+            r = solve_batch(synthetic_batch(seed), time_limit_s=limit)
+            gaps.append(r.gap if r.gap is not None else 1.0)
+            placed.append(len(r.assignments))
+        print(
+            f"  {limit:.0f} s: gap to bound median {100 * statistics.median(gaps):.1f}%"
+            f" max {100 * max(gaps):.1f}%, jobs placed median {statistics.median(placed):.0f}/40"
+        )
+
+
+def bench_parallel() -> None:
+    import ray
+
+    from actors.solve_tasks import solve_chunk, solve_shops
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    try:
+        warm = [synthetic_shop(1000 + i, shop_id=f"w{i}") for i in range(16)]
+        solve_shops(warm, deadline_s=60)
+        solve_shops(warm, deadline_s=60)
+        print("shops solved in parallel (Ray, 2 CPUs) vs sequentially in this process:")
+        for n in (1, 4, 16, 64):
+            problems = [synthetic_shop(i, shop_id=f"s{i}") for i in range(n)]
+            seq, par = [], []
+            for _ in range(5):
+                t = time.perf_counter()
+                solve_chunk(problems, 0.5)
+                seq.append(time.perf_counter() - t)
+                t = time.perf_counter()
+                out = solve_shops(problems, deadline_s=60)
+                par.append(time.perf_counter() - t)
+                assert not out.timed_out and not out.failed
+            s, p = statistics.median(seq) * 1000, statistics.median(par) * 1000
+            print(f"  {n:3d} shops: sequential {s:7.1f} ms  parallel {p:7.1f} ms  speedup {s / p:.2f}x")
+    finally:
+        ray.shutdown()
+
+
+def main() -> None:
+    quick = "--quick" in sys.argv
+    bench_single(100 if quick else 500)
+    bench_quality(30 if quick else 100)
+    bench_batch(2 if quick else 5)
+    bench_parallel()
+
+
+if __name__ == "__main__":
+    main()
