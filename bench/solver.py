@@ -14,12 +14,12 @@ from pathlib import Path
 # the path so that ``import solver`` finds the package.
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from solver.batch import solve_batch
-from solver.constraints import candidates
-from solver.exhaustive import best_top_k_cost
-from solver.greedy import greedy_slots
-from solver.ranking import solve_slots
-from solver.synthetic import synthetic_batch, synthetic_shop
+from solver.batch import solve_batch  # noqa: E402
+from solver.constraints import candidates  # noqa: E402
+from solver.exhaustive import best_top_k_cost  # noqa: E402
+from solver.greedy import greedy_slots  # noqa: E402
+from solver.ranking import solve_slots  # noqa: E402
+from solver.synthetic import synthetic_batch, synthetic_shop  # noqa: E402
 
 
 def pct(values: list[float], q: float) -> float:

@@ -31,27 +31,23 @@ def all_feasible(problem: SlotProblem) -> list[Candidate]:
 
 
 def best_top_k_cost(problem: SlotProblem) -> tuple[int, int]:
-    """``(number of slots, total cost)`` of the best distinct top-K set holding the best slot.
+    """``(number of slots, total cost)`` of the best distinct top-K set.
 
-    Most slots first, then least total cost.
+    Most slots first, then holding the single cheapest slot, then least total cost.
     """
     cands = all_feasible(problem)
     costs = [cost(problem, c) for c in cands]
     if not cands:
         return 0, 0
-    # Like the solver, the set must hold the single best slot (ties broken by start, technician).
+    # Like the solver: the single best slot (ties broken by start, technician).
     cheapest = min(range(len(cands)), key=lambda i: (costs[i], cands[i].start, cands[i].tech))
     for size in range(min(problem.top_k, len(cands)), 0, -1):
-        best: int | None = None
+        best: tuple[bool, int] | None = None  # (lacks the cheapest slot, total cost)
         for combo in combinations(range(len(cands)), size):
-            if cheapest not in combo:
+            if any(conflict(cands[a], cands[b], problem.duration) for a, b in combinations(combo, 2)):
                 continue
-            if any(
-                conflict(cands[a], cands[b], problem.duration) for a, b in combinations(combo, 2)
-            ):
-                continue
-            total = sum(costs[i] for i in combo)
-            best = total if best is None else min(best, total)
+            key = (cheapest not in combo, sum(costs[i] for i in combo))
+            best = key if best is None else min(best, key)
         if best is not None:
-            return size, best
+            return size, best[1]
     return 0, 0

@@ -26,7 +26,8 @@ class _FastPickle:
     __slots__ = ()
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
-        return (self.__class__, tuple(getattr(self, name) for name in self.__slots__))
+        names: tuple[str, ...] = self.__slots__
+        return (self.__class__, tuple(getattr(self, name) for name in names))
 
 
 @dataclass(frozen=True, slots=True)

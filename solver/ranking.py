@@ -6,7 +6,8 @@ variables), every soft term is a constant per candidate, and only the
 ``prune_size`` cheapest candidates (a proof in ``solver.distinct`` shows an
 optimal top-K lies among them) become booleans. CP-SAT then picks the K
 pairwise-distinct candidates of least total cost that include the single
-cheapest one (so the first recommendation is always the best slot).
+cheapest one when that leaves K distinct slots (so the first
+recommendation is the best slot).
 
 CP-SAT blocks its thread for the whole solve: call ``solve_slots`` from a Ray
 task or a worker thread, never on an asyncio event loop.
@@ -74,12 +75,13 @@ def _choose(
             if len(clique) > 1:
                 model.add_at_most_one(picks[i] for i in clique)
     model.add(sum(picks.values()) <= problem.top_k)
-    # The first recommendation is the single best slot; the set optimizes the rest around it.
-    model.add(picks[pool[0]] == 1)
-    # Shifting every cost below zero makes "more slots" always better, so
-    # fewer than K come back only when fewer than K distinct slots exist.
-    shift = max(costs[i] for i in pool) + 1
-    model.minimize(sum((costs[i] - shift) * var for i, var in picks.items()))
+    # Lexicographic objective in one sum: first as many distinct slots as exist
+    # (up to K), then the single cheapest slot among them (so the first
+    # recommendation is the best slot whenever it can be), then least total cost.
+    spread = problem.top_k * (max(costs[i] for i in pool) + 1)
+    best_bonus = spread + 1
+    per_slot = best_bonus + spread + 1
+    model.minimize(sum((costs[i] - per_slot) * var for i, var in picks.items()) - best_bonus * picks[pool[0]])
     for i in first_fit(pool, cands, problem.duration, problem.top_k):
         model.add_hint(picks[i], 1)
 
@@ -94,7 +96,7 @@ def _choose(
         return [], SolveStatus.GREEDY, None, None
     chosen = [i for i, var in picks.items() if solver.boolean_value(var)]
     objective = sum(costs[i] for i in chosen)
-    bound = solver.best_objective_bound + shift * len(chosen)
+    bound = solver.best_objective_bound + per_slot * len(chosen) + (best_bonus if pool[0] in chosen else 0)
     status = SolveStatus.OPTIMAL if code == cp_model.OPTIMAL else SolveStatus.FEASIBLE
     return chosen, status, objective, bound
 
