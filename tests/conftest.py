@@ -113,3 +113,22 @@ async def db(pool: Any) -> Any:
         tables = [t for t in TABLES_TO_CLEAN if t in existing]
         await conn.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
     return pool
+
+
+# -- Redis ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """REDIS_URL, else the embedded Redis of .data/test (a Unix socket, started once per machine).
+
+    Tests share the server; each one isolates itself with its own stream prefix.
+    """
+    url = os.environ.get("REDIS_URL")
+    if url:
+        return url
+    from pathlib import Path
+
+    from bridge.embedded_redis import start_embedded_redis
+
+    return start_embedded_redis(Path(".data/test"))

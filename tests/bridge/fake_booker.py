@@ -1,0 +1,105 @@
+"""A fake of the bridge's AutoBooker port that writes real rows.
+
+It places each job right after the last live appointment of one of the
+shop's technician/bay pairs (chosen by the source_ref), in one transaction
+with its ``appointment.scheduled`` and ``technician.assigned`` outbox rows,
+and it honours the port's contract: the same source_ref books once.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from bridge.ports import BookingOutcome
+from domain.appointment import Appointment, AppointmentStatus
+from domain.customer import Customer
+from domain.events import EventEnvelope, EventType
+from domain.job import Job
+from domain.time_windows import Interval
+from store import appointment_repository as appointments
+from store import catalog_repository as catalog
+from store import outbox_repository as outbox
+
+
+@dataclass
+class FakeAutoBooker:
+    pool: asyncpg.Pool
+    default_shop: str = "shop_a"
+    calls: list[str] = field(default_factory=list)
+    fail_for: set[str] = field(default_factory=set)
+    """source_refs for which the booker raises (a transient failure that never heals)."""
+
+    async def book_for_alert(
+        self,
+        job: Job,
+        *,
+        shop_hint: str | None,
+        within: timedelta,
+        immediate: bool,
+        source_ref: str,
+        now: datetime,
+        customer: Customer,
+        notes: str | None,
+    ) -> BookingOutcome:
+        self.calls.append(source_ref)
+        if source_ref in self.fail_for:
+            raise RuntimeError(f"booking service unavailable for {source_ref}")
+        shop_id = shop_hint or self.default_shop
+        async with self.pool.acquire() as conn:
+            existing = await appointments.get_by_source(conn, source_ref)
+            if existing is not None:
+                return BookingOutcome.of(existing)
+            if await catalog.get_service_type(conn, job.service_type) is None:
+                return BookingOutcome.not_booked(f"no shop offers service type {job.service_type!r}")
+            techs = await catalog.list_technicians(conn, shop_id=shop_id)
+            bays = await catalog.list_bays(conn, shop_id)
+            if not techs or not bays:
+                return BookingOutcome.not_booked(f"shop {shop_id!r} has no technician or bay")
+            i = zlib.crc32(source_ref.encode()) % min(len(techs), len(bays))
+            tech, bay = techs[i], bays[i]
+            try:
+                appt = await self._book(conn, job, tech.id, bay.id, shop_id, source_ref, now, customer, notes)
+            except asyncpg.UniqueViolationError:
+                appt = await appointments.get_by_source(conn, source_ref)  # a concurrent twin won
+                assert appt is not None
+        return BookingOutcome.of(appt)
+
+    async def _book(self, conn: Any, job: Job, tech_id: str, bay_id: str, shop_id: str, source_ref: str,
+                    now: datetime, customer: Customer, notes: str | None) -> Appointment:
+        async with conn.transaction():
+            rids = await catalog.resource_rids(conn, tech_id, bay_id)
+            assert rids is not None
+            await appointments.lock_resources(conn, *rids)
+            last = await conn.fetchval(
+                "SELECT max(blocked_until) FROM appointments WHERE (tech_rid = $1 OR bay_rid = $2) "
+                "AND status IN ('held', 'scheduled')", rids[0], rids[1])
+            start = max(now.replace(microsecond=0) + timedelta(hours=1), last or now)
+            appt = Appointment(
+                id=_uuid(), shop_id=shop_id, vehicle_id=job.vehicle_id, service_type=job.service_type,
+                urgency=job.urgency, technician_id=tech_id, bay_id=bay_id,
+                interval=Interval(start, start + job.duration), status=AppointmentStatus.SCHEDULED,
+                created_at=now, customer=customer, notes=notes, source_ref=source_ref,
+            )
+            await appointments.insert(conn, appt, tech_rid=rids[0], bay_rid=rids[1], buffer=timedelta(0))
+            data = {"appointment_id": appt.id, "shop_id": shop_id, "vehicle_id": appt.vehicle_id,
+                    "service_type": appt.service_type, "technician_id": tech_id, "bay_id": bay_id,
+                    "start": appt.start.isoformat(), "end": appt.end.isoformat(), "source_ref": source_ref}
+            await outbox.add(conn, EventEnvelope.new(EventType.APPOINTMENT_SCHEDULED, data, now), appt.id)
+            await outbox.add(conn, EventEnvelope.new(EventType.TECHNICIAN_ASSIGNED, data, now), appt.id)
+        return appt
+
+
+def fake_booker_factory(settings: Any, pool: asyncpg.Pool) -> FakeAutoBooker:
+    """The BookerFactory the actor tests hand to the BridgeActor (importable in Ray workers)."""
+    return FakeAutoBooker(pool)
+
+
+def _uuid() -> str:
+    import uuid
+
+    return str(uuid.uuid4())
