@@ -45,7 +45,7 @@ from domain.time_windows import Interval, local_day_bounds
 DEFAULT_BAY_EQUIPMENT = frozenset({"lift", "engine_hoist", "diagnostic_scanner", "tire_machine"})
 """Equipment of the bays generated for a shop that gives ``bay_count`` (or nothing) instead of ``bays``."""
 
-Path_ = tuple[str | int, ...]
+FieldPath = tuple[str | int, ...]
 
 
 # -- errors ------------------------------------------------------------------------
@@ -55,7 +55,7 @@ Path_ = tuple[str | int, ...]
 class Problem:
     """One thing wrong with a shop file, at ``path`` (``("shops", 1, "id")``)."""
 
-    path: Path_
+    path: FieldPath
     message: str
     line: int | None = None
 
@@ -79,7 +79,7 @@ class ShopFileError(ValueError):
         super().__init__(text)
 
 
-def format_path(path: Path_) -> str:
+def format_path(path: FieldPath) -> str:
     out = ""
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
@@ -112,7 +112,7 @@ Hours = dict[str, Windows]
 
 
 class _Entry(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=False)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class LocationIn(_Entry):
@@ -265,9 +265,9 @@ def parse_shop_text(
     return data
 
 
-def _read(text: str, fmt: Literal["yaml", "json"]) -> tuple[Any, dict[Path_, int], list[Problem]]:
+def _read(text: str, fmt: Literal["yaml", "json"]) -> tuple[Any, dict[FieldPath, int], list[Problem]]:
     """The raw document, a path -> line map, and syntax problems."""
-    lines: dict[Path_, int] = {}
+    lines: dict[FieldPath, int] = {}
     problems: list[Problem] = []
     try:
         loader = yaml.SafeLoader(text)
@@ -294,7 +294,7 @@ def _read(text: str, fmt: Literal["yaml", "json"]) -> tuple[Any, dict[Path_, int
     return raw, lines, problems
 
 
-def _collect_lines(node: yaml.Node, path: Path_, out: dict[Path_, int], problems: list[Problem]) -> None:
+def _collect_lines(node: yaml.Node, path: FieldPath, out: dict[FieldPath, int], problems: list[Problem]) -> None:
     out.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
@@ -310,7 +310,7 @@ def _collect_lines(node: yaml.Node, path: Path_, out: dict[Path_, int], problems
             _collect_lines(item, (*path, index), out, problems)
 
 
-def _line(lines: Mapping[Path_, int], path: Path_) -> int | None:
+def _line(lines: Mapping[FieldPath, int], path: FieldPath) -> int | None:
     """The line of ``path``, else of its nearest ancestor in the file."""
     for end in range(len(path), -1, -1):
         if path[:end] in lines:
@@ -321,7 +321,7 @@ def _line(lines: Mapping[Path_, int], path: Path_) -> int | None:
 _PYDANTIC_MESSAGES = {"missing": "required field is missing", "extra_forbidden": "unknown field"}
 
 
-def _problem_from_pydantic(error: Any, lines: Mapping[Path_, int]) -> Problem:
+def _problem_from_pydantic(error: Any, lines: Mapping[FieldPath, int]) -> Problem:
     path = tuple(part for part in error["loc"] if isinstance(part, str | int))
     message = _PYDANTIC_MESSAGES.get(error["type"], error["msg"])
     message = message.removeprefix("Value error, ")
@@ -342,12 +342,12 @@ _TIME = re.compile(r"^(?:([01]\d|2[0-3]):([0-5]\d)|24:00)$")
 class _Mapper:
     """Maps a validated ``ShopFileIn`` into ``ShopData``, collecting cross-entry problems."""
 
-    def __init__(self, lines: Mapping[Path_, int], default_bay_count: int) -> None:
+    def __init__(self, lines: Mapping[FieldPath, int], default_bay_count: int) -> None:
         self.lines = lines
         self.default_bay_count = default_bay_count
         self.problems: list[Problem] = []
 
-    def problem(self, path: Path_, message: str) -> None:
+    def problem(self, path: FieldPath, message: str) -> None:
         self.problems.append(Problem(path, message, _line(self.lines, path)))
 
     def map(self, doc: ShopFileIn) -> ShopData:
@@ -356,11 +356,11 @@ class _Mapper:
             ((st.code, ("service_types", i)) for i, st in enumerate(doc.service_types)), "service type", "code"
         )
         shops: dict[str, Shop] = {}
-        techs: list[tuple[TechnicianIn, str, Path_]] = []
-        bays: list[tuple[BayIn, str, Path_]] = []
-        parts: list[tuple[PartIn, str, Path_]] = []
+        techs: list[tuple[TechnicianIn, str, FieldPath]] = []
+        bays: list[tuple[BayIn, str, FieldPath]] = []
+        parts: list[tuple[PartIn, str, FieldPath]] = []
         for i, entry in enumerate(doc.shops):
-            at: Path_ = ("shops", i)
+            at: FieldPath = ("shops", i)
             if entry.id in shops:
                 self.problem((*at, "id"), f"duplicate shop id {entry.id!r}")
             shop = self.shop(entry, at)
@@ -395,7 +395,7 @@ class _Mapper:
 
     # -- uniqueness and ownership --
 
-    def unique_at(self, keyed: Iterable[tuple[Any, Path_]], what: str, key: str = "id") -> None:
+    def unique_at(self, keyed: Iterable[tuple[Any, FieldPath]], what: str, key: str = "id") -> None:
         seen: set[Any] = set()
         for value, path in keyed:
             if value in seen:
@@ -403,7 +403,7 @@ class _Mapper:
                 self.problem((*path, key), f"duplicate {what} {shown!r}")
             seen.add(value)
 
-    def owned(self, entries: list[Any], shop_id: str, at: Path_) -> list[tuple[Any, str, Path_]]:
+    def owned(self, entries: list[Any], shop_id: str, at: FieldPath) -> list[tuple[Any, str, FieldPath]]:
         out = []
         for i, entry in enumerate(entries):
             if entry.shop_id not in (None, shop_id):
@@ -411,10 +411,10 @@ class _Mapper:
             out.append((entry, shop_id, (*at, i)))
         return out
 
-    def top_level(self, entries: list[Any], name: str, defined: set[str]) -> list[tuple[Any, str, Path_]]:
+    def top_level(self, entries: list[Any], name: str, defined: set[str]) -> list[tuple[Any, str, FieldPath]]:
         out = []
         for i, entry in enumerate(entries):
-            at: Path_ = (name, i)
+            at: FieldPath = (name, i)
             if entry.shop_id is None:
                 self.problem((*at, "shop_id"), "required field is missing (top-level entries name their shop)")
             elif entry.shop_id not in defined:
@@ -425,14 +425,14 @@ class _Mapper:
 
     # -- entries --
 
-    def shop(self, entry: ShopIn, at: Path_) -> Shop | None:
+    def shop(self, entry: ShopIn, at: FieldPath) -> Shop | None:
         hours = self.hours(entry.hours, (*at, "hours"))
         location = GeoPoint(entry.location.lat, entry.location.lon) if entry.location else None
         if hours is None:
             return None
         return Shop(entry.id, entry.name, entry.timezone, hours, frozenset(entry.holidays), location, entry.address)
 
-    def technician(self, entry: TechnicianIn, shop_id: str, at: Path_, shop: Shop | None) -> Technician | None:
+    def technician(self, entry: TechnicianIn, shop_id: str, at: FieldPath, shop: Shop | None) -> Technician | None:
         hours = self.hours(entry.hours, (*at, "hours"))
         time_off: list[Interval] = []
         for i, off in enumerate(entry.time_off):
@@ -457,7 +457,7 @@ class _Mapper:
             active=entry.active,
         )
 
-    def service_type(self, entry: ServiceTypeIn, at: Path_) -> ServiceType | None:
+    def service_type(self, entry: ServiceTypeIn, at: FieldPath) -> ServiceType | None:
         rule = CATEGORY_RULES[entry.category]
         low = timedelta(hours=entry.min_hours) if entry.min_hours is not None else rule.min_duration
         high = timedelta(hours=entry.max_hours) if entry.max_hours is not None else rule.max_duration
@@ -484,7 +484,7 @@ class _Mapper:
             max_duration=timedelta(hours=entry.max_hours) if entry.max_hours is not None else None,
         )
 
-    def hours(self, doc: Mapping[str, list[str]], at: Path_) -> WeeklyHours | None:
+    def hours(self, doc: Mapping[str, list[str]], at: FieldPath) -> WeeklyHours | None:
         days: dict[int, tuple[tuple[time, time], ...]] = {}
         before = len(self.problems)
         for key, windows in doc.items():
@@ -500,7 +500,7 @@ class _Mapper:
                 days[day] = tuple(parsed)
         return WeeklyHours({d: w for d, w in days.items() if w}) if len(self.problems) == before else None
 
-    def weekdays(self, key: str, at: Path_) -> list[int]:
+    def weekdays(self, key: str, at: FieldPath) -> list[int]:
         names = [_DAYS.get(part.strip().lower()) for part in str(key).split("-")]
         if len(names) in (1, 2) and None not in names:
             first, last = names[0] or 0, names[-1] or 0
@@ -509,7 +509,7 @@ class _Mapper:
         self.problem(at, "not a weekday or weekday range (mon..sun, e.g. mon-fri)")
         return []
 
-    def window(self, text: str, at: Path_) -> tuple[time, time] | None:
+    def window(self, text: str, at: FieldPath) -> tuple[time, time] | None:
         parts = [p.strip() for p in text.split("-")]
         if len(parts) != 2 or not all(_TIME.match(p) for p in parts):
             self.problem(at, f"{text!r} is not a window 'HH:MM-HH:MM' (24-hour clock; 24:00 closes at midnight)")
@@ -521,7 +521,7 @@ class _Mapper:
         return opens, closes  # a close of 00:00 or 24:00 is midnight
 
 
-def _generated_bays(shop_id: str, count: int, at: Path_) -> list[tuple[BayIn, str, Path_]]:
+def _generated_bays(shop_id: str, count: int, at: FieldPath) -> list[tuple[BayIn, str, FieldPath]]:
     return [
         (BayIn(id=f"{shop_id}_bay_{n}", name=f"Bay {n}", equipment=sorted(DEFAULT_BAY_EQUIPMENT)), shop_id, at)
         for n in range(1, count + 1)
