@@ -292,3 +292,15 @@ def _is_uuid(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+async def resource_rids_for_shop(conn: asyncpg.Connection, shop_id: str) -> dict[tuple[str, str], int]:
+    """``{("technician"|"bay", id): rid}`` for a shop's resources: the twins the exclusion constraints compare."""
+    rows = await conn.fetch(
+        """
+        SELECT 'technician' AS kind, id, rid FROM technicians WHERE shop_id = $1
+        UNION ALL SELECT 'bay', id, rid FROM service_bays WHERE shop_id = $1
+        """,
+        shop_id,
+    )
+    return {(r["kind"], r["id"]): int(r["rid"]) for r in rows}

@@ -1,0 +1,533 @@
+"""The booking service: the application layer the HTTP API and the event bridge call.
+
+The protocol (DESIGN.md, "How a booking flows"): validate, hold the
+technician and the bay on their actors (both or neither), write the
+appointment and its outbox events in ONE transaction, then confirm on the
+actors. The actors are the fast path and serialize each resource's
+contention; PostgreSQL's exclusion constraints have the last word. When the
+database refuses, the actors reload and the caller gets ``SlotTaken``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import asyncpg
+
+from actors import booking_events as events
+from actors.clock import Clock, SystemClock
+from actors.commands import HoldToken, ResourceKind, ResourceRef, ResourceView
+from actors.directory import ResourceDirectory
+from actors.resource_pair import PairPlacement, Previous
+from actors.transactions import connection, in_transaction
+from domain.appointment import Appointment, AppointmentStatus, Cancellation, check_transition
+from domain.catalog import ServiceType
+from domain.customer import Customer
+from domain.errors import DailyCapReached, HoldExpired, InvalidRequest, InvalidTransition, NotFound, SlotTaken
+from domain.events import EventType
+from domain.job import Job
+from domain.parts import PartsAvailability, check_parts
+from domain.policy import CancellationPolicy, SchedulingPolicy
+from domain.resources import Technician
+from domain.time_windows import Interval, local_date, local_day_bounds, require_aware
+from store import appointment_repository as appointments
+from store import catalog_repository as catalog
+
+_S = AppointmentStatus
+
+
+class _Unset:
+    """Marks an argument not given (``None`` is a value: it clears notes)."""
+
+
+UNSET: Any = _Unset()
+
+
+@dataclass(frozen=True, slots=True)
+class BookingRequest:
+    """A chosen slot for a job: who, where, when, for whom."""
+
+    shop_id: str
+    technician_id: str
+    bay_id: str
+    start: datetime
+    job: Job
+    customer: Customer = field(default_factory=Customer)
+    notes: str | None = None
+    source_ref: str | None = None
+    """What created it when not a person (``alert:<id>``); a second booking with it returns the first."""
+
+
+@dataclass(frozen=True, slots=True)
+class TechnicianSchedule:
+    technician: Technician
+    window: Interval
+    appointments: list[Appointment]
+    holds: list[Appointment]
+    working: list[Interval]
+    free: list[Interval]
+
+
+@dataclass(frozen=True, slots=True)
+class ShopBusy:
+    """A shop's resources as their actors see them: busy and free time, jobs per local day."""
+
+    shop_id: str
+    window: Interval
+    technicians: dict[str, ResourceView]
+    bays: dict[str, ResourceView]
+
+
+class _DuplicateSource(Exception):
+    """The source_ref is already booked (unique violation): answer with the first booking."""
+
+
+class BookingService:
+    """Book, hold, confirm, reschedule and cancel appointments, and read what the actors know."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        directory: ResourceDirectory,
+        policy: SchedulingPolicy,
+        cancellation: CancellationPolicy,
+        clock: Clock | None = None,
+    ) -> None:
+        self.pool = pool
+        self.directory = directory
+        self.policy = policy
+        self.cancellation = cancellation
+        self.clock: Clock = clock or SystemClock()
+
+    def _now(self, now: datetime | None) -> datetime:
+        return require_aware(now, "now") if now is not None else self.clock.now()
+
+    # -- booking --------------------------------------------------------------------
+
+    async def book(self, req: BookingRequest, *, hold: bool = False, now: datetime | None = None) -> Appointment:
+        """Book (or, with ``hold``, hold for the TTL) a technician and bay at ``req.start``."""
+        now = self._now(now)
+        start = _aware(req.start, "start")
+        if req.source_ref is not None:
+            existing = await self._by_source(req.source_ref)
+            if existing is not None:
+                return existing
+        if start < now:
+            raise InvalidRequest(f"start {start.isoformat()} is in the past", field="start")
+        service, parts = await self._service_and_parts(req.shop_id, req.job.service_type, now)
+        interval = Interval(start, start + _duration(service, req.job))
+        parts_ready_at = _check_parts_lead_time(parts, start)
+
+        pair = self._pair(str(uuid.uuid4()), req.shop_id, req.technician_id, req.bay_id)
+        expires_at = now + self.policy.hold_ttl
+        tech, bay = await pair.hold(
+            interval, expires_at, now, skill=service.required_skill, equipment=service.required_equipment
+        )
+        appt = Appointment(
+            id=pair.key,
+            shop_id=req.shop_id,
+            vehicle_id=req.job.vehicle_id,
+            service_type=service.code,
+            urgency=req.job.urgency,
+            technician_id=req.technician_id,
+            bay_id=req.bay_id,
+            interval=interval,
+            status=_S.HELD if hold else _S.SCHEDULED,
+            created_at=now,
+            hold_expires_at=expires_at if hold else None,
+            customer=req.customer,
+            notes=req.notes,
+            parts_available=parts_ready_at is None,
+            parts_ready_at=parts_ready_at,
+            source_ref=req.source_ref,
+        )
+
+        async def write(conn: asyncpg.Connection) -> None:
+            await self._lock_and_check_cap(conn, appt, tech, bay, now)
+            try:
+                # a savepoint, so a duplicate source_ref does not poison the transaction
+                async with conn.transaction():
+                    await appointments.insert(conn, appt, tech_rid=tech.rid, bay_rid=bay.rid, buffer=self.policy.buffer)
+            except asyncpg.exceptions.UniqueViolationError:
+                raise _DuplicateSource from None
+            if not hold:
+                await events.record_scheduled(conn, appt, (tech.resource_name, bay.resource_name), now, parts)
+
+        try:
+            await in_transaction(self.pool, write)
+        except _DuplicateSource:
+            await pair.undo(now)
+            first = await self._by_source(req.source_ref or "")
+            if first is None:  # the first booking was cancelled and purged meanwhile: not expected
+                raise SlotTaken("the booking for this source was taken concurrently") from None
+            return first
+        except SlotTaken:
+            await pair.undo(now, reload=True)  # memory missed something the database knows
+            raise
+        except BaseException:
+            await pair.undo(now)
+            raise
+        if not hold:
+            await pair.settle(interval, None, now)
+        return appt
+
+    async def confirm(self, appointment_id: str, now: datetime | None = None) -> Appointment:
+        """Turn a live hold into a scheduled appointment; confirming twice answers the same appointment."""
+        now = self._now(now)
+
+        async def write(conn: asyncpg.Connection) -> tuple[str, Appointment]:
+            appt = await self._get_for_update(conn, appointment_id)
+            if appt.status is _S.EXPIRED:
+                return "expired", appt
+            if appt.status is not _S.HELD:
+                if appt.status is _S.CANCELLED:
+                    check_transition(appt.status, _S.SCHEDULED)
+                return "already", appt
+            if not appt.blocks(now):
+                await appointments.set_status(conn, appt.id, _S.EXPIRED, now)
+                return "expired", replace(appt, status=_S.EXPIRED, hold_expires_at=None)
+            confirmed = appt.moved_to(_S.SCHEDULED)
+            await appointments.set_status(conn, appt.id, _S.SCHEDULED, now)
+            parts = await self._parts_for(conn, appt, now)
+            await events.record_scheduled(conn, confirmed, await _names(conn, confirmed), now, parts)
+            return "confirmed", confirmed
+
+        outcome, appt = await in_transaction(self.pool, write)
+        pair = self._pair(appt.id, appt.shop_id, appt.technician_id, appt.bay_id)
+        if outcome == "expired":
+            await pair.undo(now)
+            raise HoldExpired(f"the hold on appointment {appt.id} expired", appointment_id=appt.id)
+        if outcome == "confirmed":
+            await pair.settle(appt.interval, None, now)
+        return appt
+
+    async def release_hold(self, appointment_id: str, now: datetime | None = None) -> Appointment:
+        """Give a hold back before its TTL; releasing twice (or after expiry) is a no-op."""
+        now = self._now(now)
+
+        async def write(conn: asyncpg.Connection) -> Appointment:
+            appt = await self._get_for_update(conn, appointment_id)
+            if appt.status in (_S.CANCELLED, _S.EXPIRED):
+                return appt
+            if appt.status is not _S.HELD:
+                raise InvalidTransition(
+                    f"appointment {appt.id} is {appt.status.value}, not a hold", current=appt.status.value
+                )
+            cancellation = Cancellation(at=now, late=False, fee=self.cancellation.late_fee * 0, reason="hold released")
+            await appointments.cancel(conn, appt.id, cancellation)
+            return replace(appt, status=_S.CANCELLED, hold_expires_at=None, cancellation=cancellation)
+
+        appt = await in_transaction(self.pool, write)
+        await self._pair(appt.id, appt.shop_id, appt.technician_id, appt.bay_id).undo(now)
+        return appt
+
+    async def cancel(
+        self, appointment_id: str, *, reason: str | None = None, now: datetime | None = None
+    ) -> Appointment:
+        """Cancel per the policy (free early, a recorded fee late); cancelling twice is a no-op."""
+        now = self._now(now)
+
+        async def write(conn: asyncpg.Connection) -> Appointment:
+            appt = await self._get_for_update(conn, appointment_id)
+            if appt.status is _S.CANCELLED:
+                return appt
+            check_transition(appt.status, _S.CANCELLED)
+            if appt.status is _S.HELD:
+                # never announced, so nothing to retract and no fee
+                cancellation = Cancellation(at=now, late=False, fee=self.cancellation.late_fee * 0, reason=reason)
+            else:
+                verdict = self.cancellation.assess(appt.start, now)
+                cancellation = Cancellation(at=now, late=verdict.late, fee=verdict.fee, reason=reason)
+            await appointments.cancel(conn, appt.id, cancellation)
+            cancelled = replace(appt, status=_S.CANCELLED, hold_expires_at=None, cancellation=cancellation)
+            if appt.status is not _S.HELD:
+                await events.record(
+                    conn, EventType.APPOINTMENT_CANCELLED, cancelled, await _names(conn, cancelled), now,
+                    late=cancellation.late, fee=str(cancellation.fee), reason=reason,
+                )
+            return cancelled
+
+        appt = await in_transaction(self.pool, write)
+        await self._pair(appt.id, appt.shop_id, appt.technician_id, appt.bay_id).undo(now)
+        return appt
+
+    async def reschedule(
+        self,
+        appointment_id: str,
+        *,
+        start: datetime,
+        technician_id: str | None = None,
+        bay_id: str | None = None,
+        now: datetime | None = None,
+    ) -> Appointment:
+        """Move an appointment (or hold); a refused move leaves the original exactly as it was."""
+        now = self._now(now)
+        start = _aware(start, "start")
+        original = await self.get(appointment_id)
+        if original.status not in (_S.SCHEDULED, _S.HELD) or not original.blocks(now):
+            raise InvalidTransition(
+                f"appointment {original.id} is {original.status.value} and cannot move", current=original.status.value
+            )
+        if start < now:
+            raise InvalidRequest(f"start {start.isoformat()} is in the past", field="start")
+        if original.parts_ready_at is not None and start < original.parts_ready_at:
+            raise InvalidRequest(
+                f"parts arrive {original.parts_ready_at.isoformat()}; the job cannot start before",
+                field="start", parts_ready_at=original.parts_ready_at.isoformat(),
+            )
+        moved = replace(
+            original,
+            technician_id=technician_id or original.technician_id,
+            bay_id=bay_id or original.bay_id,
+            interval=Interval(start, start + original.interval.duration),
+            sequence=original.sequence + 1,
+        )
+        if (moved.interval, moved.technician_id, moved.bay_id) == (
+            original.interval, original.technician_id, original.bay_id,
+        ):
+            return original
+        service = await self._service(original.service_type)
+        before = Previous(original.interval, original.hold_expires_at if original.status is _S.HELD else None)
+        pair = self._pair(original.id, original.shop_id, moved.technician_id, moved.bay_id)
+        pair.technician_before = before if moved.technician_id == original.technician_id else None
+        pair.bay_before = before if moved.bay_id == original.bay_id else None
+        tech, bay = await pair.hold(
+            moved.interval, now + self.policy.hold_ttl, now,
+            skill=service.required_skill, equipment=service.required_equipment,
+        )
+
+        async def write(conn: asyncpg.Connection) -> Appointment:
+            current = await self._get_for_update(conn, appointment_id)
+            if current.status is not original.status or current.sequence != original.sequence:
+                raise InvalidTransition(f"appointment {current.id} changed meanwhile; try again",
+                                        current=current.status.value)
+            await self._lock_and_check_cap(conn, moved, tech, bay, now)
+            await appointments.move(conn, moved, tech_rid=tech.rid, bay_rid=bay.rid, buffer=self.policy.buffer, now=now)
+            if moved.status is _S.SCHEDULED:
+                names = (tech.resource_name, bay.resource_name)
+                await events.record(conn, EventType.APPOINTMENT_RESCHEDULED, moved, names, now,
+                                    previous_start=original.start.isoformat(),
+                                    previous_technician_id=original.technician_id)
+                if moved.technician_id != original.technician_id:
+                    await events.record(conn, EventType.TECHNICIAN_ASSIGNED, moved, names, now)
+            return moved
+
+        try:
+            moved = await in_transaction(self.pool, write)
+        except SlotTaken:
+            await pair.undo(now, reload=True)
+            raise
+        except BaseException:
+            await pair.undo(now)
+            raise
+        held_until = moved.hold_expires_at if moved.status is _S.HELD else None
+        await pair.settle(moved.interval, held_until, now)
+        old = self._pair(original.id, original.shop_id, original.technician_id, original.bay_id)
+        await old.undo(
+            now,
+            technician=original.technician_id != moved.technician_id,
+            bay=original.bay_id != moved.bay_id,
+        )
+        return moved
+
+    async def update_details(
+        self, appointment_id: str, *, notes: str | None = UNSET, customer: Customer = UNSET
+    ) -> Appointment:
+        """Change what does not move time: notes and the customer's details."""
+        now = self.clock.now()
+
+        async def write(conn: asyncpg.Connection) -> Appointment:
+            appt = await self._get_for_update(conn, appointment_id)
+            updated = replace(
+                appt,
+                notes=appt.notes if notes is UNSET else notes,
+                customer=appt.customer if customer is UNSET else customer,
+            )
+            await appointments.update_details(conn, updated, now)
+            return updated
+
+        return await in_transaction(self.pool, write)
+
+    # -- reading ----------------------------------------------------------------------
+
+    async def get(self, appointment_id: str) -> Appointment:
+        async with connection(self.pool) as conn:
+            appt = await appointments.get(conn, appointment_id)
+        if appt is None:
+            raise NotFound(f"no appointment {appointment_id}", appointment_id=appointment_id)
+        return appt
+
+    async def list_by_vehicle(self, vehicle_id: str, limit: int = 50, offset: int = 0) -> list[Appointment]:
+        async with connection(self.pool) as conn:
+            return await appointments.list_by_vehicle(conn, vehicle_id, limit=limit, offset=offset)
+
+    async def technician_schedule(
+        self, technician_id: str, window: Interval, now: datetime | None = None
+    ) -> TechnicianSchedule:
+        """A technician's appointments and live holds (store), working and free time (actor)."""
+        now = self._now(now)
+        async with connection(self.pool) as conn:
+            tech = await catalog.get_technician(conn, technician_id)
+            if tech is None:
+                raise NotFound(f"no technician {technician_id}", technician_id=technician_id)
+            live = await appointments.list_live_for_technician(conn, tech.id, window, now)
+        view = await self.directory.technician(tech.shop_id, tech.id).view(window, now=now)
+        return TechnicianSchedule(
+            technician=tech,
+            window=window,
+            appointments=[a for a in live if a.status is not _S.HELD],
+            holds=[a for a in live if a.status is _S.HELD],
+            working=list(view.working),
+            free=list(view.free),
+        )
+
+    async def resource_busy(self, shop_id: str, window: Interval, now: datetime | None = None) -> ShopBusy:
+        """Every technician's and bay's busy/free time and jobs per day, from the actors' memory."""
+        now = self._now(now)
+        techs, bays = await self._shop_resources(shop_id)
+        views = await asyncio.gather(
+            *(self.directory.technician(shop_id, t).view(window, now=now) for t in techs),
+            *(self.directory.bay(shop_id, b).view(window, now=now) for b in bays),
+        )
+        return ShopBusy(
+            shop_id=shop_id,
+            window=window,
+            technicians={v.resource_id: v for v in views[: len(techs)]},
+            bays={v.resource_id: v for v in views[len(techs) :]},
+        )
+
+    async def activate_shop(self, shop_id: str, now: datetime | None = None) -> int:
+        """Start a shop's resource actors and load their calendars; answers how many."""
+        now = self._now(now)
+        techs, bays = await self._shop_resources(shop_id)
+        refs = [ResourceRef(ResourceKind.TECHNICIAN, shop_id, t) for t in techs]
+        refs += [ResourceRef(ResourceKind.BAY, shop_id, b) for b in bays]
+        await self.directory.activate(refs, now)
+        return len(refs)
+
+    # -- sweeping --------------------------------------------------------------------------
+
+    async def expire_holds(self, now: datetime | None = None) -> list[Appointment]:
+        """Mark holds past their TTL expired in the store and drop them from the actors."""
+        now = self._now(now)
+
+        async def write(conn: asyncpg.Connection) -> list[Appointment]:
+            return await appointments.expire_all_stale_holds(conn, now)
+
+        expired = await in_transaction(self.pool, write)
+        await asyncio.gather(
+            *(self._pair(a.id, a.shop_id, a.technician_id, a.bay_id).undo(now) for a in expired)
+        )
+        return expired
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _pair(self, key: str, shop_id: str, technician_id: str, bay_id: str) -> PairPlacement:
+        return PairPlacement(
+            key, self.directory.technician(shop_id, technician_id), self.directory.bay(shop_id, bay_id)
+        )
+
+    async def _lock_and_check_cap(
+        self, conn: asyncpg.Connection, appt: Appointment, tech: HoldToken, bay: HoldToken, now: datetime
+    ) -> None:
+        """Serialize writers of this technician and bay, then count the day: caps hold under races."""
+        await appointments.lock_resources(conn, tech.rid, bay.rid)
+        await appointments.expire_stale_holds(conn, tech.rid, bay.rid, now)
+        tz = ZoneInfo(tech.timezone)
+        day = local_date(appt.start, tz)
+        jobs = await appointments.count_technician_jobs(
+            conn, appt.technician_id, local_day_bounds(day, tz), now, exclude=appt.id
+        )
+        cap = self.policy.max_bookings_per_technician_per_day
+        if jobs >= cap:
+            raise DailyCapReached(
+                f"{appt.technician_id} already has {cap} jobs on {day.isoformat()}",
+                resource_id=appt.technician_id, day=day.isoformat(),
+            )
+
+    async def _get_for_update(self, conn: asyncpg.Connection, appointment_id: str) -> Appointment:
+        appt = await appointments.get(conn, appointment_id, for_update=True)
+        if appt is None:
+            raise NotFound(f"no appointment {appointment_id}", appointment_id=appointment_id)
+        return appt
+
+    async def _by_source(self, source_ref: str) -> Appointment | None:
+        async with connection(self.pool) as conn:
+            return await appointments.get_by_source(conn, source_ref)
+
+    async def _service(self, code: str) -> ServiceType:
+        async with connection(self.pool) as conn:
+            service = await catalog.get_service_type(conn, code)
+        if service is None:
+            raise NotFound(f"no service type {code!r}", service_type=code)
+        return service
+
+    async def _service_and_parts(
+        self, shop_id: str, code: str, now: datetime
+    ) -> tuple[ServiceType, PartsAvailability | None]:
+        async with connection(self.pool) as conn:
+            service = await catalog.get_service_type(conn, code)
+            if service is None:
+                raise NotFound(f"no service type {code!r}", service_type=code)
+            if not service.required_parts:
+                return service, None
+            stock = await catalog.parts_stock(conn, shop_id)
+        return service, check_parts(service.required_parts, stock, now)
+
+    async def _parts_for(self, conn: asyncpg.Connection, appt: Appointment, now: datetime) -> PartsAvailability | None:
+        if appt.parts_available:
+            return None
+        service = await catalog.get_service_type(conn, appt.service_type)
+        if service is None or not service.required_parts:
+            return None
+        return check_parts(service.required_parts, await catalog.parts_stock(conn, appt.shop_id), now)
+
+    async def _shop_resources(self, shop_id: str) -> tuple[list[str], list[str]]:
+        async with connection(self.pool) as conn:
+            if await catalog.get_shop(conn, shop_id) is None:
+                raise NotFound(f"no shop {shop_id}", shop_id=shop_id)
+            techs = [t.id for t in await catalog.list_technicians(conn, shop_id=shop_id)]
+            bays = [b.id for b in await catalog.list_bays(conn, shop_id)]
+        return techs, bays
+
+
+async def _names(conn: asyncpg.Connection, appt: Appointment) -> tuple[str, str]:
+    tech = await catalog.get_technician(conn, appt.technician_id)
+    bay = await catalog.get_bay(conn, appt.bay_id)
+    return (tech.name if tech else appt.technician_id, bay.name if bay else appt.bay_id)
+
+
+def _aware(value: datetime, name: str) -> datetime:
+    try:
+        return require_aware(value, name)
+    except ValueError as exc:
+        raise InvalidRequest(str(exc), field=name) from None
+
+
+def _duration(service: ServiceType, job: Job) -> Any:
+    try:
+        return service.duration_for(job.duration)
+    except ValueError as exc:
+        raise InvalidRequest(str(exc), field="duration") from None
+
+
+def _check_parts_lead_time(parts: PartsAvailability | None, start: datetime) -> datetime | None:
+    """None when every part is in stock; else when they arrive (the job may not start before)."""
+    if parts is None or parts.available:
+        return None
+    if parts.unknown:
+        raise InvalidRequest(
+            f"this shop does not stock {', '.join(parts.unknown)}", field="parts", unknown=list(parts.unknown)
+        )
+    if start < parts.ready_at:
+        raise InvalidRequest(
+            f"parts {', '.join(parts.missing)} must be ordered and arrive {parts.ready_at.isoformat()}; "
+            f"the job cannot start before then",
+            field="start", missing=list(parts.missing), parts_ready_at=parts.ready_at.isoformat(),
+        )
+    return parts.ready_at

@@ -1,0 +1,168 @@
+"""The messages a resource actor answers: small explicit data, one class per command.
+
+A caller addresses a resource by ``ResourceRef`` and sends a command; the host
+of that resource applies it to the resource's calendar with no ``await``
+between check and set. Commands travel in batches (one Ray call carries many),
+so each carries its own ``now`` (the caller's clock, which tests control).
+Every mutating command is idempotent by its ``key`` (the appointment id):
+Ray may deliver a call twice after an actor restart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from domain import errors
+from domain.calendar import CalendarEntry
+from domain.time_windows import Interval
+
+
+class ResourceKind(StrEnum):
+    TECHNICIAN = "technician"
+    BAY = "bay"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class ResourceRef:
+    """A technician or bay of one shop; the shop scopes every lookup."""
+
+    kind: ResourceKind
+    shop_id: str
+    resource_id: str
+
+    @property
+    def label(self) -> str:
+        return f"{'tech' if self.kind is ResourceKind.TECHNICIAN else 'bay'}:{self.resource_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Requirement:
+    """What the job needs from the resource: a skill (technician) or equipment (bay)."""
+
+    skill: str | None = None
+    equipment: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class HoldToken:
+    """A live soft lock on one resource, plus what the booking needs to know about it."""
+
+    key: str
+    resource_id: str
+    resource_name: str
+    rid: int
+    """The integer twin the database's exclusion constraint compares."""
+    interval: Interval
+    expires_at: datetime
+    timezone: str
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceView:
+    """A resource's state in a window, as its actor sees it (memory, not the database)."""
+
+    resource_id: str
+    name: str
+    busy: tuple[Interval, ...]
+    """Time a new job may not overlap (buffer included for technicians)."""
+    working: tuple[Interval, ...]
+    free: tuple[Interval, ...]
+    jobs_per_day: dict[date, int]
+    entries: tuple[CalendarEntry, ...]
+
+
+# -- commands -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """Place a soft lock (``key`` re-holding the same interval is a no-op; a new interval moves it)."""
+
+    key: str
+    interval: Interval
+    expires_at: datetime
+    requirement: Requirement = field(default_factory=Requirement)
+
+
+@dataclass(frozen=True, slots=True)
+class Book:
+    """Place a confirmed appointment directly, checking every rule."""
+
+    key: str
+    interval: Interval
+    requirement: Requirement = field(default_factory=Requirement)
+
+
+@dataclass(frozen=True, slots=True)
+class Settle:
+    """The database has committed ``key`` at ``interval`` (held until ``held_until``, or booked).
+
+    The actor takes the database's word: a confirm after a commit, or the
+    restore of an appointment whose move was refused. If memory disagrees in a
+    way it cannot fix locally, the actor reloads.
+    """
+
+    key: str
+    interval: Interval
+    held_until: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """Drop a hold or a cancelled appointment (releasing twice is a no-op)."""
+
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reload:
+    """Rebuild the calendar from the database (it has the last word)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Expire:
+    """Drop holds past their expiry; answers their keys."""
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """Read the resource's busy, working and free time and jobs per day in ``window``."""
+
+    window: Interval
+
+
+Command = Hold | Book | Settle | Release | Reload | Expire | View
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """One command for one resource at the caller's ``now``."""
+
+    ref: ResourceRef
+    command: Command
+    now: datetime
+
+
+# -- outcomes ------------------------------------------------------------------
+# Domain errors travel as (class name, message, details) so their details survive
+# pickling (Exception pickles only ``args``).
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    value: Any = None
+    error: tuple[str, str, dict[str, Any]] | None = None
+
+    @classmethod
+    def failed(cls, exc: errors.DomainError) -> Outcome:
+        return cls(error=(type(exc).__name__, exc.message, dict(exc.details)))
+
+    def unwrap(self) -> Any:
+        if self.error is None:
+            return self.value
+        name, message, details = self.error
+        error_class = getattr(errors, name, errors.DomainError)
+        raise error_class(message, **details)

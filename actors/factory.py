@@ -1,0 +1,219 @@
+"""The Ray side of the resource actors: the one place ``ray.remote`` options are applied.
+
+``RayDirectory`` gets or creates one named, detached actor per host
+(``Placement.host_name``: ``tech:<id>``/``bay:<id>`` or ``shop:<id>``) in a
+configurable namespace, sends it batches of commands, and when the actor has
+died (retired when idle, killed, its node lost) drops the handle and
+gets-or-creates it again; commands are idempotent by key, so resending a
+batch is safe. Actors restart after a crash (``max_restarts``) and rebuild
+their calendars from the store on first use.
+
+Build it from settings with ``ray_directory(settings, namespace=...)``; a
+connected Ray (``ray.init``) is the caller's business.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import ray
+from ray.actor import exit_actor
+from ray.exceptions import RayActorError
+
+from actors.batching import Batcher
+from actors.calendar_host import CalendarHost
+from actors.calendar_source import StoreCalendarSource
+from actors.commands import Envelope, Outcome, ResourceKind, ResourceRef
+from actors.directory import Placement, ResourceHandle, RoutedHandle
+from config.settings import Settings
+from domain.policy import SchedulingPolicy
+
+DEFAULT_NAMESPACE = "scheduling"
+RETRY_DEADLINE_S = 30.0
+"""How long a batch is resent to a host that died before the caller hears about it."""
+
+
+class RayCalendarHost(CalendarHost):
+    """A ``CalendarHost`` as a Ray actor: builds its store source in-process and retires when idle."""
+
+    def __init__(self, dsn: str, policy: SchedulingPolicy, idle_seconds: float) -> None:
+        super().__init__(StoreCalendarSource(dsn, policy))
+        self._idle_limit = idle_seconds
+        self._watchdog: asyncio.Task[None] | None = None
+
+    async def apply(self, batch: Sequence[Envelope]) -> list[Outcome]:
+        self._start_watchdog()
+        return await super().apply(batch)
+
+    async def activate(self, shop_id: str, now: datetime) -> int:
+        self._start_watchdog()
+        return await super().activate(shop_id, now)
+
+    async def retire_if_idle(self) -> bool:
+        """Exit when nothing ran for the idle limit; the directory recreates it on demand."""
+        if self.idle_seconds() < self._idle_limit:
+            return False
+        await self.close()
+        exit_actor()  # type: ignore[no-untyped-call]  # raises: the caller sees the actor's death, queued calls are resent by directories
+        return True
+
+    def _start_watchdog(self) -> None:
+        # Started from a method (not __init__): an async actor's loop runs its methods.
+        if self._watchdog is None:
+            self._watchdog = asyncio.get_running_loop().create_task(self._watch_idle())
+
+    async def _watch_idle(self) -> None:
+        me = ray.get_runtime_context().current_actor
+        period = max(0.05, min(self._idle_limit / 4, 30.0))
+        while True:
+            await asyncio.sleep(period)
+            if self.idle_seconds() >= self._idle_limit:
+                # Through a method call, so exit_actor runs in an actor task as Ray requires.
+                me.retire_if_idle.remote()
+                return
+
+
+class RayDirectory:
+    """``ResourceDirectory`` over named Ray actors (one per resource or per shop)."""
+
+    def __init__(
+        self,
+        dsn: str,
+        policy: SchedulingPolicy,
+        *,
+        namespace: str = DEFAULT_NAMESPACE,
+        placement: Placement = Placement.PER_SHOP,
+        idle_seconds: float = 600.0,
+        max_restarts: int = -1,
+        max_task_retries: int = 3,
+    ) -> None:
+        self.dsn = dsn
+        self.policy = policy
+        self.namespace = namespace
+        self.placement = placement
+        self.idle_seconds = idle_seconds
+        self.max_restarts = max_restarts
+        self.max_task_retries = max_task_retries
+        self._actors: dict[str, Any] = {}
+        self._batchers: dict[str, Batcher] = {}
+
+    # -- ResourceDirectory -------------------------------------------------------
+
+    def technician(self, shop_id: str, technician_id: str) -> ResourceHandle:
+        return self._handle(ResourceRef(ResourceKind.TECHNICIAN, shop_id, technician_id))
+
+    def bay(self, shop_id: str, bay_id: str) -> ResourceHandle:
+        return self._handle(ResourceRef(ResourceKind.BAY, shop_id, bay_id))
+
+    async def activate(self, refs: Sequence[ResourceRef], now: datetime) -> None:
+        """Start the hosts of ``refs`` and load their calendars (a shop's in one read when per shop)."""
+        handles = [self._handle(ref) for ref in refs]
+        if self.placement is Placement.PER_SHOP:
+            shops = sorted({ref.shop_id for ref in refs})
+            await asyncio.gather(*(self._call(f"shop:{s}", "activate", s, now) for s in shops))
+        await asyncio.gather(*(h.expire(now=now) for h in handles))
+
+    async def shutdown(self) -> None:
+        """Kill this directory's actors (tests; an operator's reset). Calendars rebuild from the store."""
+        for name in list(self._actors):
+            with contextlib.suppress(RayActorError, ValueError):
+                ray.kill(self._actor(name), no_restart=True)
+        self._actors.clear()
+        self._batchers.clear()
+
+    # -- tools (bench, tests) -------------------------------------------------------
+
+    async def pids(self) -> dict[str, int]:
+        """The process id of every live host this directory created."""
+        names = list(self._actors)
+        pids = await asyncio.gather(*(self._call(n, "pid") for n in names))
+        return dict(zip(names, pids, strict=True))
+
+    def actor(self, ref: ResourceRef) -> Any:
+        """The raw Ray actor handle of ``ref``'s host (tests kill it to prove restarts)."""
+        return self._actor(self.placement.host_name(ref))
+
+    # -- internals ----------------------------------------------------------------
+
+    def _handle(self, ref: ResourceRef) -> RoutedHandle:
+        name = self.placement.host_name(ref)
+        batcher = self._batchers.get(name)
+        if batcher is None:
+
+            async def send(batch: Sequence[Envelope]) -> list[Outcome]:
+                outcomes: list[Outcome] = await self._call(name, "apply", list(batch))
+                return outcomes
+
+            batcher = self._batchers[name] = Batcher(send)
+        return RoutedHandle(ref, batcher)
+
+    def _actor(self, name: str) -> Any:
+        actor = self._actors.get(name)
+        if actor is None:
+            actor = self._actors[name] = (
+                _host_class()
+                .options(
+                    name=name,
+                    namespace=self.namespace,
+                    get_if_exists=True,
+                    lifetime="detached",  # shared by every replica and the bridge; retires when idle
+                    max_restarts=self.max_restarts,
+                    max_task_retries=self.max_task_retries,
+                    num_cpus=0,  # mostly idle, waiting on calls: never reserve a core
+                    max_concurrency=1000,
+                )
+                .remote(self.dsn, self.policy, self.idle_seconds)
+            )
+        return actor
+
+    async def _call(self, name: str, method: str, *args: Any) -> Any:
+        deadline = time.monotonic() + RETRY_DEADLINE_S
+        delay = 0.02
+        while True:
+            actor = self._actor(name)
+            try:
+                return await getattr(actor, method).remote(*args)
+            except RayActorError:
+                # Dead (retired, killed for good) or restarting: get-or-create again and resend.
+                if self._actors.get(name) is actor:
+                    del self._actors[name]
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 0.5)
+
+
+_HOST_CLASS: Any = None
+
+
+def _host_class() -> Any:
+    """``ray.remote(RayCalendarHost)``, made on first use (never at import: workers import this module)."""
+    global _HOST_CLASS
+    if _HOST_CLASS is None:
+        _HOST_CLASS = ray.remote(RayCalendarHost)
+    return _HOST_CLASS
+
+
+def ray_directory(
+    settings: Settings,
+    *,
+    dsn: str | None = None,
+    namespace: str = DEFAULT_NAMESPACE,
+    placement: Placement = Placement.PER_SHOP,
+) -> RayDirectory:
+    """The Ray directory the service runs with: DSN, policy and idle limit from ``settings``."""
+    url = dsn or settings.database_url
+    if not url:
+        raise ValueError("a database URL is needed (settings.database_url or dsn=)")
+    return RayDirectory(
+        url,
+        settings.scheduling_policy(),
+        namespace=namespace,
+        placement=placement,
+        idle_seconds=settings.actor_idle_seconds,
+    )

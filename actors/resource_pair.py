@@ -1,0 +1,89 @@
+"""A technician and a bay taken together: both held, or neither.
+
+Used by booking and rescheduling. ``PairPlacement`` remembers where the key
+was before (for a move) so an abandoned attempt puts each calendar back as
+the database still has it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from actors.commands import HoldToken, Requirement
+from actors.directory import ResourceHandle
+from domain.time_windows import Interval
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Previous:
+    """Where the key stands in the database before this attempt (None: nowhere on this resource)."""
+
+    interval: Interval
+    held_until: datetime | None
+
+
+@dataclass(slots=True)
+class PairPlacement:
+    """Holds on a technician and a bay under one key, with how to undo each."""
+
+    key: str
+    technician: ResourceHandle
+    bay: ResourceHandle
+    technician_before: Previous | None = None
+    bay_before: Previous | None = None
+
+    async def hold(
+        self,
+        interval: Interval,
+        expires_at: datetime,
+        now: datetime,
+        *,
+        skill: str | None,
+        equipment: frozenset[str],
+    ) -> tuple[HoldToken, HoldToken]:
+        """Hold both or neither; the technician's refusal wins when both refuse."""
+        results = await asyncio.gather(
+            self.technician.hold(self.key, interval, expires_at, now=now, requirement=Requirement(skill=skill)),
+            self.bay.hold(self.key, interval, expires_at, now=now, requirement=Requirement(equipment=equipment)),
+            return_exceptions=True,
+        )
+        tech, bay = results
+        if isinstance(tech, HoldToken) and isinstance(bay, HoldToken):
+            return tech, bay
+        await self.undo(now, technician=isinstance(tech, HoldToken), bay=isinstance(bay, HoldToken))
+        error = tech if isinstance(tech, BaseException) else bay
+        assert isinstance(error, BaseException)
+        raise error
+
+    async def settle(self, interval: Interval, held_until: datetime | None, now: datetime) -> None:
+        """The database committed the key at ``interval``: both calendars take its word."""
+        await asyncio.gather(
+            self.technician.restore(self.key, interval, held_until, now=now),
+            self.bay.restore(self.key, interval, held_until, now=now),
+        )
+
+    async def undo(self, now: datetime, *, technician: bool = True, bay: bool = True, reload: bool = False) -> None:
+        """Put each calendar back as the database has it; never raises (a stray hold expires anyway)."""
+        steps = []
+        if technician:
+            steps.append(_put_back(self.technician, self.key, self.technician_before, now, reload))
+        if bay:
+            steps.append(_put_back(self.bay, self.key, self.bay_before, now, reload))
+        await asyncio.gather(*steps)
+
+
+async def _put_back(handle: ResourceHandle, key: str, before: Previous | None, now: datetime, reload: bool) -> None:
+    try:
+        if before is None:
+            await handle.release(key, now=now)
+        else:
+            await handle.restore(key, before.interval, before.held_until, now=now)
+        if reload:
+            await handle.reload(now=now)
+    except Exception:
+        log.warning("could not put back %s on %s", key, handle.ref.label, exc_info=True)
