@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+
 import pytest
 import redis.asyncio as aioredis
 

@@ -35,7 +35,9 @@ async def booker(db: Any) -> FakeAutoBooker:
 
 
 @pytest.fixture
-async def bridge(settings: Settings, db: Any, redis: aioredis.Redis, booker: FakeAutoBooker) -> AsyncIterator[EventBridge]:
+async def bridge(
+    settings: Settings, db: Any, redis: aioredis.Redis, booker: FakeAutoBooker
+) -> AsyncIterator[EventBridge]:
     bridge = EventBridge(settings, db, redis, booker, FAST)
     await bridge.start()
     yield bridge

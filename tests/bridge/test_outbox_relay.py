@@ -24,7 +24,9 @@ class InjectedCrash(RuntimeError):
     pass
 
 
-async def _commit_events(pool: Any, aggregate: str, n: int, event_type: str = EventType.APPOINTMENT_SCHEDULED) -> list[str]:
+async def _commit_events(
+    pool: Any, aggregate: str, n: int, event_type: str = EventType.APPOINTMENT_SCHEDULED
+) -> list[str]:
     ids = []
     async with pool.acquire() as conn, conn.transaction():
         for i in range(n):
