@@ -69,11 +69,16 @@ def bench_quality(runs: int) -> None:
 
 
 def bench_batch(runs: int) -> None:
-    print("batch 40 jobs x 5 days (12 techs / 8 bays, 60% load), 1 worker:")
+    for workers in (1, 2):
+        bench_batch_with(runs, workers)
+
+
+def bench_batch_with(runs: int, workers: int) -> None:
+    print(f"batch 40 jobs x 5 days (12 techs / 8 bays, 60% load), {workers} CP-SAT worker(s):")
     for limit in (1.0, 2.0):
         gaps, placed = [], []
         for seed in range(runs):
-            r = solve_batch(synthetic_batch(seed), time_limit_s=limit)
+            r = solve_batch(synthetic_batch(seed), time_limit_s=limit, workers=workers)
             gaps.append(r.gap if r.gap is not None else 1.0)
             placed.append(len(r.assignments))
         print(
