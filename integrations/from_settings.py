@@ -1,7 +1,9 @@
 """Build the enabled calendar targets and the invite dispatcher from Settings (the composition step).
 
 Called from the service's start-up, never at import time. A provider is on
-when its settings are present; none of them is required.
+when its settings are present; none of them is required. It takes any object
+with the invite settings (``config.settings.Settings`` is one), so that
+integrations depends on nothing of ours but the domain.
 """
 
 from __future__ import annotations
@@ -9,8 +11,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
+from typing import Protocol
 
-from config.settings import Settings
 from integrations.calendar_target import CalendarTarget
 from integrations.confirmation_email import ConfirmationEmailTarget, SmtpConfig
 from integrations.delivery import InviteDeliveryRepository
@@ -19,7 +22,38 @@ from integrations.dispatcher import InviteDispatcher, RetryPolicy, utc_now
 log = logging.getLogger(__name__)
 
 
-def calendar_targets(settings: Settings) -> list[CalendarTarget]:
+class InviteSettings(Protocol):
+    """The settings invites read (a subset of ``config.settings.Settings``)."""
+
+    @property
+    def google_calendar_api_key(self) -> str | None: ...
+    @property
+    def google_calendar_credentials_file(self) -> Path | None: ...
+    @property
+    def google_calendar_credentials_json(self) -> str | None: ...
+    @property
+    def microsoft_graph_client_id(self) -> str | None: ...
+    @property
+    def microsoft_graph_client_secret(self) -> str | None: ...
+    @property
+    def microsoft_graph_tenant_id(self) -> str | None: ...
+    @property
+    def send_confirmation_email(self) -> bool: ...
+    @property
+    def smtp_host(self) -> str | None: ...
+    @property
+    def smtp_port(self) -> int: ...
+    @property
+    def smtp_username(self) -> str | None: ...
+    @property
+    def smtp_password(self) -> str | None: ...
+    @property
+    def smtp_from(self) -> str: ...
+    @property
+    def smtp_starttls(self) -> bool: ...
+
+
+def calendar_targets(settings: InviteSettings) -> list[CalendarTarget]:
     """Every calendar target whose configuration is complete."""
     targets: list[CalendarTarget] = []
     if settings.google_calendar_credentials_file or settings.google_calendar_credentials_json:
@@ -70,7 +104,7 @@ def calendar_targets(settings: Settings) -> list[CalendarTarget]:
 
 
 def invite_dispatcher(
-    settings: Settings,
+    settings: InviteSettings,
     repository: InviteDeliveryRepository,
     *,
     retry: RetryPolicy | None = None,

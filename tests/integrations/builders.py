@@ -65,8 +65,12 @@ START = datetime(2026, 2, 2, 8, 0, tzinfo=UTC)  # 09:00 in Berlin
 def invite(**kw: Any) -> Invite:
     """The invite of a scheduled 3-hour engine repair in Berlin (override fields with ``kw``)."""
     tech_email = kw.pop("technician_email", "ana@shop.example")
-    base = invite_for(appointment(kw.pop("start", START), id=kw.pop("appointment_id", "appt-0001")),
-                      shop(), technician(tech_email), "Engine repair")
+    base = invite_for(
+        appointment(kw.pop("start", START), id=kw.pop("appointment_id", "appt-0001")),
+        shop(),
+        technician(tech_email),
+        "Engine repair",
+    )
     return replace(base, **kw)
 
 

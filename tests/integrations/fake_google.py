@@ -76,7 +76,7 @@ class FakeGoogle:
         if self.reject_tokens:
             return _error(401, "authError", "Invalid Credentials")
         parts = urlsplit(uri)
-        path = parts.path[len(API_PREFIX):].split("/")
+        path = parts.path[len(API_PREFIX) :].split("/")
         calendar_id = unquote(path[0])
         event_id = unquote(path[2]) if len(path) > 2 else None
         doc = json.loads(body) if body else {}

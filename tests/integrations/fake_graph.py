@@ -82,7 +82,7 @@ class FakeGraph:
             return _error(401, "InvalidAuthenticationToken", "Lifetime validation failed, the token is expired.")
         path = unquote(request.url.path)
         assert path.startswith(BASE), path
-        parts = path[len(BASE):].split("/")
+        parts = path[len(BASE) :].split("/")
         user, rest = parts[0].lower(), parts[1:]
         doc = json.loads(request.content) if request.content else {}
         if request.method == "POST" and rest == ["events"]:

@@ -21,7 +21,10 @@ from tests.integrations.fakes import FakeClock, InMemoryInviteRepository
 USER = "ana@shop.example"
 
 # msgraph-sdk's generated request builders warn about their own deprecated classes.
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:msgraph")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::DeprecationWarning:msgraph"),
+    pytest.mark.filterwarnings("ignore::DeprecationWarning:kiota_abstractions"),
+]
 
 
 @pytest.fixture
