@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -118,7 +119,8 @@ class InviteDispatcher:
         # One delivery per (appointment, provider) at a time inside this process,
         # so two copies of one event cannot both create. The bridge runs one
         # dispatcher; provider-side idempotency keys cover a crash mid-create.
-        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+        # Weak values: a lock lives only while a delivery holds or awaits it.
+        self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = weakref.WeakValueDictionary()
 
     @property
     def providers(self) -> list[str]:
@@ -159,7 +161,11 @@ class InviteDispatcher:
         return await self._repository.for_appointment(appointment_id)
 
     def _lock(self, appointment_id: str, provider: str) -> asyncio.Lock:
-        return self._locks.setdefault((appointment_id, provider), asyncio.Lock())
+        key = (appointment_id, provider)
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = asyncio.Lock()
+        return lock
 
     async def _deliver(self, target: CalendarTarget, invite: Invite) -> InviteDelivery | None:
         async with self._lock(invite.appointment_id, target.provider):

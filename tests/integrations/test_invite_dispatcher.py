@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -34,6 +35,7 @@ class ScriptedTarget:
 
     async def create(self, invite: Invite) -> str:
         self.calls.append(("create", invite.sequence))
+        await asyncio.sleep(0)  # a provider call suspends: let a concurrent delivery run meanwhile
         self._maybe_fail()
         self.created += 1
         return f"evt-{self.created}"
@@ -182,3 +184,13 @@ async def test_deliveries_are_readable_per_appointment(dispatcher: InviteDispatc
 def test_calendar_errors_carry_the_providers_status() -> None:
     assert CalendarError("x", status=409).status == 409
     assert TransientCalendarError("x").status is None
+
+
+async def test_two_copies_of_one_event_at_once_create_one_provider_event(
+    dispatcher: InviteDispatcher, target: ScriptedTarget
+) -> None:
+    inv = builders.invite()
+    results = await asyncio.gather(dispatcher.dispatch(inv), dispatcher.dispatch(inv))
+
+    assert sorted(len(r) for r in results) == [0, 1]
+    assert target.calls == [("create", 0)]

@@ -181,3 +181,4 @@ async def test_dispatcher_state_survives_in_postgres(conn: asyncpg.Connection) -
     [sent] = await dispatcher.retry_due()
     assert sent == await repo.get(inv.appointment_id, "google")
     assert sent.state is DeliveryState.SENT and sent.provider_event_id == "evt-9"
+    assert await dispatcher.dispatch(inv) == []  # the stored invite, read back, matches: no duplicate
