@@ -33,6 +33,8 @@ class FakeAutoBooker:
     calls: list[str] = field(default_factory=list)
     fail_for: set[str] = field(default_factory=set)
     """source_refs for which the booker raises (a transient failure that never heals)."""
+    _service_types: set[str] = field(default_factory=set)
+    _resources: dict[str, tuple[list[Any], list[Any]]] = field(default_factory=dict)
 
     async def book_for_alert(
         self,
@@ -54,10 +56,14 @@ class FakeAutoBooker:
             existing = await appointments.get_by_source(conn, source_ref)
             if existing is not None:
                 return BookingOutcome.of(existing)
-            if await catalog.get_service_type(conn, job.service_type) is None:
-                return BookingOutcome.not_booked(f"no shop offers service type {job.service_type!r}")
-            techs = await catalog.list_technicians(conn, shop_id=shop_id)
-            bays = await catalog.list_bays(conn, shop_id)
+            if job.service_type not in self._service_types:
+                if await catalog.get_service_type(conn, job.service_type) is None:
+                    return BookingOutcome.not_booked(f"no shop offers service type {job.service_type!r}")
+                self._service_types.add(job.service_type)
+            if shop_id not in self._resources:
+                self._resources[shop_id] = (await catalog.list_technicians(conn, shop_id=shop_id),
+                                            await catalog.list_bays(conn, shop_id))
+            techs, bays = self._resources[shop_id]
             if not techs or not bays:
                 return BookingOutcome.not_booked(f"shop {shop_id!r} has no technician or bay")
             i = zlib.crc32(source_ref.encode()) % min(len(techs), len(bays))
@@ -76,8 +82,8 @@ class FakeAutoBooker:
             assert rids is not None
             await appointments.lock_resources(conn, *rids)
             last = await conn.fetchval(
-                "SELECT max(blocked_until) FROM appointments WHERE (tech_rid = $1 OR bay_rid = $2) "
-                "AND status IN ('held', 'scheduled')", rids[0], rids[1])
+                "SELECT max(blocked_until) FROM appointments WHERE (technician_id = $1 OR bay_id = $2) "
+                "AND status IN ('held', 'scheduled')", tech_id, bay_id)
             start = max(now.replace(microsecond=0) + timedelta(hours=1), last or now)
             appt = Appointment(
                 id=_uuid(), shop_id=shop_id, vehicle_id=job.vehicle_id, service_type=job.service_type,
