@@ -73,13 +73,16 @@ def _wall_time(moment: datetime, timezone: str) -> DateTimeTimeZone:
     return DateTimeTimeZone(date_time=moment.strftime("%Y-%m-%dT%H:%M:%S"), time_zone=timezone)
 
 
-def graph_event(invite: Invite) -> Event:
-    """The Graph event for an invite."""
+def graph_event(invite: Invite, *, in_utc: bool = False) -> Event:
+    """The Graph event for an invite; ``in_utc`` for a shop zone Graph does not know."""
+    start, end, zone = invite.start, invite.end, invite.timezone
+    if in_utc:
+        start, end, zone = start.astimezone(UTC), end.astimezone(UTC), "UTC"
     return Event(
         subject=invite.summary,
         body=ItemBody(content_type=BodyType.Text, content=invite.description),
-        start=_wall_time(invite.start, invite.timezone),
-        end=_wall_time(invite.end, invite.timezone),
+        start=_wall_time(start, zone),
+        end=_wall_time(end, zone),
         location=Location(display_name=invite.location),
         show_as=FreeBusyStatus.Tentative if invite.status is InviteStatus.TENTATIVE else FreeBusyStatus.Busy,
         # Graph's idempotency key for POST: a retried create returns the first event.
@@ -93,7 +96,9 @@ def classify_graph_error(exc: Exception) -> CalendarError | None:
         return CredentialsRejected(f"Microsoft identity platform refused the client credentials: {exc}")
     if isinstance(exc, APIError):
         status = exc.response_status_code or 0
-        detail = f"Microsoft Graph answered {status}: {getattr(exc, 'message', None) or exc}"
+        odata = getattr(exc, "error", None)  # ODataError carries Graph's error code and message
+        said = f"{odata.code}: {odata.message}" if odata is not None else (exc.message or str(exc))
+        detail = f"Microsoft Graph answered {status}: {said}"
         if status == 401:
             return CredentialsRejected(detail, status=status)
         if status == 403:
@@ -123,16 +128,20 @@ class MicrosoftGraphTarget:
 
     async def create(self, invite: Invite) -> str:
         events = self._client.users.by_user_id(self._user(invite)).events
-        created = await self._call(lambda: events.post(graph_event(invite)))
+        created = await self._with_zone_fallback(lambda utc: events.post(graph_event(invite, in_utc=utc)))
         if created is None or not created.id:
             raise TransientCalendarError("Microsoft Graph created an event but returned no id")
         return created.id
 
     async def update(self, invite: Invite, provider_event_id: str) -> str:
         event = self._client.users.by_user_id(self._user(invite)).events.by_event_id(provider_event_id)
-        patch = graph_event(invite)
-        patch.transaction_id = None  # only meaningful on create
-        updated = await self._call(lambda: event.patch(patch))
+
+        def patch(utc: bool) -> Awaitable[Event | None]:
+            body = graph_event(invite, in_utc=utc)
+            body.transaction_id = None  # only meaningful on create
+            return event.patch(body)
+
+        updated = await self._with_zone_fallback(patch)
         return (updated.id if updated is not None and updated.id else None) or provider_event_id
 
     async def cancel(self, invite: Invite, provider_event_id: str) -> None:
@@ -141,6 +150,16 @@ class MicrosoftGraphTarget:
             await self._call(event.delete)
         except EventGone:
             return
+
+    async def _with_zone_fallback(self, request: Callable[[bool], Awaitable[Event | None]]) -> Event | None:
+        # Graph accepts Windows zone names and only a subset of IANA names; for
+        # a shop zone outside it, the same instants sent in UTC still land right.
+        try:
+            return await self._call(lambda: request(False))
+        except RequestRejected as exc:
+            if exc.status != 400 or "timezone" not in str(exc).lower():
+                raise
+        return await self._call(lambda: request(True))
 
     @staticmethod
     def _user(invite: Invite) -> str:

@@ -65,6 +65,8 @@ class FakeGraph:
     """Outlook calendars as Graph shows them. ``expired_token`` makes every call answer 401."""
 
     expired_token: bool = False
+    unsupported_zones: frozenset[str] = frozenset({"Europe/Amsterdam"})
+    """IANA names Graph refuses (it knows Windows names and only some IANA ones)."""
     events: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     requests: list[httpx.Request] = field(default_factory=list)
 
@@ -85,6 +87,15 @@ class FakeGraph:
         parts = path[len(BASE) :].split("/")
         user, rest = parts[0].lower(), parts[1:]
         doc = json.loads(request.content) if request.content else {}
+        for edge in ("start", "end"):
+            zone = doc.get(edge, {}).get("timeZone")
+            if zone in self.unsupported_zones:
+                return _error(
+                    400,
+                    "TimeZoneNotSupportedException",
+                    "A valid TimeZone value must be specified. "
+                    f"The following TimeZone value is not supported: '{zone}'.",
+                )
         if request.method == "POST" and rest == ["events"]:
             return self._create(user, doc)
         if len(rest) == 2 and rest[0] == "events":

@@ -166,3 +166,24 @@ async def test_repeated_wall_time_goes_to_graph_in_utc(dispatcher: InviteDispatc
     event = _only_event(graph)
     assert event["start"] == {"dateTime": "2026-11-01T01:30:00", "timeZone": "America/New_York"}
     assert event["end"] == {"dateTime": "2026-11-01T06:30:00", "timeZone": "UTC"}
+
+
+async def test_shop_zone_unknown_to_graph_is_sent_in_utc(dispatcher: InviteDispatcher, graph: FakeGraph) -> None:
+    amsterdam = ZoneInfo("Europe/Amsterdam")
+    inv = builders.invite()
+    inv = replace(
+        inv, start=inv.start.astimezone(amsterdam), end=inv.end.astimezone(amsterdam), timezone="Europe/Amsterdam"
+    )
+
+    [delivery] = await dispatcher.dispatch(inv)
+
+    assert delivery.state is DeliveryState.SENT
+    event = _only_event(graph)
+    assert event["start"] == {"dateTime": "2026-02-02T08:00:00", "timeZone": "UTC"}
+    assert event["end"] == {"dateTime": "2026-02-02T11:00:00", "timeZone": "UTC"}
+
+
+async def test_graph_error_code_is_kept_in_last_error(dispatcher: InviteDispatcher, graph: FakeGraph) -> None:
+    graph.expired_token = True
+    [failed] = await dispatcher.dispatch(builders.invite())
+    assert "InvalidAuthenticationToken" in (failed.last_error or "")
