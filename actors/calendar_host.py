@@ -95,10 +95,10 @@ class CalendarHost:
                 if actor is None:
                     outcomes.append(Outcome.failed(_not_found(env.ref)))
                     continue
-                if isinstance(env.command, Reload) or (
-                    isinstance(env.command, Settle) and not actor.settle(env.command, env.now)
-                ):
-                    to_reload[env.ref] = env.now
+                if isinstance(env.command, Reload | Settle):
+                    # a settle memory cannot honour means memory is stale: the store decides
+                    if isinstance(env.command, Reload) or not actor.settle(env.command, env.now):
+                        to_reload[env.ref] = env.now
                     outcomes.append(Outcome(True))
                     continue
                 outcomes.append(_apply(actor, env))
