@@ -22,7 +22,6 @@ from datetime import datetime
 from typing import Any
 
 import ray
-from ray.actor import exit_actor
 from ray.exceptions import RayActorError
 
 from actors.batching import Batcher
@@ -54,14 +53,6 @@ class RayCalendarHost(CalendarHost):
         self._start_watchdog()
         return await super().activate(shop_id, now)
 
-    async def retire_if_idle(self) -> bool:
-        """Exit when nothing ran for the idle limit; the directory recreates it on demand."""
-        if self.idle_seconds() < self._idle_limit:
-            return False
-        await self.close()
-        exit_actor()  # type: ignore[no-untyped-call]  # raises: the caller sees the actor's death, queued calls are resent by directories
-        return True
-
     def _start_watchdog(self) -> None:
         # Started from a method (not __init__): an async actor's loop runs its methods.
         if self._watchdog is None:
@@ -73,8 +64,13 @@ class RayCalendarHost(CalendarHost):
         while True:
             await asyncio.sleep(period)
             if self.idle_seconds() >= self._idle_limit:
-                # Through a method call, so exit_actor runs in an actor task as Ray requires.
-                me.retire_if_idle.remote()
+                # ray.kill with no_restart: exit_actor() on an actor with max_restarts
+                # is restarted like a crash, and retirement must free the process.
+                # A call racing this fails with RayActorError; directories resend it.
+                await self.close()
+                if self.idle_seconds() < self._idle_limit:
+                    continue  # a call arrived while closing: stay (the pool reopens lazily)
+                ray.kill(me, no_restart=True)
                 return
 
 
