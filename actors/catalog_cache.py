@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 
+from actors.transactions import connection
 from domain.catalog import ServiceType
 from domain.errors import InvalidRequest, NotFound
 from domain.parts import PartStock
@@ -54,7 +55,7 @@ class CatalogCache:
         now = self._clock()
         if hit is not None and hit[0] > now:
             return hit[1]  # type: ignore[no-any-return]
-        async with self._pool.acquire() as conn:
+        async with connection(self._pool) as conn:
             value = await load(conn)
         self._entries[key] = (now + self._ttl, value)
         return value
@@ -97,6 +98,15 @@ class CatalogCache:
         if bay is None:
             raise NotFound(f"no service bay {bay_id!r}", bay_id=bay_id)
         return bay
+
+    async def list_technicians(
+        self, *, shop_id: str | None, skill: str | None, limit: int, offset: int
+    ) -> tuple[list[Technician], int]:
+        """A page of technicians (read through, not cached: it is paginated) and the total."""
+        async with connection(self._pool) as conn:
+            items = await catalog.list_technicians(conn, shop_id=shop_id, skill=skill, limit=limit, offset=offset)
+            total = await catalog.count_technicians(conn, shop_id=shop_id, skill=skill)
+        return items, total
 
     async def service_type(self, code: str) -> ServiceType:
         types = await self._cached(("service_types", ""), catalog.list_service_types)

@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     solver_time_limit_seconds: float = Field(2.0, gt=0)
     actor_idle_seconds: float = Field(600, gt=0)
     ray_address: str | None = None
+    ray_namespace: str = "scheduling"
+    """Namespace of the named resource and bridge actors (tests use their own)."""
+    hold_sweep_seconds: float = Field(15, gt=0)
 
     @property
     def embedded_database(self) -> bool:

@@ -1,0 +1,154 @@
+"""Choosing and booking in one step: the use cases the API and the event bridge share.
+
+``book_chosen`` books the slot a client picked and, if it was taken, answers
+with fresh alternatives; ``book_best`` lets the optimizer pick (an exact time,
+a preferred date, or the immediate next slot for an emergency) and walks down
+the ranking when a concurrent client wins the first choice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from actors.booking import BookingRequest, BookingService
+from actors.catalog_cache import CatalogCache
+from actors.slot_search import SlotFinder, SlotSearch, SlotSearchResult
+from domain.appointment import Appointment
+from domain.customer import Customer
+from domain.errors import InvalidRequest, NoSlotAvailable, SlotTaken
+from domain.job import Job, Slot
+
+MAX_ATTEMPTS = 4
+"""Ranked slots tried in turn when concurrent clients take the first ones."""
+
+
+class Scheduler:
+    """Slot search plus booking, with alternatives on conflict."""
+
+    def __init__(self, finder: SlotFinder, booking: BookingService, catalog: CatalogCache) -> None:
+        self.finder = finder
+        self.booking = booking
+        self.catalog = catalog
+
+    async def find(self, search: SlotSearch, now: datetime | None = None) -> SlotSearchResult:
+        return await self.finder.find(search, now)
+
+    async def book_chosen(
+        self,
+        search: SlotSearch,
+        *,
+        technician_id: str,
+        bay: str,
+        start: datetime,
+        customer: Customer,
+        notes: str | None,
+        hold: bool,
+        shop_id: str | None = None,
+        source_ref: str | None = None,
+        now: datetime | None = None,
+    ) -> Appointment:
+        """Book the technician, bay and start a client chose; SlotTaken carries alternatives."""
+        tech = await self.catalog.technician(technician_id)
+        if shop_id is not None and tech.shop_id != shop_id:
+            raise InvalidRequest(
+                f"technician {technician_id} works at {tech.shop_id}, not {shop_id}", field="technician_id"
+            )
+        cat = await self.catalog.shop_catalog(tech.shop_id)
+        chosen_bay = next((b for b in cat.bays if bay in (b.id, b.name)), None)
+        if chosen_bay is None:
+            raise InvalidRequest(f"no service bay {bay!r} at {tech.shop_id}", field="service_bay")
+        service = await self.catalog.service_type(search.service_type)
+        try:
+            duration = service.duration_for(search.duration)
+        except ValueError as exc:
+            raise InvalidRequest(str(exc), field="estimated_duration_hours") from None
+        request = BookingRequest(
+            shop_id=tech.shop_id,
+            technician_id=tech.id,
+            bay_id=chosen_bay.id,
+            start=start,
+            job=self._job(search, duration),
+            customer=customer,
+            notes=notes,
+            source_ref=source_ref,
+        )
+        try:
+            return await self.booking.book(request, hold=hold, now=now)
+        except SlotTaken as exc:
+            alternatives = await self._alternatives(
+                replace(search, shop_ids=(tech.shop_id,), preferred_date=start.date()), now
+            )
+            raise SlotTaken(exc.message, **{**exc.details, "alternatives": alternatives}) from None
+
+    async def book_best(
+        self,
+        search: SlotSearch,
+        *,
+        customer: Customer,
+        notes: str | None,
+        hold: bool,
+        source_ref: str | None = None,
+        now: datetime | None = None,
+    ) -> Appointment:
+        """Book the optimizer's best slot; walks down the ranking past slots lost to a race."""
+        result = await self.finder.find(replace(search, top_k=max(search.top_k, MAX_ATTEMPTS)), now)
+        if not result.slots:
+            raise NoSlotAvailable(
+                "no slot fits: " + ("; ".join(result.explanation) or "no technician and bay are free"),
+                reasons=list(result.explanation),
+                suggested_date=result.suggested_date.isoformat() if result.suggested_date else None,
+                alternatives=await self._alternatives(replace(search, exact_start=None), now)
+                if search.exact_start is not None
+                else None,
+            )
+        service = await self.catalog.service_type(search.service_type)
+        duration = service.duration_for(search.duration)
+        last: SlotTaken | None = None
+        for slot in result.slots[:MAX_ATTEMPTS]:
+            try:
+                return await self.booking.book(
+                    self._request(search, duration, slot, customer, notes, source_ref), hold=hold, now=now
+                )
+            except SlotTaken as exc:
+                last = exc
+        assert last is not None
+        alternatives = await self._alternatives(replace(search, exact_start=None), now)
+        raise SlotTaken(last.message, **{**last.details, "alternatives": alternatives})
+
+    def _job(self, search: SlotSearch, duration: timedelta) -> Job:
+        return Job(
+            vehicle_id=search.vehicle_id,
+            service_type=search.service_type,
+            urgency=search.urgency,
+            duration=duration,
+            preferred_date=search.preferred_date,
+            preferred_window=search.preferred_window,
+            preferred_technician_id=search.preferred_technician_id,
+            customer_tier=search.customer_tier,
+            location=search.location,
+        )
+
+    def _request(
+        self,
+        search: SlotSearch,
+        duration: timedelta,
+        slot: Slot,
+        customer: Customer,
+        notes: str | None,
+        source_ref: str | None,
+    ) -> BookingRequest:
+        return BookingRequest(
+            shop_id=slot.shop_id,
+            technician_id=slot.technician_id,
+            bay_id=slot.bay_id,
+            start=slot.start,
+            job=self._job(search, duration),
+            customer=customer,
+            notes=notes,
+            source_ref=source_ref,
+        )
+
+    async def _alternatives(self, search: SlotSearch, now: datetime | None) -> list[Slot]:
+        result = await self.finder.find(search, now or datetime.now(UTC))
+        return list(result.slots)

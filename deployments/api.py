@@ -1,0 +1,374 @@
+"""The HTTP API (FastAPI), thin: parse, call the application layer, map errors.
+
+Handlers find the application services through ``services(request)``: the
+Serve replica registers them at start-up, a plain ASGI app may set
+``app.state.services``, so the same routes run behind Ray Serve and uvicorn.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from actors.slot_search import SlotSearch
+from actors.transactions import connection
+from deployments import mapping, schemas
+from deployments.idempotency import run_idempotent
+from deployments.problems import install_problem_handlers
+from deployments.services import Services
+from domain.customer import CustomerTier
+from domain.errors import DomainError, InvalidRequest
+from domain.time_windows import Interval, local_day_bounds
+from store import appointment_repository as appointments
+
+API_PREFIX = "/api/v1"
+ICS = "text/calendar; charset=utf-8"
+
+
+_registered: list[Services] = []
+
+
+def register_services(svc: Services) -> None:
+    """Make ``svc`` the process's services.
+
+    Serve pickles the ingress's FastAPI app into the replica by value, so the
+    replica's copy is not the module's ``app`` object; this module, imported
+    by reference, is shared, and so is what is registered here.
+    """
+    _registered[:] = [svc]
+
+
+def services(request: Request) -> Services:
+    found: Services | None = getattr(request.app.state, "services", None) or (_registered[0] if _registered else None)
+    if found is None:
+        raise RuntimeError("the API's services are not initialized")
+    return found
+
+
+Svc = Annotated[Services, Depends(services)]
+Limit = Annotated[int, Query(ge=1, le=200)]
+Offset = Annotated[int, Query(ge=0, le=1_000_000)]
+
+
+async def _render(exc: DomainError, svc: Services) -> DomainError:
+    """Turn domain ``Slot`` alternatives into the API's slot shape before answering."""
+    alternatives = exc.details.get("alternatives")
+    if alternatives:
+        exc.details["alternatives"] = [
+            (await mapping.slot_out(s, svc.catalog)).model_dump(mode="json") for s in alternatives
+        ]
+    elif "alternatives" in exc.details:
+        exc.details["alternatives"] = []
+    return exc
+
+
+def _json(model: Any, status: int = 200) -> JSONResponse:
+    return JSONResponse(model.model_dump(mode="json"), status_code=status)
+
+
+router = APIRouter(prefix=API_PREFIX)
+
+
+# -- slots ---------------------------------------------------------------------
+
+
+async def _search(query: schemas.SlotQuery, svc: Services) -> schemas.SlotSearchResponse:
+    result = await svc.scheduler.find(mapping.search_from_query(query))
+    return await mapping.search_out(result, svc.catalog)
+
+
+@router.post("/slots/available", response_model=schemas.SlotSearchResponse, tags=["slots"])
+async def post_slots(query: schemas.SlotQuery, svc: Svc) -> schemas.SlotSearchResponse:
+    """The best few slots for a job (the service card's example body)."""
+    return await _search(query, svc)
+
+
+@router.get("/slots/available", response_model=schemas.SlotSearchResponse, tags=["slots"])
+async def get_slots(query: Annotated[schemas.SlotQuery, Query()], svc: Svc) -> schemas.SlotSearchResponse:
+    """The same search with the fields as query parameters."""
+    return await _search(query, svc)
+
+
+# -- appointments ----------------------------------------------------------------
+
+
+@router.post(
+    "/appointments",
+    status_code=201,
+    response_model=schemas.AppointmentOut,
+    tags=["appointments"],
+    responses={409: {"model": schemas.Problem}, 422: {"model": schemas.Problem}},
+)
+async def create_appointment(body: schemas.AppointmentCreate, request: Request, svc: Svc) -> Response:
+    """Book (or, with ``hold: true``, hold for 15 minutes) a chosen slot or the best one."""
+
+    async def handle() -> Response:
+        search = SlotSearch(
+            vehicle_id=body.vehicle_id,
+            service_type=body.service_type,
+            urgency=body.urgency,
+            duration=dt.timedelta(hours=body.estimated_duration_hours) if body.estimated_duration_hours else None,
+            preferred_date=body.preferred_date,
+            customer_tier=body.customer.tier if body.customer else CustomerTier.REGULAR,
+            shop_ids=(body.shop_id,) if body.shop_id else (),
+            exact_start=body.datetime if not body.technician_id and not body.service_bay else None,
+        )
+        customer = mapping.customer_from(body.customer)
+        try:
+            if body.datetime is not None and (body.technician_id or body.service_bay):
+                if not body.technician_id or not body.service_bay:
+                    raise InvalidRequest(
+                        "choose both technician_id and service_bay, or neither (the service then picks)",
+                        field="technician_id" if not body.technician_id else "service_bay",
+                    )
+                appt = await svc.scheduler.book_chosen(
+                    search,
+                    technician_id=body.technician_id,
+                    bay=body.service_bay,
+                    start=body.datetime,
+                    customer=customer,
+                    notes=body.notes,
+                    hold=body.hold,
+                    shop_id=body.shop_id,
+                )
+            else:
+                appt = await svc.scheduler.book_best(search, customer=customer, notes=body.notes, hold=body.hold)
+        except DomainError as exc:
+            raise await _render(exc, svc) from None
+        out = await mapping.appointment_out(appt, svc.catalog)
+        response = _json(out, 201)
+        response.headers["Location"] = f"{API_PREFIX}/appointments/{appt.id}"
+        return response
+
+    return await run_idempotent(request, svc.pool, handle)
+
+
+@router.post(
+    "/appointments/{appointment_id}/confirm",
+    response_model=schemas.AppointmentOut,
+    tags=["appointments"],
+    responses={404: {"model": schemas.Problem}, 410: {"model": schemas.Problem}},
+)
+async def confirm_appointment(appointment_id: str, request: Request, svc: Svc) -> Response:
+    """Confirm a hold (410 once it has expired)."""
+
+    async def handle() -> Response:
+        appt = await svc.booking.confirm(appointment_id)
+        return _json(await mapping.appointment_out(appt, svc.catalog))
+
+    return await run_idempotent(request, svc.pool, handle)
+
+
+@router.get("/appointments/vehicle/{vehicle_id}", response_model=schemas.AppointmentList, tags=["appointments"])
+async def vehicle_appointments(vehicle_id: str, svc: Svc, limit: Limit = 20, offset: Offset = 0) -> Any:
+    """A vehicle's appointments, newest first."""
+    items = await svc.booking.list_by_vehicle(vehicle_id, limit=limit, offset=offset)
+    async with connection(svc.pool) as conn:
+        total = await appointments.count_by_vehicle(conn, vehicle_id)
+    return schemas.AppointmentList(
+        items=[await mapping.appointment_out(a, svc.catalog) for a in items],
+        page=schemas.Page(total=total, limit=limit, offset=offset),
+    )
+
+
+@router.get(
+    "/appointments/{appointment_id}",
+    response_model=schemas.AppointmentOut,
+    tags=["appointments"],
+    responses={404: {"model": schemas.Problem}},
+)
+async def get_appointment(appointment_id: str, svc: Svc) -> Any:
+    return await mapping.appointment_out(await svc.booking.get(appointment_id), svc.catalog)
+
+
+@router.put(
+    "/appointments/{appointment_id}",
+    response_model=schemas.AppointmentOut,
+    tags=["appointments"],
+    responses={404: {"model": schemas.Problem}, 409: {"model": schemas.Problem}},
+)
+async def update_appointment(
+    appointment_id: str, body: schemas.AppointmentUpdate, request: Request, svc: Svc
+) -> Response:
+    """Reschedule (new ``datetime``, optionally technician/bay) and/or edit notes and customer."""
+
+    async def handle() -> Response:
+        appt = await svc.booking.get(appointment_id)
+        try:
+            if body.datetime is not None:
+                bay_id = None
+                if body.service_bay is not None:
+                    cat = await svc.catalog.shop_catalog(appt.shop_id)
+                    bay = next((b for b in cat.bays if body.service_bay in (b.id, b.name)), None)
+                    if bay is None:
+                        raise InvalidRequest(
+                            f"no service bay {body.service_bay!r} at {appt.shop_id}", field="service_bay"
+                        )
+                    bay_id = bay.id
+                appt = await svc.booking.reschedule(
+                    appointment_id, start=body.datetime, technician_id=body.technician_id, bay_id=bay_id
+                )
+            if "notes" in body.model_fields_set or "customer" in body.model_fields_set:
+                appt = await svc.booking.update_details(
+                    appointment_id,
+                    notes=body.notes if "notes" in body.model_fields_set else appt.notes,
+                    customer=mapping.customer_from(body.customer) if body.customer else appt.customer,
+                )
+        except DomainError as exc:
+            raise await _render(exc, svc) from None
+        return _json(await mapping.appointment_out(appt, svc.catalog))
+
+    return await run_idempotent(request, svc.pool, handle)
+
+
+@router.delete(
+    "/appointments/{appointment_id}",
+    response_model=schemas.AppointmentOut,
+    tags=["appointments"],
+    responses={404: {"model": schemas.Problem}},
+)
+async def cancel_appointment(
+    appointment_id: str,
+    request: Request,
+    svc: Svc,
+    reason: Annotated[str | None, Query(max_length=500)] = None,
+) -> Response:
+    """Cancel by the policy: free more than 24 h ahead, else late with the fee recorded."""
+
+    async def handle() -> Response:
+        appt = await svc.booking.cancel(appointment_id, reason=reason)
+        return _json(await mapping.appointment_out(appt, svc.catalog))
+
+    return await run_idempotent(request, svc.pool, handle)
+
+
+@router.get(
+    "/appointments/{appointment_id}/calendar.ics",
+    tags=["calendar"],
+    response_class=Response,
+    responses={200: {"content": {"text/calendar": {}}}, 404: {"model": schemas.Problem}},
+)
+async def appointment_ics(appointment_id: str, svc: Svc) -> Response:
+    """The appointment as an RFC 5545 iCalendar file."""
+    appt = await svc.booking.get(appointment_id)
+    return Response(await svc.calendar.appointment_ics(appt), media_type=ICS)
+
+
+# -- technicians ---------------------------------------------------------------
+
+
+@router.get("/technicians", response_model=schemas.TechnicianList, tags=["technicians"])
+async def list_technicians(
+    svc: Svc,
+    shop_id: Annotated[str | None, Query(max_length=100)] = None,
+    skill: Annotated[str | None, Query(max_length=100)] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Any:
+    techs, total = await svc.catalog.list_technicians(shop_id=shop_id, skill=skill, limit=limit, offset=offset)
+    items = [mapping.technician_out(t, await svc.catalog.shop(t.shop_id)) for t in techs]
+    return schemas.TechnicianList(items=items, page=schemas.Page(total=total, limit=limit, offset=offset))
+
+
+@router.get(
+    "/technicians/{technician_id}",
+    response_model=schemas.TechnicianOut,
+    tags=["technicians"],
+    responses={404: {"model": schemas.Problem}},
+)
+async def get_technician(technician_id: str, svc: Svc) -> Any:
+    tech = await svc.catalog.technician(technician_id)
+    return mapping.technician_out(tech, await svc.catalog.shop(tech.shop_id))
+
+
+def _window(shop_tz: Any, start: str | None, end: str | None, now: dt.datetime) -> Interval:
+    """``from``/``to`` as dates (local whole days) or datetimes with offsets; default: the next 7 days."""
+
+    def parse(value: str, name: str, end_of_day: bool) -> dt.datetime:
+        try:
+            if len(value) == 10:
+                day = dt.date.fromisoformat(value)
+                bounds = local_day_bounds(day, shop_tz)
+                return bounds.end if end_of_day else bounds.start
+            parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise InvalidRequest(
+                f"{name} must be a date (YYYY-MM-DD) or a datetime with an offset", field=name
+            ) from None
+        if parsed.tzinfo is None:
+            raise InvalidRequest(f"{name} must include a UTC offset, e.g. 2026-02-01T09:00:00-05:00", field=name)
+        return parsed
+
+    lo = parse(start, "from", False) if start else local_day_bounds(now.astimezone(shop_tz).date(), shop_tz).start
+    hi = parse(end, "to", True) if end else lo + dt.timedelta(days=7)
+    if hi <= lo:
+        raise InvalidRequest("to must be after from", field="to")
+    if hi - lo > dt.timedelta(days=92):
+        raise InvalidRequest("a schedule covers at most 92 days", field="to")
+    return Interval(lo, hi)
+
+
+@router.get(
+    "/technicians/{technician_id}/schedule",
+    response_model=schemas.ScheduleOut,
+    tags=["technicians"],
+    responses={404: {"model": schemas.Problem}, 422: {"model": schemas.Problem}},
+)
+async def technician_schedule(
+    technician_id: str,
+    svc: Svc,
+    from_: Annotated[str | None, Query(alias="from", max_length=40)] = None,
+    to: Annotated[str | None, Query(max_length=40)] = None,
+) -> Any:
+    """Appointments, holds, working hours and free time, in the shop's time zone."""
+    tech = await svc.catalog.technician(technician_id)
+    shop = await svc.catalog.shop(tech.shop_id)
+    window = _window(shop.tz, from_, to, dt.datetime.now(dt.UTC))
+    schedule = await svc.booking.technician_schedule(technician_id, window)
+
+    def spans(intervals: Any) -> list[schemas.Span]:
+        return [schemas.Span(start=mapping.local(i.start, shop), end=mapping.local(i.end, shop)) for i in intervals]
+
+    return schemas.ScheduleOut(
+        technician=mapping.technician_out(tech, shop),
+        window=schemas.Span(start=mapping.local(window.start, shop), end=mapping.local(window.end, shop)),
+        appointments=[await mapping.appointment_out(a, svc.catalog) for a in schedule.appointments],
+        holds=[await mapping.appointment_out(a, svc.catalog) for a in schedule.holds],
+        working_hours=spans(schedule.working),
+        free=spans(schedule.free),
+    )
+
+
+@router.get(
+    "/technicians/{technician_id}/calendar.ics",
+    tags=["calendar"],
+    response_class=Response,
+    responses={200: {"content": {"text/calendar": {}}}, 404: {"model": schemas.Problem}},
+)
+async def technician_ics(technician_id: str, svc: Svc) -> Response:
+    """A feed of the technician's appointments (subscribe to it from any calendar app)."""
+    tech = await svc.catalog.technician(technician_id)
+    return Response(await svc.calendar.technician_feed(tech), media_type=ICS)
+
+
+def create_api() -> FastAPI:
+    """The FastAPI application: routes, problem handlers, OpenAPI at /openapi.json, docs at /docs."""
+    app = FastAPI(
+        title="Scheduling Service",
+        version="0.1.0",
+        description="Service appointment optimization and management for vehicle service centers.",
+    )
+    install_problem_handlers(app)
+    app.include_router(router)
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz(request: Request) -> dict[str, str]:
+        svc = services(request)
+        async with connection(svc.pool) as conn:
+            await conn.fetchval("SELECT 1")
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,125 @@
+"""Domain errors and bad input as RFC 9457 problem details (``application/problem+json``).
+
+Every error a client can cause maps to a 4xx with a stable ``code``; anything
+else becomes a 500 problem without internals (and is logged), never an HTML
+page or a stack trace.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from domain import errors
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_BASE = "https://scheduling-service/problems/"
+
+STATUS_BY_ERROR: dict[type[errors.DomainError], int] = {
+    errors.NotFound: 404,
+    errors.SlotTaken: 409,
+    errors.NoSlotAvailable: 409,
+    errors.DailyCapReached: 409,
+    errors.IdempotencyConflict: 409,
+    errors.InvalidTransition: 409,
+    errors.HoldExpired: 410,
+    errors.HoldNotFound: 404,
+    errors.OutsideWorkingHours: 422,
+    errors.MissingSkill: 422,
+    errors.MissingEquipment: 422,
+    errors.InvalidRequest: 422,
+}
+
+TITLES = {
+    400: "Bad request",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    410: "Gone",
+    415: "Unsupported media type",
+    422: "Unprocessable content",
+    500: "Internal server error",
+}
+
+
+def problem(
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    instance: str | None = None,
+    **extensions: Any,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": TYPE_BASE + code,
+        "title": TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if instance:
+        body["instance"] = instance
+    body.update({k: v for k, v in extensions.items() if v is not None})
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+def status_for(exc: errors.DomainError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[cls]
+    return 422
+
+
+def _validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
+    out = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
+        message = str(err.get("msg", "invalid"))
+        if err.get("type") == "timezone_aware":
+            message = "datetime must include a UTC offset, e.g. 2026-02-01T09:00:00-05:00 or ...Z"
+        out.append({"field": ".".join(loc) or "body", "message": message, "type": str(err.get("type", ""))})
+    return out
+
+
+def domain_problem(request: Request, exc: errors.DomainError) -> JSONResponse:
+    """The problem answer for a domain error (``alternatives`` travel as an extension)."""
+    details = {k: v for k, v in exc.details.items() if k != "alternatives"}
+    return problem(
+        status_for(exc),
+        exc.code,
+        exc.message,
+        instance=request.url.path,
+        alternatives=exc.details.get("alternatives"),
+        **({"context": details} if details else {}),
+    )
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Register the handlers that turn every failure into problem details."""
+
+    @app.exception_handler(errors.DomainError)
+    async def _domain(request: Request, exc: errors.DomainError) -> JSONResponse:
+        return domain_problem(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        found = _validation_errors(exc)
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in found) or "invalid request"
+        return problem(422, "validation_error", detail, instance=request.url.path, errors=found)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return problem(exc.status_code, code, str(exc.detail), instance=request.url.path)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem(500, "internal_error", "the service failed to answer; try again", instance=request.url.path)

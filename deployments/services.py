@@ -1,0 +1,130 @@
+"""The ingress's composition root: settings in, the application services out.
+
+Built in each Serve replica's ``__init__`` (never at import time) and closed
+with it. It also starts (or joins) the one event-bridge actor of the cluster
+and runs the hold sweeper that releases expired holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import ray
+
+from actors.application import Application, build_application
+from actors.booking import BookingService
+from actors.catalog_cache import CatalogCache
+from actors.scheduler import Scheduler
+from actors.transactions import connection
+from config.settings import Settings
+from deployments.runtime import prepare_database, resolve_infrastructure
+from domain.appointment import Appointment
+from domain.resources import Technician
+from domain.time_windows import Interval
+from integrations import invite_for, invite_ics, technician_feed
+from store import appointment_repository as appointments
+from store.database import create_pool
+
+log = logging.getLogger(__name__)
+
+
+class CalendarFeeds:
+    """iCalendar renderings of appointments and technicians' schedules."""
+
+    def __init__(self, catalog: CatalogCache, pool: asyncpg.Pool, organizer: str) -> None:
+        self._catalog = catalog
+        self._pool = pool
+        self._organizer = organizer
+
+    async def appointment_ics(self, appt: Appointment) -> bytes:
+        shop = await self._catalog.shop(appt.shop_id)
+        tech = await self._catalog.technician(appt.technician_id)
+        service = await self._catalog.service_type(appt.service_type)
+        return invite_ics(invite_for(appt, shop, tech, service.name), organizer_email=self._organizer)
+
+    async def technician_feed(self, tech: Technician, now: datetime | None = None) -> bytes:
+        """The technician's live appointments from 30 days back to 180 days ahead."""
+        now = now or datetime.now(UTC)
+        window = Interval(now - timedelta(days=30), now + timedelta(days=180))
+        async with connection(self._pool) as conn:
+            appts = await appointments.list_live_for_technician(conn, tech.id, window, now)
+        shop = await self._catalog.shop(tech.shop_id)
+        invites = []
+        for appt in appts:
+            service = await self._catalog.service_type(appt.service_type)
+            invites.append(invite_for(appt, shop, tech, service.name))
+        return technician_feed(invites, name=tech.name)
+
+
+@dataclass
+class Services:
+    """What the HTTP handlers call."""
+
+    settings: Settings
+    database_url: str
+    app: Application
+    calendar: CalendarFeeds
+    _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        return self.app.pool
+
+    @property
+    def catalog(self) -> CatalogCache:
+        return self.app.catalog
+
+    @property
+    def booking(self) -> BookingService:
+        return self.app.booking
+
+    @property
+    def scheduler(self) -> Scheduler:
+        return self.app.scheduler
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await self.app.pool.close()
+
+
+async def build_services(settings: Settings, *, start_bridge: bool = True) -> Services:
+    infra = await asyncio.to_thread(resolve_infrastructure, settings)
+    await prepare_database(infra.database_url, settings)
+    resolved = settings.model_copy(update={"database_url": infra.database_url, "redis_url": infra.redis_url})
+    pool = await create_pool(infra.database_url, min_size=2, max_size=20)
+    app = build_application(resolved, pool, infra.database_url)
+    services = Services(resolved, infra.database_url, app, CalendarFeeds(app.catalog, pool, resolved.smtp_from))
+    services._tasks.append(asyncio.create_task(_sweep_holds(app.booking, resolved.hold_sweep_seconds)))
+    if start_bridge:
+        await asyncio.to_thread(_start_bridge, resolved)
+    return services
+
+
+async def _sweep_holds(booking: BookingService, every_s: float) -> None:
+    """Release holds past their TTL, so their time shows free again without a booking attempt."""
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            expired = await booking.expire_holds()
+            if expired:
+                log.info("released %d expired holds", len(expired))
+        except Exception:  # a sweep that fails is retried at the next tick; never kill the loop
+            log.exception("hold sweep failed")
+
+
+def _start_bridge(settings: Settings) -> None:
+    from bridge.actor import start_bridge_actor
+    from bridge.scheduler_booker import build_scheduler_booker
+
+    handle = start_bridge_actor(build_scheduler_booker, settings, namespace=settings.ray_namespace, detached=True)
+    ray.get(handle.ready.remote(), timeout=120)
