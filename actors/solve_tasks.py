@@ -2,9 +2,20 @@
 
 Every Ray call of the solve path lives in this file. Each Ray task solves a
 *chunk* of shops (not one shop) because per-task overhead is of the same
-order as one solve (a few ms); chunks keep both cores busy while paying it
-a few times instead of once per shop. Each chunk asks for one CPU, so a
-2-core machine runs two at once (and a bigger cluster scales with cores).
+order as one solve (a few ms): by default there are exactly as many chunks
+as the cluster has CPUs, of sizes differing by at most one, so the overhead
+is paid once per core. Each chunk asks for one CPU, so a 2-core machine runs
+two at once (and a bigger cluster scales with cores).
+
+A chunk travels compactly: the driver pickles its problems once (protocol 5,
+``SlotProblem``'s own flat ``__reduce__``) into one ``bytes`` argument, which
+Ray moves as an opaque buffer, and the task returns its results the same
+way; one object each way per chunk, never one per shop.
+
+The first solve in a fresh worker process pays for importing OR-Tools and
+the solver (hundreds of ms): ``warm_up`` starts one worker per CPU and makes
+each solve a tiny problem, so a latency-sensitive caller (the coordinator at
+start-up, the benchmark before timing) does not pay it on a request.
 
 An overall deadline bounds the answer: chunks still running at the deadline
 are cancelled and their shops reported as timed out; what finished is
@@ -17,7 +28,7 @@ Ray task. On an event loop use ``solve_shops_async``, which awaits the refs.
 from __future__ import annotations
 
 import asyncio
-import math
+import pickle
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -31,8 +42,8 @@ from solver.ranking import DEFAULT_TIME_LIMIT_S, solve_slots
 from solver.result import RankedSlot, SlotResult
 
 DEFAULT_DEADLINE_S = 2.0
-CHUNKS_PER_CPU = 2
-"""Chunks per CPU: enough to even out uneven chunks, few enough to amortise task overhead."""
+CHUNKS_PER_CPU = 1
+"""Chunks per CPU: one pays the task overhead once per core (solves are uniform enough to need no more)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,18 +73,55 @@ def solve_chunk(problems: Sequence[SlotProblem], time_limit_s: float) -> list[Sl
     return [solve_slots(p, time_limit_s=time_limit_s) for p in problems]
 
 
+def solve_packed(packed: bytes, time_limit_s: float) -> bytes:
+    """The Ray task: ``solve_chunk`` on a pickled list of problems, results pickled back."""
+    problems: list[SlotProblem] = pickle.loads(packed)
+    return pickle.dumps(solve_chunk(problems, time_limit_s), protocol=5)
+
+
+def _warm(_: int) -> int:
+    from solver.synthetic import synthetic_shop
+
+    solve_slots(synthetic_shop(0, technicians=2, bays=1, days=1))
+    time.sleep(0.05)  # hold this worker so the next warm task starts another one
+    return 0
+
+
 @cache
 def _remote_solve_chunk() -> Any:
     # Built on first use, not at import: Ray imports this module in every worker.
-    return ray.remote(num_cpus=1, max_retries=0)(solve_chunk)
+    return ray.remote(num_cpus=1, max_retries=0)(solve_packed)
+
+
+@cache
+def _remote_warm() -> Any:
+    return ray.remote(num_cpus=1, max_retries=0)(_warm)
+
+
+def warm_up(rounds: int = 2) -> None:
+    """Start one worker per CPU and solve a tiny problem in each (imports OR-Tools there). Blocking."""
+    remote = _remote_warm()
+    for _ in range(rounds):
+        ray.get([remote.remote(i) for i in range(_cluster_cpus())])
 
 
 def chunk(problems: Sequence[SlotProblem], shops_per_task: int | None, cpus: int) -> list[list[SlotProblem]]:
-    """Split into chunks of ``shops_per_task`` (default: about ``CHUNKS_PER_CPU`` chunks per CPU)."""
+    """Split into chunks of ``shops_per_task``, or by default into ``CHUNKS_PER_CPU`` per CPU.
+
+    Default chunks are contiguous and differ in size by at most one.
+    """
     if not problems:
         return []
-    size = shops_per_task or max(1, math.ceil(len(problems) / (CHUNKS_PER_CPU * max(cpus, 1))))
-    return [list(problems[i : i + size]) for i in range(0, len(problems), size)]
+    if shops_per_task:
+        return [list(problems[i : i + shops_per_task]) for i in range(0, len(problems), shops_per_task)]
+    parts = min(len(problems), CHUNKS_PER_CPU * max(cpus, 1))
+    size, extra = divmod(len(problems), parts)
+    out, start = [], 0
+    for k in range(parts):
+        end = start + size + (k < extra)
+        out.append(list(problems[start:end]))
+        start = end
+    return out
 
 
 def merge_rankings(results: Sequence[SlotResult], top_k: int) -> tuple[ShopSlot, ...]:
@@ -97,7 +145,8 @@ def _submit(problems: Sequence[SlotProblem], time_limit_s: float, shops_per_task
     out: Submitted = []
     start = 0
     for part in chunk(problems, shops_per_task, _cluster_cpus()):
-        out.append((range(start, start + len(part)), remote.remote(part, time_limit_s)))
+        packed = pickle.dumps(part, protocol=5)
+        out.append((range(start, start + len(part)), remote.remote(packed, time_limit_s)))
         start += len(part)
     return out
 
@@ -133,10 +182,14 @@ def _collect(
     )
 
 
+def _unpack(packed: bytes) -> list[SlotResult]:
+    results: list[SlotResult] = pickle.loads(packed)
+    return results
+
+
 def _get(ref: Any) -> list[SlotResult] | BaseException:
     try:
-        result: list[SlotResult] = ray.get(ref)
-        return result
+        return _unpack(ray.get(ref))
     except Exception as exc:  # a failed shop is reported, never raised over the others
         return exc
 
@@ -192,8 +245,7 @@ async def solve_shops_async(
 
 async def _await(ref: Any) -> list[SlotResult] | BaseException:
     try:
-        result: list[SlotResult] = await ref
-        return result
+        return _unpack(await ref)
     except Exception as exc:
         return exc
 
