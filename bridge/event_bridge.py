@@ -22,6 +22,7 @@ import redis.asyncio as aioredis
 
 from bridge.alert_handler import AlertHandler
 from bridge.consumer import ConsumerConfig, StreamConsumer
+from bridge.invite_handler import InviteHandler
 from bridge.loops import utc_now
 from bridge.outbox_relay import FaultHook, OutboxRelay
 from bridge.ports import AutoBooker
@@ -29,6 +30,10 @@ from bridge.reminders import ReminderScheduler
 from bridge.streams import StreamNames
 from config.settings import Settings
 from domain.events import EventType
+from integrations import InviteDispatcher
+from integrations.dispatcher import INVITE_EVENT_TYPES
+from integrations.from_settings import invite_dispatcher
+from store.invite_repository import PostgresInviteRepository
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +59,8 @@ class BridgeOptions:
     consume: bool = True
     relay: bool = True
     reminders: bool = True
+    invites: bool = True
+    """Send calendar invites for appointment events (when a provider is configured)."""
     stop_timeout_s: float = 10.0
 
 
@@ -70,6 +77,7 @@ class EventBridge:
         *,
         clock: Callable[[], datetime] = utc_now,
         after_publish: FaultHook | None = None,
+        invites: InviteDispatcher | None = None,
     ) -> None:
         self.options = options or BridgeOptions()
         self.streams = StreamNames(settings.stream_prefix)
@@ -119,6 +127,27 @@ class EventBridge:
                 dead_letter_maxlen=settings.stream_maxlen,
             ),
         )
+        self.invites: InviteHandler | None = None
+        self.invite_consumer: StreamConsumer | None = None
+        if invites is not None and invites.providers and self.options.invites:
+            self.invites = InviteHandler(pool, invites)
+            # A group of its own: invites never wait on, nor are acked with, the alert handling.
+            self.invite_consumer = StreamConsumer(
+                redis,
+                {self.streams.for_event(t): self.invites.handle for t in INVITE_EVENT_TYPES},
+                ConsumerConfig(
+                    group=f"{settings.consumer_group}-invites",
+                    consumer=self.options.consumer_name,
+                    dead_letter_stream=self.streams.dead_letter,
+                    max_deliveries=settings.event_max_deliveries,
+                    batch_size=self.options.batch_size,
+                    concurrency=self.options.concurrency,
+                    block=timedelta(seconds=self.options.block_s),
+                    claim_idle=timedelta(seconds=self.options.claim_idle_s),
+                    retry_delay=timedelta(seconds=self.options.retry_delay_s),
+                    dead_letter_maxlen=settings.stream_maxlen,
+                ),
+            )
         self._stop = asyncio.Event()
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._closers: list[Callable[[], Awaitable[object]]] = []
@@ -141,6 +170,10 @@ class EventBridge:
             loops["relay"] = self.relay.run
         if self.options.reminders:
             loops["reminders"] = self.reminders.run
+        if self.invite_consumer is not None and self.invites is not None:
+            await self.invite_consumer.ensure_groups()
+            loops["invites"] = self.invite_consumer.run
+            loops["invite-retries"] = self.invites.run_retries
         for name, loop in loops.items():
             task: asyncio.Task[None] = asyncio.create_task(loop(self._stop), name=f"bridge-{name}")
             task.add_done_callback(functools.partial(self._loop_done, name))
@@ -172,6 +205,7 @@ class EventBridge:
             "alerts": self.handler.stats.as_dict(),
             "relay": self.relay.stats.as_dict(),
             "reminders": self.reminders.stats.as_dict(),
+            "invites": self.invite_consumer.stats.as_dict() if self.invite_consumer else None,
         }
 
     def _loop_done(self, name: str, task: asyncio.Task[None]) -> None:
@@ -194,7 +228,10 @@ async def open_event_bridge(
     except BaseException:
         await pool.close()
         raise
-    bridge = EventBridge(settings, pool, redis, booker, options)
+    dispatcher = None
+    if calendar_targets_configured(settings):
+        dispatcher = invite_dispatcher(settings, PostgresInviteRepository(pool))
+    bridge = EventBridge(settings, pool, redis, booker, options, invites=dispatcher)
     bridge._closers += [pool.close, redis.aclose]
     return bridge
 
@@ -216,6 +253,21 @@ async def _redis_url(settings: Settings) -> str:
     from bridge.embedded_redis import start_embedded_redis
 
     return await asyncio.to_thread(start_embedded_redis, settings.data_dir)
+
+
+def calendar_targets_configured(settings: Settings) -> bool:
+    """Whether any invite provider has its configuration (checked without building clients)."""
+    graph = (
+        settings.microsoft_graph_tenant_id,
+        settings.microsoft_graph_client_id,
+        settings.microsoft_graph_client_secret,
+    )
+    return bool(
+        settings.google_calendar_credentials_file
+        or settings.google_calendar_credentials_json
+        or all(graph)
+        or (settings.send_confirmation_email and settings.smtp_host)
+    )
 
 
 def _task_state(task: asyncio.Task[None]) -> str:
