@@ -11,6 +11,7 @@ never blocks the stream. Only a database failure leaves the entry un-acked.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 import asyncpg
@@ -57,7 +58,5 @@ class InviteHandler:
                 await self._dispatcher.retry_due()
             except Exception:  # the database may be away for a moment; the next tick retries
                 log.exception("invite retry tick failed")
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=every_s)
-            except TimeoutError:
-                pass
