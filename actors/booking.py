@@ -150,10 +150,9 @@ class BookingService:
         async def write(conn: asyncpg.Connection) -> None:
             await self._lock_and_check_cap(conn, appt, tech, bay, now)
             try:
-                # a savepoint, so a duplicate source_ref does not poison the transaction
-                async with conn.transaction():
-                    await appointments.insert(conn, appt, tech_rid=tech.rid, bay_rid=bay.rid, buffer=self.policy.buffer)
+                await appointments.insert(conn, appt, tech_rid=tech.rid, bay_rid=bay.rid, buffer=self.policy.buffer)
             except asyncpg.exceptions.UniqueViolationError:
+                # only source_ref is unique besides the fresh id: the transaction rolls back whole
                 raise _DuplicateSource from None
             if not hold:
                 await events.record_scheduled(conn, appt, (tech.resource_name, bay.resource_name), now, parts)

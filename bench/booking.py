@@ -84,7 +84,8 @@ async def bench_throughput(url: str, pool: asyncpg.Pool, n: int, concurrency: in
     directory = RayDirectory(url, POLICY, namespace=f"bench-{uuid.uuid4().hex[:6]}", placement=placement)
     service = BookingService(pool, directory, POLICY, CancellationPolicy())
     await service.activate_shop(shop, NOW)
-    jobs = [lambda t=t, b=b, s=s: service.book(request(t, b, s, shop_id=shop), now=NOW) for t, b, s in slots(20, n, shop)]
+    jobs = [lambda t=t, b=b, s=s: service.book(request(t, b, s, shop_id=shop), now=NOW)
+            for t, b, s in slots(20, n, shop)]
     elapsed, results = await run_concurrently(jobs, concurrency)
     errors = [r for r in results if isinstance(r, BaseException)]
     rate = (n - len(errors)) / elapsed
