@@ -17,6 +17,11 @@ the solver (hundreds of ms): ``warm_up`` starts one worker per CPU and makes
 each solve a tiny problem, so a latency-sensitive caller (the coordinator at
 start-up, the benchmark before timing) does not pay it on a request.
 
+Ray runs worker processes at nice 15 by default (``worker_niceness``): on a
+machine shared with other nice-0 work the solves get a smaller CPU share than
+the caller. Where that matters, start Ray with
+``_system_config={"worker_niceness": 0}`` (the benchmark does).
+
 An overall deadline bounds the answer: chunks still running at the deadline
 are cancelled and their shops reported as timed out; what finished is
 merged and returned. Every solve also has its own CP-SAT time limit.
