@@ -155,14 +155,16 @@ class SlotFinder:
     async def _problem(self, cat: ShopCatalog, job: Job, search: SlotSearch, now: datetime) -> SlotProblem:
         service = await self._catalog.service_type(job.service_type)
         tz = cat.shop.tz
-        first = local_date(now, tz)
+        # ``earliest`` (never before now) opens the window; without it, now does.
+        opens = max(now, search.earliest) if search.earliest is not None else now
+        first = local_date(opens, tz)
         days = search.search_days
         if search.exact_start is not None:
             # Look at the requested day only (and never before it).
-            first = max(first, local_date(search.exact_start, tz))
+            first = max(local_date(now, tz), local_date(search.exact_start, tz))
             days = 1
         window = Interval(
-            max(now, local_day_bounds(first, tz).start),
+            max(opens if search.exact_start is None else now, local_day_bounds(first, tz).start),
             local_day_bounds(first + timedelta(days=days - 1), tz).end,
         )
         if window.empty:
@@ -175,7 +177,7 @@ class SlotFinder:
             if t.id in availability.technicians
         ]
         bays = [(b, availability.bays[b.id].free) for b in cat.bays if b.id in availability.bays]
-        start_from = now if search.exact_start is None else max(now, search.exact_start)
+        start_from = opens if search.exact_start is None else max(now, search.exact_start)
         problem = build_slot_problem(
             cat.shop,
             technicians,
@@ -184,7 +186,7 @@ class SlotFinder:
             replace(job, earliest=start_from),
             parts,
             self._policy,
-            start_from if search.exact_start is not None else now,
+            start_from,
             horizon_days=days,
             top_k=search.top_k if search.exact_start is None else max(search.top_k, 10),
         )
