@@ -1,0 +1,142 @@
+"""The HTTP API on a real Ray Serve, over its own database.
+
+One Serve application per test session, on a free loopback port, over a
+dedicated database (the shared ``db`` fixture truncates tables, which would
+pull the floor from under live actors). Besides the demo chain the database
+holds ``shop_allday``: a shop open around the clock, so that tests needing a
+slot "within 24 hours" find one whatever the day and hour of the run.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+ALLDAY_SHOP = """
+version: 1
+shops:
+  - id: shop_allday
+    name: Always Open Garage
+    timezone: Asia/Kolkata
+    location: {lat: 19.07, lon: 72.88}
+    hours: {mon-sun: "00:00-24:00"}
+    bays:
+      - {id: allday_bay_1, name: Bay 1, equipment: [lift]}
+      - {id: allday_bay_2, name: Bay 2, equipment: [lift]}
+    technicians:
+      - id: tech_901
+        name: Ravi Iyer
+        specialization: General Technician
+        rating: 4.3
+        years_experience: 4
+        skills: [general]
+        hours: {mon-sun: "00:00-24:00"}
+      - id: tech_902
+        name: Meera Nair
+        specialization: General Technician
+        rating: 4.1
+        years_experience: 2
+        skills: [general]
+        hours: {mon-sun: "00:00-24:00"}
+"""
+
+HOLD_TTL_MINUTES = 0.15
+"""Nine seconds: long enough to confirm a hold, short enough to watch one expire."""
+
+STARTUP_DEADLINE_S = 180.0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+async def api_database_url() -> AsyncIterator[str]:
+    """A database of its own, migrated and seeded with the demo chain and ``shop_allday``."""
+    import asyncpg
+
+    from store.database import connect, migrate, normalize_dsn
+    from store.shop_file import parse_shop_text
+    from store.shop_loader import load_shops, seed_demo_if_empty
+    from tests.conftest import _server_url, _with_database
+
+    server = normalize_dsn(_server_url())
+    name = f"sched_api_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(server)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    url = _with_database(server, name)
+    await migrate(url)
+    assert await seed_demo_if_empty(url)
+    conn = await connect(url)
+    try:
+        await load_shops(conn, parse_shop_text(ALLDAY_SHOP, source="tests/api/conftest.py"))
+    finally:
+        await conn.close()
+    yield url
+    admin = await asyncpg.connect(server)
+    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await admin.close()
+
+
+def _wait_healthy(base_url: str, deadline_s: float) -> None:
+    deadline = time.monotonic() + deadline_s
+    last: object = None
+    with httpx.Client(base_url=base_url, timeout=5) as client:
+        while time.monotonic() < deadline:
+            try:
+                response = client.get("/healthz")
+                if response.status_code == 200:
+                    return
+                last = response.status_code
+            except httpx.TransportError as exc:
+                last = exc
+            time.sleep(0.2)  # polling interval of a condition with a deadline
+    raise TimeoutError(f"the API did not become healthy within {deadline_s:.0f} s (last: {last!r})")
+
+
+@pytest.fixture(scope="session")
+def api_url(ray_session: Any, api_database_url: str, redis_url: str) -> Iterator[str]:
+    """The base URL of the scheduling API running on Ray Serve."""
+    from ray import serve
+
+    from deployments.app import build_app
+
+    tag = f"api-test-{uuid.uuid4().hex[:8]}"
+    port = _free_port()
+    serve.start(http_options={"host": "127.0.0.1", "port": port})
+    app = build_app(
+        {
+            "settings": {
+                "database_url": api_database_url,
+                "redis_url": redis_url,
+                "seed_demo_data": False,
+                "ray_namespace": tag,
+                "stream_prefix": f"{tag}:",
+                "hold_ttl_minutes": HOLD_TTL_MINUTES,
+                "hold_sweep_seconds": 1,
+            },
+            "start_bridge": False,
+        }
+    )
+    serve.run(app, name="scheduling-api-test", route_prefix="/", blocking=False)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(base, STARTUP_DEADLINE_S)
+        yield base
+    finally:
+        serve.shutdown()
+
+
+@pytest.fixture
+async def client(api_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=api_url + "/api/v1", timeout=60) as c:
+        yield c
