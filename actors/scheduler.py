@@ -17,7 +17,7 @@ from actors.slot_search import SlotFinder, SlotSearch, SlotSearchResult
 from domain.appointment import Appointment
 from domain.customer import Customer
 from domain.errors import InvalidRequest, NoSlotAvailable, SlotTaken
-from domain.job import Job, Slot
+from domain.job import Slot
 
 MAX_ATTEMPTS = 4
 """Ranked slots tried in turn when concurrent clients take the first ones."""
@@ -68,7 +68,7 @@ class Scheduler:
             technician_id=tech.id,
             bay_id=chosen_bay.id,
             start=start,
-            job=self._job(search, duration),
+            job=search.job(duration),
             customer=customer,
             notes=notes,
             source_ref=source_ref,
@@ -116,19 +116,6 @@ class Scheduler:
         alternatives = await self._alternatives(replace(search, exact_start=None), now)
         raise SlotTaken(last.message, **{**last.details, "alternatives": alternatives})
 
-    def _job(self, search: SlotSearch, duration: timedelta) -> Job:
-        return Job(
-            vehicle_id=search.vehicle_id,
-            service_type=search.service_type,
-            urgency=search.urgency,
-            duration=duration,
-            preferred_date=search.preferred_date,
-            preferred_window=search.preferred_window,
-            preferred_technician_id=search.preferred_technician_id,
-            customer_tier=search.customer_tier,
-            location=search.location,
-        )
-
     def _request(
         self,
         search: SlotSearch,
@@ -143,7 +130,7 @@ class Scheduler:
             technician_id=slot.technician_id,
             bay_id=slot.bay_id,
             start=slot.start,
-            job=self._job(search, duration),
+            job=search.job(duration),
             customer=customer,
             notes=notes,
             source_ref=source_ref,

@@ -87,6 +87,21 @@ class SlotSearch:
     exact_start: datetime | None = None
     """Only slots starting at this instant (a client that named a time but no technician)."""
 
+    def job(self, duration: timedelta) -> Job:
+        """The job this search is for, with its resolved duration."""
+        return Job(
+            vehicle_id=self.vehicle_id,
+            service_type=self.service_type,
+            urgency=self.urgency,
+            duration=duration,
+            preferred_date=self.preferred_date,
+            preferred_window=self.preferred_window,
+            preferred_technician_id=self.preferred_technician_id,
+            customer_tier=self.customer_tier,
+            location=self.location,
+            earliest=self.exact_start or self.earliest,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class SlotSearchResult:
@@ -124,18 +139,7 @@ class SlotFinder:
         except ValueError as exc:
             raise InvalidRequest(str(exc), field="estimated_duration_hours") from None
         shops = await self._shops_for(search)
-        job = Job(
-            vehicle_id=search.vehicle_id,
-            service_type=service.code,
-            urgency=search.urgency,
-            duration=duration,
-            preferred_date=search.preferred_date,
-            preferred_window=search.preferred_window,
-            preferred_technician_id=search.preferred_technician_id,
-            customer_tier=search.customer_tier,
-            location=search.location,
-            earliest=search.exact_start or search.earliest,
-        )
+        job = search.job(duration)
         problems: list[SlotProblem] = []
         explanation: list[str] = []
         searched: list[str] = []

@@ -114,18 +114,7 @@ class EventBridge:
                 self.streams.for_event(EventType.ALERT_CREATED): self.handler.handle,
                 self.streams.for_event(EventType.AGENT_DECISION_MADE): self.handler.handle,
             },
-            ConsumerConfig(
-                group=settings.consumer_group,
-                consumer=self.options.consumer_name,
-                dead_letter_stream=self.streams.dead_letter,
-                max_deliveries=settings.event_max_deliveries,
-                batch_size=self.options.batch_size,
-                concurrency=self.options.concurrency,
-                block=timedelta(seconds=self.options.block_s),
-                claim_idle=timedelta(seconds=self.options.claim_idle_s),
-                retry_delay=timedelta(seconds=self.options.retry_delay_s),
-                dead_letter_maxlen=settings.stream_maxlen,
-            ),
+            self._consumer_config(settings, settings.consumer_group),
         )
         self.invites: InviteHandler | None = None
         self.invite_consumer: StreamConsumer | None = None
@@ -135,23 +124,26 @@ class EventBridge:
             self.invite_consumer = StreamConsumer(
                 redis,
                 {self.streams.for_event(t): self.invites.handle for t in INVITE_EVENT_TYPES},
-                ConsumerConfig(
-                    group=f"{settings.consumer_group}-invites",
-                    consumer=self.options.consumer_name,
-                    dead_letter_stream=self.streams.dead_letter,
-                    max_deliveries=settings.event_max_deliveries,
-                    batch_size=self.options.batch_size,
-                    concurrency=self.options.concurrency,
-                    block=timedelta(seconds=self.options.block_s),
-                    claim_idle=timedelta(seconds=self.options.claim_idle_s),
-                    retry_delay=timedelta(seconds=self.options.retry_delay_s),
-                    dead_letter_maxlen=settings.stream_maxlen,
-                ),
+                self._consumer_config(settings, f"{settings.consumer_group}-invites"),
             )
         self._stop = asyncio.Event()
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._closers: list[Callable[[], Awaitable[object]]] = []
         self.on_loop_failed: Callable[[str, BaseException], None] = _log_loop_failure
+
+    def _consumer_config(self, settings: Settings, group: str) -> ConsumerConfig:
+        return ConsumerConfig(
+            group=group,
+            consumer=self.options.consumer_name,
+            dead_letter_stream=self.streams.dead_letter,
+            max_deliveries=settings.event_max_deliveries,
+            batch_size=self.options.batch_size,
+            concurrency=self.options.concurrency,
+            block=timedelta(seconds=self.options.block_s),
+            claim_idle=timedelta(seconds=self.options.claim_idle_s),
+            retry_delay=timedelta(seconds=self.options.retry_delay_s),
+            dead_letter_maxlen=settings.stream_maxlen,
+        )
 
     @property
     def running(self) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -44,7 +45,7 @@ def test_subtract_and_intersect_agree_with_pointwise_sets(a: list[Interval], b: 
         assert covered(diff, m) == (covered(a, m) and not covered(b, m))
         assert covered(both, m) == (covered(a, m) and covered(b, m))
         assert covered(union, m) == covered(a, m)
-    assert all(x.end < y.start for x, y in zip(union, union[1:], strict=False))
+    assert all(x.end < y.start for x, y in itertools.pairwise(union))
 
 
 def test_touching_intervals_do_not_overlap() -> None:
