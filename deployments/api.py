@@ -11,13 +11,14 @@ import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
 from actors.slot_search import SlotSearch
 from actors.transactions import connection
 from deployments import mapping, schemas
 from deployments.idempotency import run_idempotent
-from deployments.problems import install_problem_handlers
+from deployments.problems import PROBLEM_JSON, install_problem_handlers
 from deployments.services import Services
 from domain.customer import CustomerTier
 from domain.errors import DomainError, InvalidRequest
@@ -69,7 +70,14 @@ def _json(model: Any, status: int = 200) -> JSONResponse:
     return JSONResponse(model.model_dump(mode="json"), status_code=status)
 
 
-router = APIRouter(prefix=API_PREFIX)
+router = APIRouter(
+    prefix=API_PREFIX,
+    # Any operation can refuse its input (an undecodable body; parameters, body, Idempotency-Key).
+    responses={
+        400: {"model": schemas.Problem, "description": "Unreadable body (RFC 9457 problem)"},
+        422: {"model": schemas.Problem, "description": "Invalid request (RFC 9457 problem)"},
+    },
+)
 
 
 # -- slots ---------------------------------------------------------------------
@@ -363,6 +371,7 @@ def create_api() -> FastAPI:
     )
     install_problem_handlers(app)
     app.include_router(router)
+    app.openapi = lambda: _openapi_with_problems(app)  # type: ignore[method-assign]
 
     @app.get("/healthz", tags=["ops"])
     async def healthz(request: Request) -> dict[str, str]:
@@ -372,3 +381,25 @@ def create_api() -> FastAPI:
         return {"status": "ok"}
 
     return app
+
+
+def _openapi_with_problems(app: FastAPI) -> dict[str, Any]:
+    """The OpenAPI document, with every 4xx answer declared as ``application/problem+json``.
+
+    FastAPI documents error models as ``application/json`` and adds its own
+    ``HTTPValidationError`` for 422; the handlers answer RFC 9457 problems.
+    """
+    if app.openapi_schema:
+        return app.openapi_schema
+    doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    problem_ref = {"$ref": "#/components/schemas/Problem"}
+    for path_item in doc.get("paths", {}).values():
+        for operation in path_item.values():
+            for status, answer in operation.get("responses", {}).items():
+                if status.startswith("4"):
+                    answer["content"] = {PROBLEM_JSON: {"schema": problem_ref}}
+    components = doc.get("components", {}).get("schemas", {})
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.pop(unused, None)
+    app.openapi_schema = doc
+    return doc

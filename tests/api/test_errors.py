@@ -97,3 +97,13 @@ async def test_chosen_slot_outside_working_hours_is_a_4xx(client: httpx.AsyncCli
 
 async def test_wrong_method_is_405_problem(client: httpx.AsyncClient) -> None:
     assert_problem(await client.patch("/appointments/x"), 405)
+
+
+async def test_nul_characters_are_refused_not_a_500(client: httpx.AsyncClient) -> None:
+    listing = await client.get("/technicians", params={"skill": "eng\x00ine"})
+    lookup = await client.get("/appointments/abc%00def")
+    search = await client.post("/slots/available", json={"vehicle_id": "V001", "service_type": "rou\x00tine"})
+
+    for response in (listing, lookup, search):
+        assert 400 <= response.status_code < 500, response.text
+        assert_problem(response, response.status_code)
