@@ -16,11 +16,13 @@ from actors.catalog_cache import CatalogCache
 from actors.slot_search import SlotFinder, SlotSearch, SlotSearchResult
 from domain.appointment import Appointment
 from domain.customer import Customer
-from domain.errors import InvalidRequest, NoSlotAvailable, SlotTaken
+from domain.errors import DailyCapReached, DomainError, InvalidRequest, NoSlotAvailable, SlotTaken
 from domain.job import Slot
 
-MAX_ATTEMPTS = 4
+SLOTS_PER_ROUND = 5
 """Ranked slots tried in turn when concurrent clients take the first ones."""
+SEARCH_ROUNDS = 3
+"""Fresh searches after a round of slots was lost entirely."""
 
 
 class Scheduler:
@@ -91,30 +93,41 @@ class Scheduler:
         source_ref: str | None = None,
         now: datetime | None = None,
     ) -> Appointment:
-        """Book the optimizer's best slot; walks down the ranking past slots lost to a race."""
-        result = await self.finder.find(replace(search, top_k=max(search.top_k, MAX_ATTEMPTS)), now)
-        if not result.slots:
-            raise NoSlotAvailable(
-                "no slot fits: " + ("; ".join(result.explanation) or "no technician and bay are free"),
-                reasons=list(result.explanation),
-                suggested_date=result.suggested_date.isoformat() if result.suggested_date else None,
-                alternatives=await self._alternatives(replace(search, exact_start=None), now)
-                if search.exact_start is not None
-                else None,
-            )
+        """Book the optimizer's best slot.
+
+        Concurrent clients at one shop compute the same ranking, so a slot can
+        be lost to a race: the walk goes down the ranking, and after a round
+        lost entirely it searches again (the actors now show the winners).
+        """
         service = await self.catalog.service_type(search.service_type)
-        duration = service.duration_for(search.duration)
-        last: SlotTaken | None = None
-        for slot in result.slots[:MAX_ATTEMPTS]:
-            try:
-                return await self.booking.book(
-                    self._request(search, duration, slot, customer, notes, source_ref), hold=hold, now=now
+        try:
+            duration = service.duration_for(search.duration)
+        except ValueError as exc:
+            raise InvalidRequest(str(exc), field="estimated_duration_hours") from None
+        last: DomainError | None = None
+        for round_ in range(SEARCH_ROUNDS):
+            result = await self.finder.find(replace(search, top_k=max(search.top_k, SLOTS_PER_ROUND)), now)
+            if not result.slots:
+                if round_ > 0:
+                    break
+                raise NoSlotAvailable(
+                    "no slot fits: " + ("; ".join(result.explanation) or "no technician and bay are free"),
+                    reasons=list(result.explanation),
+                    suggested_date=result.suggested_date.isoformat() if result.suggested_date else None,
+                    alternatives=await self._alternatives(replace(search, exact_start=None), now)
+                    if search.exact_start is not None
+                    else None,
                 )
-            except SlotTaken as exc:
-                last = exc
-        assert last is not None
+            for slot in result.slots[:SLOTS_PER_ROUND]:
+                try:
+                    return await self.booking.book(
+                        self._request(search, duration, slot, customer, notes, source_ref), hold=hold, now=now
+                    )
+                except (SlotTaken, DailyCapReached) as exc:  # lost to a concurrent booking
+                    last = exc
         alternatives = await self._alternatives(replace(search, exact_start=None), now)
-        raise SlotTaken(last.message, **{**last.details, "alternatives": alternatives})
+        message = last.message if last is not None else "every slot found was taken meanwhile"
+        raise SlotTaken(message, **{**(last.details if last else {}), "alternatives": alternatives})
 
     def _request(
         self,
