@@ -90,7 +90,7 @@ async def _run(redis: aioredis.Redis, prefix: str, args: argparse.Namespace) -> 
 
     async def watch() -> None:
         nonlocal not_booked
-        last = {f"{prefix}{EventType.APPOINTMENT_SCHEDULED}": "0-0", f"{prefix}{EventType.APPOINTMENT_NOT_BOOKED}": "0-0"}
+        last = {f"{prefix}{t}": "0-0" for t in (EventType.APPOINTMENT_SCHEDULED, EventType.APPOINTMENT_NOT_BOOKED)}
         watcher = aioredis.Redis(connection_pool=redis.connection_pool)
         while len(latencies) + not_booked < args.alerts:
             reply: Any = await watcher.xread(last, count=1000, block=1000)
