@@ -132,3 +132,18 @@ def redis_url() -> str:
     from bridge.embedded_redis import start_embedded_redis
 
     return start_embedded_redis(Path(".data/test"))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Stop the embedded servers this run may have started (a real server is left alone)."""
+    from pathlib import Path
+
+    folder = Path(".data/test")
+    if not os.environ.get("DATABASE_URL") and (folder / "pg").exists():
+        from store.embedded import stop_embedded_postgres
+
+        stop_embedded_postgres(folder)
+    if not os.environ.get("REDIS_URL") and (folder / "redis").exists():
+        from bridge.embedded_redis import stop_embedded_redis
+
+        stop_embedded_redis(folder)
