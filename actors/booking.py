@@ -13,16 +13,18 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
 
 from actors import booking_events as events
+from actors.booking_catalog import BookingCatalog
 from actors.clock import Clock, SystemClock
 from actors.commands import HoldToken, ResourceKind, ResourceRef, ResourceView
 from actors.directory import ResourceDirectory
+from actors.key_locks import KeyedLocks
 from actors.resource_pair import PairPlacement, Previous
 from actors.transactions import connection, in_transaction
 from domain.appointment import Appointment, AppointmentStatus, Cancellation, check_transition
@@ -39,6 +41,13 @@ from store import appointment_repository as appointments
 from store import catalog_repository as catalog
 
 _S = AppointmentStatus
+
+TRANSIENT_HOLD_TTL = timedelta(seconds=30)
+"""How long the actors keep the hold a booking takes for its own transaction (``book`` without
+``hold``, ``reschedule``). It only has to outlive hold -> commit -> confirm (milliseconds); if the
+caller dies in between, nothing releases it, and until it expires the actors answer ``SlotTaken``
+for time the database has free. A client's hold (``book(hold=True)``) keeps ``policy.hold_ttl``.
+A transaction that outlives it is still safe: the database's constraints have the last word."""
 
 
 class _Unset:
@@ -97,12 +106,17 @@ class BookingService:
         policy: SchedulingPolicy,
         cancellation: CancellationPolicy,
         clock: Clock | None = None,
+        *,
+        catalog: BookingCatalog | None = None,
     ) -> None:
         self.pool = pool
         self.directory = directory
         self.policy = policy
         self.cancellation = cancellation
         self.clock: Clock = clock or SystemClock()
+        self.catalog = catalog or BookingCatalog(pool)
+        self._changing = KeyedLocks()
+        """Changes of one appointment run one at a time here, so the actors hear them in commit order."""
 
     def _now(self, now: datetime | None) -> datetime:
         return require_aware(now, "now") if now is not None else self.clock.now()
@@ -126,8 +140,14 @@ class BookingService:
         pair = self._pair(str(uuid.uuid4()), req.shop_id, req.technician_id, req.bay_id)
         expires_at = now + self.policy.hold_ttl
         tech, bay = await pair.hold(
-            interval, expires_at, now, skill=service.required_skill, equipment=service.required_equipment
+            interval,
+            expires_at if hold else now + TRANSIENT_HOLD_TTL,
+            now,
+            skill=service.required_skill,
+            equipment=service.required_equipment,
         )
+        names = (tech.resource_name, bay.resource_name)
+        self.catalog.remember_names((tech.resource_id, names[0]), (bay.resource_id, names[1]))
         appt = Appointment(
             id=pair.key,
             shop_id=req.shop_id,
@@ -147,15 +167,25 @@ class BookingService:
             source_ref=req.source_ref,
         )
 
+        tz = ZoneInfo(tech.timezone)
+        day = local_date(appt.start, tz)
+        cap = self.policy.max_bookings_per_technician_per_day
+        outbox = [] if hold else events.scheduled(appt, names, now, parts)
+
         async def write(conn: asyncpg.Connection) -> None:
-            await self._lock_and_check_cap(conn, appt, tech, bay, now)
+            # Two statements, not one: the count must see every booking committed before the lock was granted.
+            await appointments.lock_resources(conn, tech.rid, bay.rid)
             try:
-                await appointments.insert(conn, appt, tech_rid=tech.rid, bay_rid=bay.rid, buffer=self.policy.buffer)
+                jobs = await appointments.insert_under_cap(
+                    conn, appt, tech_rid=tech.rid, bay_rid=bay.rid, buffer=self.policy.buffer,
+                    day=local_day_bounds(day, tz), cap=cap, now=now,
+                )
             except asyncpg.exceptions.UniqueViolationError:
                 # only source_ref is unique besides the fresh id: the transaction rolls back whole
                 raise _DuplicateSource from None
-            if not hold:
-                await events.record_scheduled(conn, appt, (tech.resource_name, bay.resource_name), now, parts)
+            if jobs is not None:
+                raise _cap_reached(appt.technician_id, cap, day)
+            await events.add(conn, outbox, appt.id)
 
         try:
             await in_transaction(self.pool, write)
@@ -177,7 +207,10 @@ class BookingService:
 
     async def confirm(self, appointment_id: str, now: datetime | None = None) -> Appointment:
         """Turn a live hold into a scheduled appointment; confirming twice answers the same appointment."""
-        now = self._now(now)
+        async with self._changing.hold(appointment_id):
+            return await self._confirm(appointment_id, self._now(now))
+
+    async def _confirm(self, appointment_id: str, now: datetime) -> Appointment:
 
         async def write(conn: asyncpg.Connection) -> tuple[str, Appointment]:
             appt = await self._get_for_update(conn, appointment_id)
@@ -193,7 +226,8 @@ class BookingService:
             confirmed = appt.moved_to(_S.SCHEDULED)
             await appointments.set_status(conn, appt.id, _S.SCHEDULED, now)
             parts = await self._parts_for(conn, appt, now)
-            await events.record_scheduled(conn, confirmed, await _names(conn, confirmed), now, parts)
+            names = await self.catalog.names(confirmed.technician_id, confirmed.bay_id, conn)
+            await events.record_scheduled(conn, confirmed, names, now, parts)
             return "confirmed", confirmed
 
         outcome, appt = await in_transaction(self.pool, write)
@@ -207,7 +241,10 @@ class BookingService:
 
     async def release_hold(self, appointment_id: str, now: datetime | None = None) -> Appointment:
         """Give a hold back before its TTL; releasing twice (or after expiry) is a no-op."""
-        now = self._now(now)
+        async with self._changing.hold(appointment_id):
+            return await self._release_hold(appointment_id, self._now(now))
+
+    async def _release_hold(self, appointment_id: str, now: datetime) -> Appointment:
 
         async def write(conn: asyncpg.Connection) -> Appointment:
             appt = await self._get_for_update(conn, appointment_id)
@@ -229,7 +266,10 @@ class BookingService:
         self, appointment_id: str, *, reason: str | None = None, now: datetime | None = None
     ) -> Appointment:
         """Cancel per the policy (free early, a recorded fee late); cancelling twice is a no-op."""
-        now = self._now(now)
+        async with self._changing.hold(appointment_id):
+            return await self._cancel(appointment_id, reason, self._now(now))
+
+    async def _cancel(self, appointment_id: str, reason: str | None, now: datetime) -> Appointment:
 
         async def write(conn: asyncpg.Connection) -> Appointment:
             appt = await self._get_for_update(conn, appointment_id)
@@ -246,7 +286,8 @@ class BookingService:
             cancelled = replace(appt, status=_S.CANCELLED, hold_expires_at=None, cancellation=cancellation)
             if appt.status is not _S.HELD:
                 await events.record(
-                    conn, EventType.APPOINTMENT_CANCELLED, cancelled, await _names(conn, cancelled), now,
+                    conn, EventType.APPOINTMENT_CANCELLED, cancelled,
+                    await self.catalog.names(cancelled.technician_id, cancelled.bay_id, conn), now,
                     late=cancellation.late, fee=str(cancellation.fee), reason=reason,
                 )
             return cancelled
@@ -265,8 +306,12 @@ class BookingService:
         now: datetime | None = None,
     ) -> Appointment:
         """Move an appointment (or hold); a refused move leaves the original exactly as it was."""
-        now = self._now(now)
-        start = _aware(start, "start")
+        async with self._changing.hold(appointment_id):
+            return await self._reschedule(appointment_id, _aware(start, "start"), technician_id, bay_id, self._now(now))
+
+    async def _reschedule(
+        self, appointment_id: str, start: datetime, technician_id: str | None, bay_id: str | None, now: datetime
+    ) -> Appointment:
         original = await self.get(appointment_id)
         if original.status not in (_S.SCHEDULED, _S.HELD) or not original.blocks(now):
             raise InvalidTransition(
@@ -295,8 +340,11 @@ class BookingService:
         pair = self._pair(original.id, original.shop_id, moved.technician_id, moved.bay_id)
         pair.technician_before = before if moved.technician_id == original.technician_id else None
         pair.bay_before = before if moved.bay_id == original.bay_id else None
+        # A client's hold keeps its own expiry when it moves (settle then finds memory already right);
+        # an appointment's move is held only for the transaction.
+        held_until = original.hold_expires_at if original.status is _S.HELD else None
         tech, bay = await pair.hold(
-            moved.interval, now + self.policy.hold_ttl, now,
+            moved.interval, held_until or now + TRANSIENT_HOLD_TTL, now,
             skill=service.required_skill, equipment=service.required_equipment,
         )
 
@@ -318,8 +366,8 @@ class BookingService:
 
         try:
             moved = await in_transaction(self.pool, write)
-        except SlotTaken:
-            await pair.undo(now, reload=True)
+        except (SlotTaken, InvalidTransition):
+            await pair.undo(now, reload=True)  # memory missed something, or the appointment changed meanwhile
             raise
         except BaseException:
             await pair.undo(now)
@@ -436,18 +484,14 @@ class BookingService:
     ) -> None:
         """Serialize writers of this technician and bay, then count the day: caps hold under races."""
         await appointments.lock_resources(conn, tech.rid, bay.rid)
-        await appointments.expire_stale_holds(conn, tech.rid, bay.rid, now)
         tz = ZoneInfo(tech.timezone)
         day = local_date(appt.start, tz)
-        jobs = await appointments.count_technician_jobs(
-            conn, appt.technician_id, local_day_bounds(day, tz), now, exclude=appt.id
+        jobs = await appointments.expire_and_count_technician_jobs(
+            conn, tech.rid, bay.rid, appt.technician_id, local_day_bounds(day, tz), now, exclude=appt.id
         )
         cap = self.policy.max_bookings_per_technician_per_day
         if jobs >= cap:
-            raise DailyCapReached(
-                f"{appt.technician_id} already has {cap} jobs on {day.isoformat()}",
-                resource_id=appt.technician_id, day=day.isoformat(),
-            )
+            raise _cap_reached(appt.technician_id, cap, day)
 
     async def _get_for_update(self, conn: asyncpg.Connection, appointment_id: str) -> Appointment:
         appt = await appointments.get(conn, appointment_id, for_update=True)
@@ -460,21 +504,15 @@ class BookingService:
             return await appointments.get_by_source(conn, source_ref)
 
     async def _service(self, code: str) -> ServiceType:
-        async with connection(self.pool) as conn:
-            service = await catalog.get_service_type(conn, code)
-        if service is None:
-            raise NotFound(f"no service type {code!r}", service_type=code)
-        return service
+        return await self.catalog.service_type(code)
 
     async def _service_and_parts(
         self, shop_id: str, code: str, now: datetime
     ) -> tuple[ServiceType, PartsAvailability | None]:
-        async with connection(self.pool) as conn:
-            service = await catalog.get_service_type(conn, code)
-            if service is None:
-                raise NotFound(f"no service type {code!r}", service_type=code)
-            if not service.required_parts:
-                return service, None
+        service = await self.catalog.service_type(code)
+        if not service.required_parts:
+            return service, None
+        async with connection(self.pool) as conn:  # stock moves with every order: read it fresh
             stock = await catalog.parts_stock(conn, shop_id)
         return service, check_parts(service.required_parts, stock, now)
 
@@ -495,10 +533,10 @@ class BookingService:
         return techs, bays
 
 
-async def _names(conn: asyncpg.Connection, appt: Appointment) -> tuple[str, str]:
-    tech = await catalog.get_technician(conn, appt.technician_id)
-    bay = await catalog.get_bay(conn, appt.bay_id)
-    return (tech.name if tech else appt.technician_id, bay.name if bay else appt.bay_id)
+def _cap_reached(technician_id: str, cap: int, day: date) -> DailyCapReached:
+    return DailyCapReached(
+        f"{technician_id} already has {cap} jobs on {day.isoformat()}", resource_id=technician_id, day=day.isoformat()
+    )
 
 
 def _aware(value: datetime, name: str) -> datetime:

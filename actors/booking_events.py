@@ -50,18 +50,20 @@ async def record(
     await outbox.add(conn, EventEnvelope.new(event_type, data, now), appt.id)
 
 
-async def record_scheduled(
-    conn: asyncpg.Connection,
+def scheduled(
     appt: Appointment,
     names: tuple[str, str],
     now: datetime,
     parts: PartsAvailability | None,
-) -> None:
+) -> list[EventEnvelope]:
     """``appointment.scheduled`` and ``technician.assigned``, plus a parts order if the job waits on parts."""
-    await record(conn, EventType.APPOINTMENT_SCHEDULED, appt, names, now)
-    await record(conn, EventType.TECHNICIAN_ASSIGNED, appt, names, now)
+    data = appointment_data(appt, *names)
+    out = [
+        EventEnvelope.new(EventType.APPOINTMENT_SCHEDULED, data, now),
+        EventEnvelope.new(EventType.TECHNICIAN_ASSIGNED, data, now),
+    ]
     if parts is not None and parts.missing:
-        data = {
+        order = {
             "appointment_id": appt.id,
             "shop_id": appt.shop_id,
             "vehicle_id": appt.vehicle_id,
@@ -70,4 +72,21 @@ async def record_scheduled(
             "needed_by": appt.start.isoformat(),
             "expected_at": parts.ready_at.isoformat(),
         }
-        await outbox.add(conn, EventEnvelope.new(EventType.PARTS_ORDER_REQUESTED, data, now), appt.id)
+        out.append(EventEnvelope.new(EventType.PARTS_ORDER_REQUESTED, order, now))
+    return out
+
+
+async def record_scheduled(
+    conn: asyncpg.Connection,
+    appt: Appointment,
+    names: tuple[str, str],
+    now: datetime,
+    parts: PartsAvailability | None,
+) -> None:
+    """Write ``scheduled(...)``'s events into the outbox in one statement, inside the caller's transaction."""
+    await add(conn, scheduled(appt, names, now, parts), appt.id)
+
+
+async def add(conn: asyncpg.Connection, envelopes: list[EventEnvelope], aggregate_id: str) -> None:
+    """Write prepared events (``scheduled(...)``) into the outbox in one statement, inside the caller's transaction."""
+    await outbox.add_many(conn, envelopes, aggregate_id)

@@ -1,6 +1,11 @@
 """Booking throughput, hold latency, shop activation and actor memory. Prints figures; asserts nothing on time.
 
-    .venv/bin/python bench/booking.py [--bookings 2400] [--concurrency 64]
+    .venv/bin/python bench/booking.py [--bookings 2400] [--concurrency 64] [--rounds 3] [--quick]
+
+``--rounds`` repeats the actor-path and direct-insert runs interleaved (a fresh
+shop each round) and prints their medians; ``--quick`` skips the per-resource
+placement, hold latency and activation figures. The load average is printed
+with each round: the machine is shared, so compare medians taken together.
 
 Uses DATABASE_URL's server (else the embedded PostgreSQL under .data/bench)
 with a fresh database, and a local Ray with 2 CPUs.
@@ -78,8 +83,14 @@ def pss_mib(pid: int) -> float:
     return float("nan")
 
 
-async def bench_throughput(url: str, pool: asyncpg.Pool, n: int, concurrency: int, placement: Placement) -> None:
-    shop = f"tp_{placement.value}"
+def load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+async def bench_throughput(
+    url: str, pool: asyncpg.Pool, n: int, concurrency: int, placement: Placement, round_no: int = 0
+) -> float:
+    shop = f"tp_{placement.value}_{round_no}"
     await seed_shop(pool, shop_id=shop, techs=20, bays=20)
     directory = RayDirectory(url, POLICY, namespace=f"bench-{uuid.uuid4().hex[:6]}", placement=placement)
     service = BookingService(pool, directory, POLICY, CancellationPolicy())
@@ -101,8 +112,8 @@ async def bench_throughput(url: str, pool: asyncpg.Pool, n: int, concurrency: in
     return rate
 
 
-async def bench_direct(pool: asyncpg.Pool, n: int, concurrency: int) -> float:
-    shop = "direct"
+async def bench_direct(pool: asyncpg.Pool, n: int, concurrency: int, round_no: int = 0) -> float:
+    shop = f"direct_{round_no}"
     await seed_shop(pool, shop_id=shop, techs=20, bays=20)
     async with pool.acquire() as conn:
         rids = {(t, b): await catalog.resource_rids(conn, t, b) for t, b, _ in slots(20, 20, shop)}
@@ -162,6 +173,8 @@ async def main() -> None:
     parser.add_argument("--bookings", type=int, default=2400)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--skip-per-resource", action="store_true")
+    parser.add_argument("--rounds", type=int, default=1, help="interleaved actor/direct runs; medians printed")
+    parser.add_argument("--quick", action="store_true", help="throughput only (no per-resource, latency, activation)")
     args = parser.parse_args()
 
     server = os.environ.get("DATABASE_URL")
@@ -183,9 +196,19 @@ async def main() -> None:
     pool = await create_pool(url, min_size=4, max_size=32)
     try:
         print(f"machine: {os.cpu_count()} cores; bookings {args.bookings}, concurrency {args.concurrency}")
-        actor_rate = await bench_throughput(url, pool, args.bookings, args.concurrency, Placement.PER_SHOP)
-        direct_rate = await bench_direct(pool, args.bookings, args.concurrency)
-        print(f"actor path / direct DB = {actor_rate / direct_rate:.2f}")
+        actor_rates, direct_rates = [], []
+        for r in range(args.rounds):
+            print(f"round {r + 1}/{args.rounds}, load average {load_average()}")
+            actor_rates.append(
+                await bench_throughput(url, pool, args.bookings, args.concurrency, Placement.PER_SHOP, r)
+            )
+            direct_rates.append(await bench_direct(pool, args.bookings, args.concurrency, r))
+            print(f"  actor path / direct DB = {actor_rates[-1] / direct_rates[-1]:.2f}")
+        actor_rate, direct_rate = statistics.median(actor_rates), statistics.median(direct_rates)
+        print(f"median of {args.rounds}: actor path {actor_rate:.0f} bookings/s, direct {direct_rate:.0f} inserts/s, "
+              f"ratio {actor_rate / direct_rate:.2f}; load average {load_average()}")
+        if args.quick:
+            return
         if not args.skip_per_resource:
             await bench_throughput(url, pool, args.bookings // 2, args.concurrency, Placement.PER_RESOURCE)
         await bench_hold_latency(url, pool, 1000)

@@ -124,6 +124,129 @@ async def insert(
         ) from None
 
 
+_INSERT_UNDER_CAP = """
+WITH expired AS (
+    UPDATE appointments SET status = 'expired', updated_at = $22
+    WHERE status = 'held' AND hold_expires_at <= $22 AND (tech_rid = $8 OR bay_rid = $9)
+    RETURNING id
+), jobs AS (
+    SELECT count(*) AS n FROM appointments
+    WHERE technician_id = $6 AND start_at >= $23 AND start_at < $24
+      AND status = ANY ($25::text[]) AND (status <> 'held' OR hold_expires_at > $22)
+), inserted AS (
+    INSERT INTO appointments (id, shop_id, vehicle_id, service_type, urgency, technician_id, bay_id,
+        tech_rid, bay_rid, start_at, end_at, blocked_until, status, hold_expires_at, customer, notes,
+        parts_available, parts_ready_at, sequence, source_ref, created_at, updated_at)
+    SELECT $1::uuid, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::int, $9::int,
+        $10::timestamptz, $11::timestamptz, $12::timestamptz, $13::text, $14::timestamptz, $15::jsonb,
+        $16::text, $17::bool, $18::timestamptz, $19::int, $20::text, $21::timestamptz, $21::timestamptz
+    FROM jobs
+    -- reading "expired" here makes the expiry run to completion before the row is inserted
+    WHERE jobs.n < $26 AND (SELECT count(*) FROM expired) >= 0
+    RETURNING id
+)
+SELECT (SELECT n FROM jobs) AS jobs, (SELECT count(*) FROM inserted) AS inserted
+"""
+
+
+async def insert_under_cap(
+    conn: asyncpg.Connection,
+    appt: Appointment,
+    *,
+    tech_rid: int,
+    bay_rid: int,
+    buffer: timedelta,
+    day: Interval,
+    cap: int,
+    now: datetime,
+) -> int | None:
+    """Expire stale holds on both resources, count the technician's day, insert if under ``cap``: one statement.
+
+    Answers None when inserted, else the day's job count (the cap was reached,
+    nothing written). Call after ``lock_resources`` in the same transaction, in
+    a separate statement: under READ COMMITTED the count's snapshot must be
+    taken after the lock is held, so that it sees every booking committed
+    before. ``SlotTaken`` on overlap, as ``insert``.
+    """
+    try:
+        row = await conn.fetchrow(
+            _INSERT_UNDER_CAP,
+            appt.id,
+            appt.shop_id,
+            appt.vehicle_id,
+            appt.service_type,
+            appt.urgency.value,
+            appt.technician_id,
+            appt.bay_id,
+            tech_rid,
+            bay_rid,
+            appt.start,
+            appt.end,
+            appt.end + buffer,
+            appt.status.value,
+            appt.hold_expires_at,
+            customer_to_json(appt.customer),
+            appt.notes,
+            appt.parts_available,
+            appt.parts_ready_at,
+            appt.sequence,
+            appt.source_ref,
+            appt.created_at,
+            now,
+            day.start,
+            day.end,
+            _ACTIVE,
+            cap,
+        )
+    except asyncpg.exceptions.ExclusionViolationError:
+        raise SlotTaken(
+            f"{appt.technician_id} or {appt.bay_id} is already booked at {appt.start.isoformat()}",
+            technician_id=appt.technician_id,
+            bay_id=appt.bay_id,
+        ) from None
+    assert row is not None
+    return None if row["inserted"] else int(row["jobs"])
+
+
+async def expire_and_count_technician_jobs(
+    conn: asyncpg.Connection,
+    tech_rid: int,
+    bay_rid: int,
+    technician_id: str,
+    day: Interval,
+    now: datetime,
+    exclude: str | None = None,
+) -> int:
+    """``expire_stale_holds`` and ``count_technician_jobs`` in one statement (one round trip).
+
+    The count's snapshot predates the expiry, which changes nothing: it skips
+    holds past their expiry anyway. Call after ``lock_resources``.
+    """
+    value = await conn.fetchval(
+        """
+        WITH expired AS (
+            UPDATE appointments SET status = 'expired', updated_at = $3
+            WHERE status = 'held' AND hold_expires_at <= $3 AND (tech_rid = $1 OR bay_rid = $2)
+            RETURNING id
+        )
+        SELECT count(*) FROM appointments
+        WHERE technician_id = $4 AND start_at >= $5 AND start_at < $6
+          AND status = ANY ($7::text[]) AND (status <> 'held' OR hold_expires_at > $3)
+          AND ($8::uuid IS NULL OR id <> $8::uuid)
+          AND (SELECT count(*) FROM expired) >= 0
+        """,
+        tech_rid,
+        bay_rid,
+        now,
+        technician_id,
+        day.start,
+        day.end,
+        _ACTIVE,
+        exclude,
+    )
+    return int(value)
+
+
 async def get(conn: asyncpg.Connection, appointment_id: str, *, for_update: bool = False) -> Appointment | None:
     if not _is_uuid(appointment_id):
         return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,14 +22,24 @@ class OutboxRow:
 async def add(conn: asyncpg.Connection, envelope: EventEnvelope, aggregate_id: str) -> None:
     """Record an event; call inside the transaction that commits its change."""
 
+    await add_many(conn, [envelope], aggregate_id)
+
+
+async def add_many(conn: asyncpg.Connection, envelopes: Sequence[EventEnvelope], aggregate_id: str) -> None:
+    """Record several events about one aggregate in one statement (one round trip), in order."""
+
+    if not envelopes:
+        return
     await conn.execute(
         "INSERT INTO outbox (event_id, event_type, aggregate_id, envelope, created_at) "
-        "VALUES ($1::uuid, $2, $3, $4, $5)",
-        envelope.event_id,
-        envelope.event_type,
+        "SELECT e.event_id, e.event_type, $3, e.envelope, e.created_at "
+        "FROM unnest($1::uuid[], $2::text[], $4::jsonb[], $5::timestamptz[]) WITH ORDINALITY "
+        "AS e (event_id, event_type, envelope, created_at, n) ORDER BY e.n",
+        [e.event_id for e in envelopes],
+        [e.event_type for e in envelopes],
         aggregate_id,
-        json.loads(envelope.to_json()),
-        envelope.occurred_at,
+        [json.loads(e.to_json()) for e in envelopes],
+        [e.occurred_at for e in envelopes],
     )
 
 

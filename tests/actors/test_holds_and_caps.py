@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
-from actors.booking import BookingService
+from actors import booking as booking_module
+from actors.booking import TRANSIENT_HOLD_TTL, BookingService
 from actors.clock import ManualClock
+from actors.resource_pair import PairPlacement
 from domain.appointment import AppointmentStatus
 from domain.errors import DailyCapReached, HoldExpired, SlotTaken
 from store import outbox_repository as outbox
@@ -34,6 +36,42 @@ async def test_a_hold_expires_after_its_ttl_and_its_time_becomes_bookable(
     assert (await service.get(held.id)).status is AppointmentStatus.EXPIRED
     assert await overlapping_rows(db) == 0
     assert await calendars_match_database(service, "shop_a", clock.now()) == []
+
+
+class _CallerDied(Exception):
+    """Stands for a process dying between the actor holds and the commit."""
+
+
+async def test_a_booking_whose_caller_dies_after_holding_blocks_only_for_the_transient_ttl(
+    db: Any, service: BookingService, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await seed_shop(db, techs=1, bays=1)
+
+    async def dies(*args: Any, **kwargs: Any) -> Any:
+        raise _CallerDied
+
+    async def nothing_undone(*args: Any, **kwargs: Any) -> None:
+        return None
+
+    with monkeypatch.context() as patch:
+        patch.setattr(booking_module, "in_transaction", dies)
+        patch.setattr(PairPlacement, "undo", nothing_undone)
+        with pytest.raises(_CallerDied):
+            await service.book(request())
+    with pytest.raises(SlotTaken):  # the actors still hold it; the database has nothing
+        await service.book(request())
+    clock.advance(TRANSIENT_HOLD_TTL)
+    booked = await service.book(request())
+    assert booked.status is AppointmentStatus.SCHEDULED
+    assert await calendars_match_database(service, "shop_a", clock.now()) == []
+
+
+async def test_a_clients_hold_outlives_the_transient_ttl(db: Any, service: BookingService, clock: ManualClock) -> None:
+    await seed_shop(db, techs=1, bays=1)
+    await service.book(request(), hold=True)
+    clock.advance(TRANSIENT_HOLD_TTL * 2)
+    with pytest.raises(SlotTaken):
+        await service.book(request())
 
 
 async def test_a_confirmed_hold_writes_its_events_once_and_confirming_twice_answers_the_same(
