@@ -8,34 +8,11 @@ from actors.catalog_cache import CatalogCache
 from actors.slot_search import SlotSearch, SlotSearchResult
 from deployments import schemas
 from domain.appointment import Appointment
-from domain.customer import Customer, CustomerTier
-from domain.job import Job, Slot
+from domain.customer import Customer
+from domain.job import Slot
 from domain.resources import Technician
 from domain.shop import GeoPoint, Shop
 from store.codecs import hours_to_json
-
-
-def job_from_query(q: schemas.SlotQuery | schemas.AppointmentCreate, duration: timedelta | None) -> Job:
-    """``duration`` is already resolved against the service type's range."""
-    window = getattr(q, "preferred_time_window", None)
-    tier = (
-        q.customer.tier
-        if isinstance(q, schemas.AppointmentCreate) and q.customer
-        else getattr(q, "customer_tier", CustomerTier.REGULAR)
-    )
-    location = getattr(q, "location", None)
-    return Job(
-        vehicle_id=q.vehicle_id,
-        service_type=q.service_type,
-        urgency=q.urgency,
-        duration=duration or timedelta(0),
-        preferred_date=q.preferred_date,
-        preferred_window=(window.start, window.end) if window else None,
-        preferred_technician_id=getattr(q, "preferred_technician_id", None),
-        customer_tier=tier,
-        location=GeoPoint(location.lat, location.lon) if location else None,
-        earliest=getattr(q, "earliest", None),
-    )
 
 
 def search_from_query(q: schemas.SlotQuery) -> SlotSearch:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
@@ -246,5 +246,3 @@ class Problem(BaseModel):
     errors: list[dict[str, str]] | None = None
     alternatives: list[RecommendedSlot] | None = None
 
-
-HoldAction = Literal["confirm"]
