@@ -105,9 +105,23 @@ async def build_services(settings: Settings, *, start_bridge: bool = True) -> Se
     app = build_application(resolved, pool, infra.database_url)
     services = Services(resolved, infra.database_url, app, CalendarFeeds(app.catalog, pool, resolved.smtp_from))
     services._tasks.append(asyncio.create_task(_sweep_holds(app.booking, resolved.hold_sweep_seconds)))
+    await _warm_shops(app)
     if start_bridge:
         await asyncio.to_thread(_start_bridge, resolved)
     return services
+
+
+WARM_SHOPS = 16
+"""Shops whose resource actors start with the replica; the others activate on first use."""
+
+
+async def _warm_shops(app: Application) -> None:
+    """Start the first shops' actors now, so no client's first request pays for their activation."""
+    shops = (await app.catalog.shops())[:WARM_SHOPS]
+    started = await asyncio.gather(*(app.booking.activate_shop(s.id) for s in shops), return_exceptions=True)
+    for shop, outcome in zip(shops, started, strict=True):
+        if isinstance(outcome, BaseException):  # a shop that fails here activates lazily later
+            log.warning("warming %s failed: %r", shop.id, outcome)
 
 
 async def _sweep_holds(booking: BookingService, every_s: float) -> None:
