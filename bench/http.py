@@ -368,9 +368,10 @@ async def measure(name: str, base: str, url: str, opts: argparse.Namespace) -> F
 
 
 def report(all_figures: list[Figures], opts: argparse.Namespace) -> None:
+    ingress = "HAProxy" if opts.haproxy else "Python proxy"
     print(
-        f"\nHTTP API bench ({os.cpu_count()} cores; search: card engine example on shop_nyc, "
-        f"{opts.search_clients} clients, {opts.searches} requests; bookings: {opts.book_clients} clients)"
+        f"\nHTTP API bench ({os.cpu_count()} cores; Serve ingress: {ingress}; search: card engine example on "
+        f"shop_nyc, {opts.search_clients} clients, {opts.searches} requests; bookings: {opts.book_clients} clients)"
     )
     print(
         f"{'front end':<10}{'start s':>9}{'1st ms':>9}{'p50 ms':>9}{'p99 ms':>9}{'search/s':>10}"
