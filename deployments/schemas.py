@@ -245,4 +245,3 @@ class Problem(BaseModel):
     code: str
     errors: list[dict[str, str]] | None = None
     alternatives: list[RecommendedSlot] | None = None
-
