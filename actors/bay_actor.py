@@ -6,7 +6,7 @@ from actors.commands import Requirement, ResourceKind, ResourceRef
 from actors.resource_actor import ResourceActor
 from domain.calendar import ResourceCalendar
 from domain.errors import InvalidRequest, MissingEquipment, NotFound
-from domain.resources import ServiceBay
+from domain.resources import DailyWindows, ServiceBay
 from domain.shop import Shop
 from domain.time_windows import Interval
 
@@ -15,8 +15,7 @@ class BayActor(ResourceActor):
     """One bay's appointments and holds. A bay needs no buffer and has no daily cap."""
 
     def __init__(self, bay: ServiceBay, shop: Shop, *, rid: int, loaded: Interval) -> None:
-        def working(window: Interval) -> list[Interval]:
-            return bay.open_time(shop, window)
+        working = DailyWindows(shop.tz, shop.open_windows).within
 
         calendar = ResourceCalendar(bay.id, tz=shop.tz, working_time=working)
         ref = ResourceRef(ResourceKind.BAY, shop.id, bay.id)

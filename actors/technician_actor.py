@@ -7,7 +7,7 @@ from actors.resource_actor import ResourceActor
 from domain.calendar import ResourceCalendar
 from domain.errors import InvalidRequest, MissingSkill, NotFound
 from domain.policy import SchedulingPolicy
-from domain.resources import Technician
+from domain.resources import DailyWindows, Technician
 from domain.shop import Shop
 from domain.time_windows import Interval
 
@@ -16,8 +16,7 @@ class TechnicianActor(ResourceActor):
     """One technician's appointments and holds; keeps ``buffer`` between jobs and the daily cap."""
 
     def __init__(self, technician: Technician, shop: Shop, *, rid: int, policy: SchedulingPolicy, loaded: Interval):
-        def working(window: Interval) -> list[Interval]:
-            return technician.working_time(shop, window)
+        working = DailyWindows(shop.tz, lambda day: technician.working_windows(shop, day)).within
 
         calendar = ResourceCalendar(
             technician.id,

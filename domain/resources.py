@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 from domain.shop import Shop, WeeklyHours
 from domain.time_windows import Interval, intersect_all, local_day_bounds, subtract
@@ -39,7 +40,7 @@ class Technician:
 
     def working_time(self, shop: Shop, window: Interval) -> list[Interval]:
         """Working intervals clipped to ``window``."""
-        return _clip_days(window, shop, lambda d: self.working_windows(shop, d))
+        return _clip_days(window, shop.tz, lambda d: self.working_windows(shop, d))
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,16 +58,40 @@ class ServiceBay:
 
     def open_time(self, shop: Shop, window: Interval) -> list[Interval]:
         """The shop's open intervals clipped to ``window`` (a bay works when the shop does)."""
-        return _clip_days(window, shop, shop.open_windows)
+        return _clip_days(window, shop.tz, shop.open_windows)
 
 
-def _clip_days(window: Interval, shop: Shop, per_day: Callable[[date], list[Interval]]) -> list[Interval]:
+class DailyWindows:
+    """A resource's working intervals per local date, each date computed once.
+
+    They depend only on hours, holidays and time off, which a resource's
+    actor holds for its lifetime; slot searches ask for the same 14 days over
+    and over, so the zone arithmetic is done once per date, not per search.
+    """
+
+    def __init__(self, tz: ZoneInfo, per_day: Callable[[date], list[Interval]]) -> None:
+        self._tz = tz
+        self._per_day = per_day
+        self._cache: dict[date, list[Interval]] = {}
+
+    def on(self, day: date) -> list[Interval]:
+        found = self._cache.get(day)
+        if found is None:
+            found = self._cache[day] = self._per_day(day)
+        return found
+
+    def within(self, window: Interval) -> list[Interval]:
+        """Working intervals clipped to ``window``."""
+        return _clip_days(window, self._tz, self.on)
+
+
+def _clip_days(window: Interval, tz: ZoneInfo, per_day: Callable[[date], list[Interval]]) -> list[Interval]:
     out: list[Interval] = []
-    first = window.start.astimezone(shop.tz).date()
-    last = window.end.astimezone(shop.tz).date()
+    first = window.start.astimezone(tz).date()
+    last = window.end.astimezone(tz).date()
     day = first
     while day <= last:
-        if local_day_bounds(day, shop.tz).overlaps(window):
+        if local_day_bounds(day, tz).overlaps(window):
             out.extend(intersect_all(per_day(day), [window]))
         day += timedelta(days=1)
     return out
