@@ -53,6 +53,8 @@ class ResourceHandle(Protocol):
     """One technician's or bay's calendar, wherever it lives. Every mutation is idempotent by key."""
 
     ref: ResourceRef
+    host: str
+    """The host carrying this calendar: commands to one host are applied in the order they were sent."""
 
     async def hold(
         self, key: str, interval: Interval, expires_at: datetime, *, now: datetime, requirement: Requirement = ...
@@ -99,8 +101,9 @@ Submit = Callable[[Envelope], Any]
 class RoutedHandle:
     """A ``ResourceHandle`` that sends commands through its host's batcher."""
 
-    def __init__(self, ref: ResourceRef, batcher: Batcher) -> None:
+    def __init__(self, ref: ResourceRef, batcher: Batcher, host: str = "") -> None:
         self.ref = ref
+        self.host = host
         self._batcher = batcher
 
     async def _send(self, command: Command, now: datetime) -> Any:
@@ -175,7 +178,7 @@ class LocalDirectory:
         if batcher is None:
             host = self.hosts[name] = self._new_host()
             batcher = self._batchers[name] = Batcher(host.apply)
-        return RoutedHandle(ref, batcher)
+        return RoutedHandle(ref, batcher, name)
 
     def technician(self, shop_id: str, technician_id: str) -> ResourceHandle:
         return self._handle(ResourceRef(ResourceKind.TECHNICIAN, shop_id, technician_id))

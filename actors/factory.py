@@ -146,7 +146,7 @@ class RayDirectory:
                 return outcomes
 
             batcher = self._batchers[name] = Batcher(send)
-        return RoutedHandle(ref, batcher)
+        return RoutedHandle(ref, batcher, name)
 
     def _actor(self, name: str) -> Any:
         actor = self._actors.get(name)

@@ -77,6 +77,12 @@ class ResourceActor(ABC):
         current = self.calendar.get(cmd.key)
         if current is not None and current.interval == cmd.interval and current.held_until == cmd.held_until:
             return True
+        if cmd.held_until is None and current is not None and current.interval == cmd.interval and current.live(now):
+            # A booking's confirm: its live hold on this very time was checked against every rule when
+            # placed, and every entry since was checked against it, so turning it into an appointment
+            # needs no second pass over the calendar (``book`` would re-check everything).
+            self.calendar.confirm(cmd.key, now)
+            return True
         try:
             if cmd.held_until is None:
                 self.calendar.book(cmd.key, cmd.interval, now)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -46,13 +47,24 @@ class PairPlacement:
         skill: str | None,
         equipment: frozenset[str],
     ) -> tuple[HoldToken, HoldToken]:
-        """Hold both or neither; the technician's refusal wins when both refuse."""
-        results = await asyncio.gather(
-            self.technician.hold(self.key, interval, expires_at, now=now, requirement=Requirement(skill=skill)),
-            self.bay.hold(self.key, interval, expires_at, now=now, requirement=Requirement(equipment=equipment)),
-            return_exceptions=True,
-        )
-        tech, bay = results
+        """Hold both or neither; the technician's refusal wins when both refuse.
+
+        On one host both holds leave together and are applied in order, so of
+        two callers racing for the pair the first takes both. On two hosts the
+        technician is held first and the bay only then: were they held at once,
+        racing callers could each take one half and all of them fail.
+        """
+        def hold_technician() -> Awaitable[HoldToken]:
+            return self.technician.hold(self.key, interval, expires_at, now=now, requirement=Requirement(skill=skill))
+
+        def hold_bay() -> Awaitable[HoldToken]:
+            return self.bay.hold(self.key, interval, expires_at, now=now, requirement=Requirement(equipment=equipment))
+
+        if self.technician.host == self.bay.host:
+            tech, bay = await asyncio.gather(_outcome(hold_technician()), _outcome(hold_bay()))
+        else:
+            tech = await _outcome(hold_technician())
+            bay = await _outcome(hold_bay()) if isinstance(tech, HoldToken) else tech
         if isinstance(tech, HoldToken) and isinstance(bay, HoldToken):
             return tech, bay
         await self.undo(now, technician=isinstance(tech, HoldToken), bay=isinstance(bay, HoldToken))
@@ -75,6 +87,13 @@ class PairPlacement:
         if bay:
             steps.append(_put_back(self.bay, self.key, self.bay_before, now, reload))
         await asyncio.gather(*steps)
+
+
+async def _outcome(call: Awaitable[HoldToken]) -> HoldToken | Exception:
+    try:
+        return await call
+    except Exception as exc:
+        return exc
 
 
 async def _put_back(handle: ResourceHandle, key: str, before: Previous | None, now: datetime, reload: bool) -> None:
