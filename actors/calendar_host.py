@@ -122,7 +122,7 @@ class CalendarHost:
             if actor is None:
                 return None
         span = _span(env)
-        if span is not None and not actor.covers(span):
+        if span is not None and not _well_inside(span, actor.loaded) and not actor.covers(span):
             needed = actor.span_needed(span)
             wider = Interval(min(actor.loaded.start, needed.start), max(actor.loaded.end, needed.end))
             await self._reload(actor, wider, env.now)
@@ -179,6 +179,17 @@ def _span(env: Envelope) -> Interval | None:
     if isinstance(cmd, View):
         return cmd.window
     return None
+
+
+_LONGEST_LOCAL_DAY = timedelta(hours=48)  # generous: real days are 23 to 25 h
+
+
+def _well_inside(span: Interval, loaded: Interval) -> bool:
+    """True when ``span``'s whole local days (a margin of two days) surely lie inside ``loaded``.
+
+    A cheap test that answers most commands; ``covers`` computes the days exactly.
+    """
+    return loaded.start <= span.start - _LONGEST_LOCAL_DAY and span.end + _LONGEST_LOCAL_DAY <= loaded.end
 
 
 def _default_window(now: datetime) -> Interval:
