@@ -16,7 +16,7 @@ from actors.catalog_cache import CatalogCache
 from actors.slot_search import SlotFinder, SlotSearch, SlotSearchResult
 from domain.appointment import Appointment
 from domain.customer import Customer
-from domain.errors import DailyCapReached, DomainError, InvalidRequest, NoSlotAvailable, SlotTaken
+from domain.errors import DailyCapReached, DomainError, InvalidRequest, NoSlotAvailable, NotFound, SlotTaken
 from domain.job import Slot
 
 SLOTS_PER_ROUND = 5
@@ -51,7 +51,10 @@ class Scheduler:
         now: datetime | None = None,
     ) -> Appointment:
         """Book the technician, bay and start a client chose; SlotTaken carries alternatives."""
-        tech = await self.catalog.technician(technician_id)
+        try:
+            tech = await self.catalog.technician(technician_id)
+        except NotFound:  # a name in the request body, not the resource addressed: invalid input
+            raise InvalidRequest(f"no technician {technician_id!r}", field="technician_id") from None
         if shop_id is not None and tech.shop_id != shop_id:
             raise InvalidRequest(
                 f"technician {technician_id} works at {tech.shop_id}, not {shop_id}", field="technician_id"

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from domain.errors import DailyCapReached, HoldExpired, HoldNotFound, OutsideWorkingHours, SlotTaken
-from domain.time_windows import Interval, local_date, merge, subtract
+from domain.time_windows import Interval, local_date, local_day_bounds, merge, subtract
 
 WorkingTime = Callable[[Interval], list[Interval]]
 """Given a window, the resource's working intervals inside it."""
@@ -91,23 +91,31 @@ class ResourceCalendar:
                 f"{interval.start.isoformat()}–{interval.end.isoformat()}",
                 resource_id=self.resource_id,
             )
-        for entry in self.entries(now):
-            if entry.key == ignore:
+        # One unsorted pass with plain comparisons: this runs for every hold,
+        # so it avoids sorting the calendar and building widened intervals.
+        lo, hi = interval.start - self.buffer, interval.end + self.buffer
+        day = local_day_bounds(local_date(interval.start, self.tz), self.tz) if self.daily_cap is not None else None
+        conflict: CalendarEntry | None = None
+        same_day = 0
+        for entry in self._entries.values():
+            if entry.key == ignore or not entry.live(now):
                 continue
-            if entry.interval.widened(self.buffer, self.buffer).overlaps(interval):
-                raise SlotTaken(
-                    f"{self.resource_id} is busy at {interval.start.isoformat()}",
-                    resource_id=self.resource_id,
-                    conflicting=entry.key,
-                )
-        if self.daily_cap is not None:
-            day = local_date(interval.start, self.tz)
-            if self.jobs_on(day, now, ignore) >= self.daily_cap:
-                raise DailyCapReached(
-                    f"{self.resource_id} already has {self.daily_cap} jobs on {day.isoformat()}",
-                    resource_id=self.resource_id,
-                    day=day.isoformat(),
-                )
+            if conflict is None and entry.interval.start < hi and lo < entry.interval.end:
+                conflict = entry
+            if day is not None and day.start <= entry.interval.start < day.end:
+                same_day += 1
+        if conflict is not None:
+            raise SlotTaken(
+                f"{self.resource_id} is busy at {interval.start.isoformat()}",
+                resource_id=self.resource_id,
+                conflicting=conflict.key,
+            )
+        if day is not None and self.daily_cap is not None and same_day >= self.daily_cap:
+            raise DailyCapReached(
+                f"{self.resource_id} already has {self.daily_cap} jobs on {local_date(interval.start, self.tz)}",
+                resource_id=self.resource_id,
+                day=local_date(interval.start, self.tz).isoformat(),
+            )
 
     # -- mutations (each idempotent by key) ------------------------------------
 
