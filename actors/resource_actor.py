@@ -109,12 +109,13 @@ class ResourceActor(ABC):
             day = local_date(entry.interval.start, self.calendar.tz)
             if day in days:
                 per_day[day] = per_day.get(day, 0) + 1
+        busy = self.calendar.busy(window, now)
         return ResourceView(
             resource_id=self.ref.resource_id,
             name=self.name,
-            busy=tuple(self.calendar.busy(window, now)),
+            busy=tuple(busy),
             working=tuple(self.working_time(window)),
-            free=tuple(self.calendar.free(window, now)),
+            free=tuple(self.calendar.free(window, now, busy)),
             jobs_per_day=per_day,
             entries=tuple(e for e in entries if e.interval.overlaps(window)),
         )

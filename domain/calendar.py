@@ -67,13 +67,24 @@ class ResourceCalendar:
         return self._entries.get(key)
 
     def busy(self, window: Interval, now: datetime) -> list[Interval]:
-        """Time inside ``window`` that a new job may not overlap: entries widened by the buffer."""
-        spans = (e.interval.widened(self.buffer, self.buffer) for e in self.entries(now))
-        return [iv for iv in merge(spans) if iv.overlaps(window)]
+        """Time around ``window`` that a new job may not overlap: the live entries touching it, widened by the buffer.
 
-    def free(self, window: Interval, now: datetime) -> list[Interval]:
-        """Working time in ``window`` where a job could start and run (ignoring caps)."""
-        return subtract(self._working_time(window), self.busy(window, now))
+        Only entries near the window are looked at (slot searches ask for two
+        weeks of a calendar that may hold months).
+        """
+        lo, hi = window.start - self.buffer, window.end + self.buffer
+        return merge(
+            e.interval.widened(self.buffer, self.buffer)
+            for e in self._entries.values()
+            if e.interval.start < hi and lo < e.interval.end and e.live(now)
+        )
+
+    def free(self, window: Interval, now: datetime, busy: list[Interval] | None = None) -> list[Interval]:
+        """Working time in ``window`` where a job could start and run (ignoring caps).
+
+        ``busy`` may pass ``self.busy(window, now)`` when the caller has it already.
+        """
+        return subtract(self._working_time(window), self.busy(window, now) if busy is None else busy)
 
     def jobs_on(self, day: date, now: datetime, ignore: str | None = None) -> int:
         return sum(

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from domain.shop import Shop, WeeklyHours
-from domain.time_windows import Interval, intersect_all, local_day_bounds, subtract
+from domain.time_windows import Interval, intersect_all, local_day_bounds, merge, subtract
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,14 +75,31 @@ class DailyWindows:
         self._cache: dict[date, list[Interval]] = {}
 
     def on(self, day: date) -> list[Interval]:
+        """The day's working intervals, sorted and merged."""
         found = self._cache.get(day)
         if found is None:
-            found = self._cache[day] = self._per_day(day)
+            found = self._cache[day] = merge(self._per_day(day))
         return found
 
     def within(self, window: Interval) -> list[Interval]:
-        """Working intervals clipped to ``window``."""
-        return _clip_days(window, self._tz, self.on)
+        """Working intervals clipped to ``window``.
+
+        A day's intervals lie inside that local day, so only the dates the
+        window touches are looked at; whole intervals are reused as they are.
+        """
+        out: list[Interval] = []
+        day = window.start.astimezone(self._tz).date()
+        last = window.end.astimezone(self._tz).date()
+        while day <= last:
+            for w in self.on(day):
+                if w.end <= window.start or w.start >= window.end:
+                    continue
+                if window.start <= w.start and w.end <= window.end:
+                    out.append(w)
+                else:
+                    out.append(Interval(max(w.start, window.start), min(w.end, window.end)))
+            day += timedelta(days=1)
+        return out
 
 
 def _clip_days(window: Interval, tz: ZoneInfo, per_day: Callable[[date], list[Interval]]) -> list[Interval]:
