@@ -30,7 +30,8 @@ class ActorAvailability:
         self._booking = booking
 
     async def shop_availability(self, catalog: ShopCatalog, window: Interval, now: datetime) -> ShopAvailability:
-        busy = await self._booking.resource_busy(catalog.shop.id, window, now)
+        resources = ([t.id for t in catalog.technicians], [b.id for b in catalog.bays])
+        busy = await self._booking.resource_busy(catalog.shop.id, window, now, resources=resources)
         return ShopAvailability(
             technicians={k: ResourceAvailability(v.free, v.jobs_per_day) for k, v in busy.technicians.items()},
             bays={k: ResourceAvailability(v.free, v.jobs_per_day) for k, v in busy.bays.items()},

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -433,10 +434,20 @@ class BookingService:
             free=list(view.free),
         )
 
-    async def resource_busy(self, shop_id: str, window: Interval, now: datetime | None = None) -> ShopBusy:
-        """Every technician's and bay's busy/free time and jobs per day, from the actors' memory."""
+    async def resource_busy(
+        self,
+        shop_id: str,
+        window: Interval,
+        now: datetime | None = None,
+        *,
+        resources: tuple[Sequence[str], Sequence[str]] | None = None,
+    ) -> ShopBusy:
+        """Every technician's and bay's busy/free time and jobs per day, from the actors' memory.
+
+        ``resources`` (technician ids, bay ids) spares the catalog read when the caller has them.
+        """
         now = self._now(now)
-        techs, bays = await self._shop_resources(shop_id)
+        techs, bays = resources if resources is not None else await self._shop_resources(shop_id)
         views = await asyncio.gather(
             *(self.directory.technician(shop_id, t).view(window, now=now) for t in techs),
             *(self.directory.bay(shop_id, b).view(window, now=now) for b in bays),

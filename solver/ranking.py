@@ -44,11 +44,34 @@ def solve_slots(problem: SlotProblem, *, time_limit_s: float = DEFAULT_TIME_LIMI
     order = sorted(range(len(cands)), key=lambda i: (costs[i], cands[i].start, cands[i].tech))
     keep = prune_size(problem.top_k, max_conflict_degree(cands, problem.duration, problem.step))
     pool = order[:keep]
+    greedy = first_fit(pool, cands, problem.duration, problem.top_k)
+    if _provably_optimal(greedy, pool, cands, costs, problem.top_k):
+        total = sum(costs[i] for i in greedy)
+        return ranked_result(problem, cands, costs, greedy, SolveStatus.OPTIMAL, total, float(total))
     chosen, status, objective, bound = _choose(problem, cands, costs, pool, time_limit_s)
     if not chosen:  # CP-SAT found nothing in time: fall back to first fit by cost
         chosen = first_fit(pool, cands, problem.duration, problem.top_k)
         status, objective, bound = SolveStatus.GREEDY, sum(costs[i] for i in chosen), None
     return ranked_result(problem, cands, costs, chosen, status, objective, bound)
+
+
+def _provably_optimal(
+    greedy: Sequence[int], pool: Sequence[int], cands: Sequence[Candidate], costs: Sequence[int], top_k: int
+) -> bool:
+    """Whether the first-fit set is optimal by a bound, so CP-SAT need not be asked.
+
+    Distinct slots start at distinct times, so no K-set costs less than the
+    K cheapest per-start minimums. A first-fit set of K slots that holds the
+    cheapest slot and meets that bound wins on every level of the objective.
+    """
+    if len(greedy) != top_k or pool[0] not in greedy:
+        return False
+    cheapest_per_start: dict[int, int] = {}
+    for i, c in enumerate(cands):
+        if costs[i] < cheapest_per_start.get(c.start, costs[i] + 1):
+            cheapest_per_start[c.start] = costs[i]
+    bound = sum(sorted(cheapest_per_start.values())[:top_k])
+    return sum(costs[i] for i in greedy) == bound
 
 
 def _choose(
