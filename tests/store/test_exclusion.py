@@ -18,19 +18,23 @@ START = datetime(2030, 2, 1, 9, 0, tzinfo=UTC)
 
 
 async def _insert(pool: Any, tech: str, bay: str, start: datetime, hours: float = 1.0, buffer_min: int = 0,
-                  **kw: Any) -> str:
+                  *, lock: bool = True, **kw: Any) -> str:
+    """Insert as the booking service does: per-resource advisory locks first, unless ``lock`` is off."""
     appt = appointment(tech, bay, start, hours, **kw)
     async with pool.acquire() as conn, conn.transaction():
         rids = await catalog.resource_rids(conn, tech, bay)
         assert rids is not None
+        if lock:
+            await appointments.lock_resources(conn, *rids)
         await appointments.insert(conn, appt, tech_rid=rids[0], bay_rid=rids[1], buffer=timedelta(minutes=buffer_min))
     return appt.id
 
 
-async def _race(pool: Any, pairs: list[tuple[str, str]], starts: list[datetime]) -> tuple[int, int, list[BaseException]]:
+async def _race(pool: Any, pairs: list[tuple[str, str]], starts: list[datetime],
+                lock: bool = True) -> tuple[int, int, list[BaseException]]:
     async def one(i: int) -> str:
         tech, bay = pairs[i % len(pairs)]
-        return await _insert(pool, tech, bay, starts[i % len(starts)], hours=1.0)
+        return await _insert(pool, tech, bay, starts[i % len(starts)], hours=1.0, lock=lock)
 
     results = await asyncio.gather(*(one(i) for i in range(32)), return_exceptions=True)
     ok = sum(1 for r in results if isinstance(r, str))
@@ -52,6 +56,19 @@ async def test_32_concurrent_overlapping_inserts_for_one_technician_leave_one_ro
     ok, taken, others = await _race(db, pairs, starts)
     assert (ok, taken, others) == (1, 31, [])
     assert await _live_rows(db, "technician_id", "shop_a_t0") == 1
+
+
+async def test_without_the_locks_the_constraint_alone_still_leaves_one_row(db: Any) -> None:
+    """Lock-free racing inserts may also fail as deadlocks (40P01), never as a second row."""
+    import asyncpg
+
+    await seed_shop(db, techs=1, bays=32)
+    pairs = [("shop_a_t0", f"shop_a_b{i}") for i in range(32)]
+    starts = [START + timedelta(minutes=5 * i) for i in range(12)]
+    ok, taken, others = await _race(db, pairs, starts, lock=False)
+    assert ok <= 1 and ok + taken + len(others) == 32
+    assert all(isinstance(e, asyncpg.exceptions.DeadlockDetectedError) for e in others), others
+    assert await _live_rows(db, "technician_id", "shop_a_t0") == ok
 
 
 async def test_32_concurrent_overlapping_inserts_for_one_bay_leave_one_row(db: Any) -> None:
