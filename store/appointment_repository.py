@@ -94,34 +94,10 @@ async def insert(
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
                     $20, $21, $21)
             """,
-            appt.id,
-            appt.shop_id,
-            appt.vehicle_id,
-            appt.service_type,
-            appt.urgency.value,
-            appt.technician_id,
-            appt.bay_id,
-            tech_rid,
-            bay_rid,
-            appt.start,
-            appt.end,
-            appt.end + buffer,
-            appt.status.value,
-            appt.hold_expires_at,
-            customer_to_json(appt.customer),
-            appt.notes,
-            appt.parts_available,
-            appt.parts_ready_at,
-            appt.sequence,
-            appt.source_ref,
-            appt.created_at,
+            *_row_values(appt, tech_rid, bay_rid, buffer),
         )
     except asyncpg.exceptions.ExclusionViolationError:
-        raise SlotTaken(
-            f"{appt.technician_id} or {appt.bay_id} is already booked at {appt.start.isoformat()}",
-            technician_id=appt.technician_id,
-            bay_id=appt.bay_id,
-        ) from None
+        raise _taken(appt) from None
 
 
 _INSERT_UNDER_CAP = """
@@ -171,27 +147,7 @@ async def insert_under_cap(
     try:
         row = await conn.fetchrow(
             _INSERT_UNDER_CAP,
-            appt.id,
-            appt.shop_id,
-            appt.vehicle_id,
-            appt.service_type,
-            appt.urgency.value,
-            appt.technician_id,
-            appt.bay_id,
-            tech_rid,
-            bay_rid,
-            appt.start,
-            appt.end,
-            appt.end + buffer,
-            appt.status.value,
-            appt.hold_expires_at,
-            customer_to_json(appt.customer),
-            appt.notes,
-            appt.parts_available,
-            appt.parts_ready_at,
-            appt.sequence,
-            appt.source_ref,
-            appt.created_at,
+            *_row_values(appt, tech_rid, bay_rid, buffer),
             now,
             day.start,
             day.end,
@@ -199,11 +155,7 @@ async def insert_under_cap(
             cap,
         )
     except asyncpg.exceptions.ExclusionViolationError:
-        raise SlotTaken(
-            f"{appt.technician_id} or {appt.bay_id} is already booked at {appt.start.isoformat()}",
-            technician_id=appt.technician_id,
-            bay_id=appt.bay_id,
-        ) from None
+        raise _taken(appt) from None
     assert row is not None
     return None if row["inserted"] else int(row["jobs"])
 
@@ -245,6 +197,42 @@ async def expire_and_count_technician_jobs(
         exclude,
     )
     return int(value)
+
+
+def _taken(appt: Appointment) -> SlotTaken:
+    """The domain error for PostgreSQL's exclusion-constraint refusal (SQLSTATE 23P01)."""
+    return SlotTaken(
+        f"{appt.technician_id} or {appt.bay_id} is already booked at {appt.start.isoformat()}",
+        technician_id=appt.technician_id,
+        bay_id=appt.bay_id,
+    )
+
+
+def _row_values(appt: Appointment, tech_rid: int, bay_rid: int, buffer: timedelta) -> tuple[object, ...]:
+    """The appointment's columns in the order of the INSERT statements ($1..$21)."""
+    return (
+        appt.id,
+        appt.shop_id,
+        appt.vehicle_id,
+        appt.service_type,
+        appt.urgency.value,
+        appt.technician_id,
+        appt.bay_id,
+        tech_rid,
+        bay_rid,
+        appt.start,
+        appt.end,
+        appt.end + buffer,
+        appt.status.value,
+        appt.hold_expires_at,
+        customer_to_json(appt.customer),
+        appt.notes,
+        appt.parts_available,
+        appt.parts_ready_at,
+        appt.sequence,
+        appt.source_ref,
+        appt.created_at,
+    )
 
 
 async def get(conn: asyncpg.Connection, appointment_id: str, *, for_update: bool = False) -> Appointment | None:
@@ -376,11 +364,7 @@ async def move(
                 appt.parts_available,
             )
     except asyncpg.exceptions.ExclusionViolationError:
-        raise SlotTaken(
-            f"{appt.technician_id} or {appt.bay_id} is already booked at {appt.start.isoformat()}",
-            technician_id=appt.technician_id,
-            bay_id=appt.bay_id,
-        ) from None
+        raise _taken(appt) from None
 
 
 async def update_details(conn: asyncpg.Connection, appt: Appointment, now: datetime) -> None:
