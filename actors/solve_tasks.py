@@ -7,6 +7,11 @@ as the cluster has CPUs, of sizes differing by at most one, so the overhead
 is paid once per core. Each chunk asks for one CPU, so a 2-core machine runs
 two at once (and a bigger cluster scales with cores).
 
+The caller solves the first chunk itself while the tasks solve the others
+(``local``, the default): its core would otherwise only wait, and that chunk
+pays neither task overhead nor pickling; a single chunk never leaves the
+caller.
+
 A chunk travels compactly: the driver pickles its problems once (protocol 5,
 ``SlotProblem``'s own flat ``__reduce__``) into one ``bytes`` argument, which
 Ray moves as an opaque buffer, and the task returns its results the same
@@ -145,15 +150,20 @@ Submitted = list[tuple[range, Any]]
 """Each task's slice of the problem list and its ref."""
 
 
-def _submit(problems: Sequence[SlotProblem], time_limit_s: float, shops_per_task: int | None) -> Submitted:
+def _submit(
+    problems: Sequence[SlotProblem], time_limit_s: float, shops_per_task: int | None, *, local: bool
+) -> tuple[list[SlotProblem], Submitted]:
+    """Split into chunks; with ``local`` the first chunk is kept for the caller and the rest go to Ray tasks."""
     remote = _remote_solve_chunk()
+    parts = chunk(problems, shops_per_task, _cluster_cpus())
+    kept = parts.pop(0) if local and parts else []
     out: Submitted = []
-    start = 0
-    for part in chunk(problems, shops_per_task, _cluster_cpus()):
+    start = len(kept)
+    for part in parts:
         packed = pickle.dumps(part, protocol=5)
         out.append((range(start, start + len(part)), remote.remote(packed, time_limit_s)))
         start += len(part)
-    return out
+    return kept, out
 
 
 def _collect(
@@ -162,9 +172,16 @@ def _collect(
     finished: Callable[[Any], list[SlotResult] | BaseException],
     ready: set[Any],
     top_k: int,
+    local: tuple[int, Sequence[SlotResult] | None] = (0, ()),
 ) -> MultiShopResult:
+    """Merge what finished; ``local`` is the caller's chunk (its size, its results or None if late)."""
     results: list[SlotResult | None] = [None] * len(problems)
     timed_out: list[str] = []
+    kept, mine = local
+    if mine is None:
+        timed_out.extend(p.shop_id for p in problems[:kept])
+    else:
+        results[:kept] = mine
     failed: dict[str, str] = {}
     for indices, ref in submitted:
         if ref not in ready:
@@ -206,14 +223,22 @@ def solve_shops(
     time_limit_s: float = DEFAULT_TIME_LIMIT_S,
     shops_per_task: int | None = None,
     top_k: int = 3,
+    local: bool = True,
 ) -> MultiShopResult:
     """Solve every shop's problem in Ray tasks and merge; shops late past ``deadline_s`` are timed out.
+
+    With ``local`` (the default) the caller solves one chunk itself while the
+    tasks solve the others: its core is busy anyway waiting, and that chunk
+    pays no task overhead and no pickling.
 
     Needs an initialized Ray (the composition root calls ``ray.init``).
     Blocking: never call it on an event loop.
     """
     started = time.monotonic()
-    submitted = _submit(problems, time_limit_s, shops_per_task)
+    kept, submitted = _submit(problems, time_limit_s, shops_per_task, local=local)
+    mine: list[SlotResult] | None = solve_chunk(kept, time_limit_s)  # the caller's core works meanwhile
+    if time.monotonic() - started > deadline_s:
+        mine = None  # late like any task past the deadline
     refs = [ref for _, ref in submitted]
     ready: set[Any] = set()
     pending = refs
@@ -223,7 +248,7 @@ def solve_shops(
             break
         done, pending = ray.wait(pending, num_returns=len(pending), timeout=left)
         ready.update(done)
-    return _collect(problems, submitted, _get, ready, top_k)
+    return _collect(problems, submitted, _get, ready, top_k, (len(kept), mine))
 
 
 async def solve_shops_async(
@@ -233,9 +258,12 @@ async def solve_shops_async(
     time_limit_s: float = DEFAULT_TIME_LIMIT_S,
     shops_per_task: int | None = None,
     top_k: int = 3,
+    local: bool = True,
 ) -> MultiShopResult:
-    """``solve_shops`` for an event loop: awaits the task refs instead of blocking."""
-    submitted = _submit(problems, time_limit_s, shops_per_task)
+    """``solve_shops`` for an event loop: awaits the task refs, the caller's chunk in a worker thread."""
+    started = time.monotonic()
+    kept, submitted = _submit(problems, time_limit_s, shops_per_task, local=local)
+    mine = asyncio.ensure_future(asyncio.to_thread(solve_chunk, kept, time_limit_s))
     futures = {asyncio.ensure_future(_await(ref)): ref for _, ref in submitted}
     outcomes: dict[Any, list[SlotResult] | BaseException] = {}
     if futures:
@@ -245,7 +273,11 @@ async def solve_shops_async(
         for fut in futures:
             if fut not in done:
                 fut.cancel()
-    return _collect(problems, submitted, outcomes.__getitem__, set(outcomes), top_k)
+    # The caller's chunk is bounded by each solve's own CP-SAT time limit; late, it counts as timed out.
+    own: list[SlotResult] | None = await mine
+    if time.monotonic() - started > deadline_s:
+        own = None
+    return _collect(problems, submitted, outcomes.__getitem__, set(outcomes), top_k, (len(kept), own))
 
 
 async def _await(ref: Any) -> list[SlotResult] | BaseException:
