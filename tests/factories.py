@@ -20,31 +20,59 @@ EVERY_DAY_7_TO_19 = WeeklyHours({d: ((time(7), time(19)),) for d in range(1, 8)}
 
 
 def shop(shop_id: str = "shop_a", tz: str = "UTC", hours: WeeklyHours = EVERY_DAY_7_TO_19, **kw: Any) -> Shop:
-    return Shop(id=shop_id, name=kw.pop("name", shop_id.title()), timezone=tz, hours=hours,
-                location=kw.pop("location", GeoPoint(40.0, -74.0)), **kw)
-
-
-def technician(tech_id: str, shop_id: str = "shop_a", skills: tuple[str, ...] = ("engine", "general"),
-               hours: WeeklyHours = EVERY_DAY_7_TO_19, **kw: Any) -> Technician:
-    return Technician(
-        id=tech_id, shop_id=shop_id, name=kw.pop("name", tech_id), specialization=kw.pop("specialization", "General"),
-        rating=kw.pop("rating", 4.5), years_experience=kw.pop("years_experience", 5), skills=frozenset(skills),
-        hours=hours, email=kw.pop("email", f"{tech_id}@example.test"), **kw,
+    return Shop(
+        id=shop_id,
+        name=kw.pop("name", shop_id.title()),
+        timezone=tz,
+        hours=hours,
+        location=kw.pop("location", GeoPoint(40.0, -74.0)),
+        **kw,
     )
 
 
-def bay(bay_id: str, shop_id: str = "shop_a", equipment: tuple[str, ...] = ("lift", "engine_hoist"), **kw: Any) -> ServiceBay:
+def technician(
+    tech_id: str,
+    shop_id: str = "shop_a",
+    skills: tuple[str, ...] = ("engine", "general"),
+    hours: WeeklyHours = EVERY_DAY_7_TO_19,
+    **kw: Any,
+) -> Technician:
+    return Technician(
+        id=tech_id,
+        shop_id=shop_id,
+        name=kw.pop("name", tech_id),
+        specialization=kw.pop("specialization", "General"),
+        rating=kw.pop("rating", 4.5),
+        years_experience=kw.pop("years_experience", 5),
+        skills=frozenset(skills),
+        hours=hours,
+        email=kw.pop("email", f"{tech_id}@example.test"),
+        **kw,
+    )
+
+
+def bay(
+    bay_id: str, shop_id: str = "shop_a", equipment: tuple[str, ...] = ("lift", "engine_hoist"), **kw: Any
+) -> ServiceBay:
     return ServiceBay(id=bay_id, shop_id=shop_id, name=kw.pop("name", bay_id), equipment=frozenset(equipment), **kw)
 
 
 ENGINE_REPAIR = ServiceType(
-    code="engine_repair", name="Engine repair", category=ServiceCategory.COMPONENT_REPAIR,
-    default_duration=timedelta(hours=3), required_skill="engine", required_equipment=frozenset({"engine_hoist"}),
+    code="engine_repair",
+    name="Engine repair",
+    category=ServiceCategory.COMPONENT_REPAIR,
+    default_duration=timedelta(hours=3),
+    required_skill="engine",
+    required_equipment=frozenset({"engine_hoist"}),
     required_parts=(PartRequirement("thermostat"), PartRequirement("coolant")),
 )
 ROUTINE = ServiceType(
-    code="routine", name="Routine maintenance", category=ServiceCategory.ROUTINE_MAINTENANCE,
-    default_duration=timedelta(hours=1), required_skill="general", required_equipment=frozenset({"lift"}),
+    code="routine",
+    name="Routine maintenance",
+    category=ServiceCategory.ROUTINE_MAINTENANCE,
+    default_duration=timedelta(hours=1),
+    required_skill="general",
+    required_equipment=frozenset({"lift"}),
 )
 
 
@@ -64,12 +92,26 @@ async def seed_shop(pool: Any, *, shop_id: str = "shop_a", techs: int = 2, bays:
     return s
 
 
-def appointment(technician_id: str, bay_id: str, start: datetime, hours: float = 1.0, *,
-                shop_id: str = "shop_a", status: AppointmentStatus = AppointmentStatus.SCHEDULED,
-                **kw: Any) -> Appointment:
+def appointment(
+    technician_id: str,
+    bay_id: str,
+    start: datetime,
+    hours: float = 1.0,
+    *,
+    shop_id: str = "shop_a",
+    status: AppointmentStatus = AppointmentStatus.SCHEDULED,
+    **kw: Any,
+) -> Appointment:
     return Appointment(
-        id=kw.pop("id", str(uuid.uuid4())), shop_id=shop_id, vehicle_id=kw.pop("vehicle_id", "V001"),
-        service_type=kw.pop("service_type", "routine"), urgency=kw.pop("urgency", Urgency.MEDIUM),
-        technician_id=technician_id, bay_id=bay_id, interval=Interval(start, start + timedelta(hours=hours)),
-        status=status, created_at=kw.pop("created_at", datetime.now(UTC)), **kw,
+        id=kw.pop("id", str(uuid.uuid4())),
+        shop_id=shop_id,
+        vehicle_id=kw.pop("vehicle_id", "V001"),
+        service_type=kw.pop("service_type", "routine"),
+        urgency=kw.pop("urgency", Urgency.MEDIUM),
+        technician_id=technician_id,
+        bay_id=bay_id,
+        interval=Interval(start, start + timedelta(hours=hours)),
+        status=status,
+        created_at=kw.pop("created_at", datetime.now(UTC)),
+        **kw,
     )
