@@ -24,6 +24,7 @@ from domain.customer import CustomerTier
 from domain.errors import DomainError, InvalidRequest
 from domain.time_windows import Interval, local_day_bounds
 from store import appointment_repository as appointments
+from store.invite_repository import PostgresInviteRepository
 
 API_PREFIX = "/api/v1"
 ICS = "text/calendar; charset=utf-8"
@@ -189,7 +190,11 @@ async def vehicle_appointments(vehicle_id: str, svc: Svc, limit: Limit = 20, off
     responses={404: {"model": schemas.Problem}},
 )
 async def get_appointment(appointment_id: str, svc: Svc) -> Any:
-    return await mapping.appointment_out(await svc.booking.get(appointment_id), svc.catalog)
+    """The appointment, with the state of its calendar invites."""
+    out = await mapping.appointment_out(await svc.booking.get(appointment_id), svc.catalog)
+    deliveries = await PostgresInviteRepository(svc.pool).for_appointment(out.id)
+    out.invites = [mapping.invite_out(d) for d in deliveries]
+    return out
 
 
 @router.put(

@@ -12,6 +12,7 @@ from domain.customer import Customer
 from domain.job import Slot
 from domain.resources import Technician
 from domain.shop import GeoPoint, Shop
+from integrations.delivery import InviteDelivery
 from store.codecs import hours_to_json
 
 
@@ -91,6 +92,20 @@ async def search_out(result: SlotSearchResult, catalog: CatalogCache) -> schemas
         explanation=list(result.explanation),
         suggested_date=result.suggested_date,
         shops_searched=list(result.shops_searched),
+    )
+
+
+def invite_out(delivery: InviteDelivery) -> schemas.InviteOut:
+    return schemas.InviteOut(
+        provider=delivery.provider,
+        state=delivery.state.value,
+        operation=delivery.operation.value,
+        sequence=delivery.sequence,
+        provider_event_id=delivery.provider_event_id,
+        attempts=delivery.attempts,
+        last_error=delivery.last_error,
+        next_attempt_at=delivery.next_attempt_at,
+        updated_at=delivery.updated_at,
     )
 
 

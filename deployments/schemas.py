@@ -168,6 +168,20 @@ class CustomerOut(_Out):
     tier: CustomerTier = CustomerTier.REGULAR
 
 
+class InviteOut(_Out):
+    """A calendar invite's delivery at one provider (Google, Graph, email)."""
+
+    provider: str
+    state: str
+    operation: str
+    sequence: int
+    provider_event_id: str | None = None
+    attempts: int = 0
+    last_error: str | None = None
+    next_attempt_at: dt.datetime | None = None
+    updated_at: dt.datetime
+
+
 class AppointmentOut(_Out):
     id: str
     status: str
@@ -188,6 +202,8 @@ class AppointmentOut(_Out):
     sequence: int
     cancellation: CancellationOut | None = None
     created_at: dt.datetime
+    invites: list[InviteOut] = Field(default_factory=list)
+    """Calendar invite deliveries (``GET /appointments/{id}`` only; empty elsewhere)."""
 
 
 class Page(_Out):

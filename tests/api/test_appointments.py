@@ -202,3 +202,43 @@ async def test_appointment_calendar_file_is_icalendar(client: httpx.AsyncClient)
     assert len(events) == 1
     assert events[0].decoded("dtstart") == parse_time(booked["datetime"])
     assert events[0].decoded("dtend") == parse_time(booked["estimated_completion"])
+
+
+async def test_reading_an_appointment_shows_its_calendar_invites(
+    client: httpx.AsyncClient, api_database_url: str
+) -> None:
+    from integrations.delivery import DeliveryState, InviteDelivery, Operation
+    from integrations.invite import invite_for
+    from store import appointment_repository, catalog_repository
+    from store.database import connect
+    from store.invite_repository import PostgresInviteRepository
+
+    car = vehicle()
+    slot = (await search(client, vehicle_id=car, service_type="routine", urgency="LOW", shop_id="shop_nyc"))[0]
+    booked = await book(client, slot, vehicle_id=car, service_type="routine", urgency="LOW")
+    assert (await client.get(f"/appointments/{booked['id']}")).json()["invites"] == []
+
+    conn = await connect(api_database_url)
+    try:  # what the bridge's dispatcher records after Google answered
+        appt = await appointment_repository.get(conn, booked["id"])
+        shop = await catalog_repository.get_shop(conn, "shop_nyc")
+        tech = await catalog_repository.get_technician(conn, booked["technician"]["id"])
+        assert appt is not None and shop is not None and tech is not None
+        await PostgresInviteRepository(conn).save(
+            InviteDelivery(
+                appt.id,
+                "google",
+                DeliveryState.SENT,
+                Operation.CREATE,
+                0,
+                invite_for(appt, shop, tech, "Routine maintenance"),
+                datetime.now(UTC),
+                provider_event_id="evt-1",
+                attempts=1,
+            )
+        )
+    finally:
+        await conn.close()
+
+    [invite] = (await client.get(f"/appointments/{booked['id']}")).json()["invites"]
+    assert (invite["provider"], invite["state"], invite["provider_event_id"]) == ("google", "sent", "evt-1")
