@@ -54,8 +54,8 @@ def build_application(
     """Everything above the store, over ``pool``; resource actors in ``settings.ray_namespace``."""
     policy = settings.scheduling_policy()
     directory = directory or ray_directory(settings, dsn=database_url, namespace=settings.ray_namespace)
-    booking = BookingService(pool, directory, policy, settings.cancellation_policy())
-    catalog = CatalogCache(pool)
+    catalog = CatalogCache(pool)  # one per process, shared by booking and slot search
+    booking = BookingService(pool, directory, policy, settings.cancellation_policy(), catalog=catalog)
     deadline = settings.solver_time_limit_seconds
     finder = SlotFinder(
         catalog,

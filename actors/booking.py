@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from actors import booking_events as events
-from actors.booking_catalog import BookingCatalog
+from actors.catalog_cache import CatalogCache
 from actors.clock import Clock, SystemClock
 from actors.commands import HoldToken, ResourceKind, ResourceRef, ResourceView
 from actors.directory import ResourceDirectory
@@ -108,14 +108,14 @@ class BookingService:
         cancellation: CancellationPolicy,
         clock: Clock | None = None,
         *,
-        catalog: BookingCatalog | None = None,
+        catalog: CatalogCache | None = None,
     ) -> None:
         self.pool = pool
         self.directory = directory
         self.policy = policy
         self.cancellation = cancellation
         self.clock: Clock = clock or SystemClock()
-        self.catalog = catalog or BookingCatalog(pool)
+        self.catalog = catalog or CatalogCache(pool)
         self._changing = KeyedLocks()
         """Changes of one appointment run one at a time here, so the actors hear them in commit order."""
 
@@ -148,7 +148,6 @@ class BookingService:
             equipment=service.required_equipment,
         )
         names = (tech.resource_name, bay.resource_name)
-        self.catalog.remember_names((tech.resource_id, names[0]), (bay.resource_id, names[1]))
         appt = Appointment(
             id=pair.key,
             shop_id=req.shop_id,

@@ -50,13 +50,23 @@ class CatalogCache:
     def invalidate(self) -> None:
         self._entries.clear()
 
-    async def _cached(self, key: tuple[str, str], load: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+    async def _cached(
+        self,
+        key: tuple[str, str],
+        load: Callable[[asyncpg.Connection], Awaitable[T]],
+        conn: asyncpg.Connection | None = None,
+    ) -> T:
+        """The cached value, or ``load`` it through ``conn`` (a caller inside a
+        transaction must not wait for a second pooled connection) or the pool."""
         hit = self._entries.get(key)
         now = self._clock()
         if hit is not None and hit[0] > now:
             return hit[1]  # type: ignore[no-any-return]
-        async with connection(self._pool) as conn:
+        if conn is not None:
             value = await load(conn)
+        else:
+            async with connection(self._pool) as own:
+                value = await load(own)
         self._entries[key] = (now + self._ttl, value)
         return value
 
@@ -81,20 +91,20 @@ class CatalogCache:
 
         return await self._cached(("shop_catalog", shop_id), load)
 
-    async def technician(self, technician_id: str) -> Technician:
+    async def technician(self, technician_id: str, conn: asyncpg.Connection | None = None) -> Technician:
         async def load(conn: asyncpg.Connection) -> Technician | None:
             return await catalog.get_technician(conn, technician_id)
 
-        tech = await self._cached(("technician", technician_id), load)
+        tech = await self._cached(("technician", technician_id), load, conn)
         if tech is None:
             raise NotFound(f"no technician {technician_id!r}", technician_id=technician_id)
         return tech
 
-    async def bay(self, bay_id: str) -> ServiceBay:
+    async def bay(self, bay_id: str, conn: asyncpg.Connection | None = None) -> ServiceBay:
         async def load(conn: asyncpg.Connection) -> ServiceBay | None:
             return await catalog.get_bay(conn, bay_id)
 
-        bay = await self._cached(("bay", bay_id), load)
+        bay = await self._cached(("bay", bay_id), load, conn)
         if bay is None:
             raise NotFound(f"no service bay {bay_id!r}", bay_id=bay_id)
         return bay
@@ -108,8 +118,26 @@ class CatalogCache:
             total = await catalog.count_technicians(conn, shop_id=shop_id, skill=skill)
         return items, total
 
+    async def names(
+        self, technician_id: str, bay_id: str, conn: asyncpg.Connection | None = None
+    ) -> tuple[str, str]:
+        """Display names of a technician and a bay for event payloads (their ids if unknown)."""
+        try:
+            tech = (await self.technician(technician_id, conn)).name
+        except NotFound:
+            tech = technician_id
+        try:
+            bay = (await self.bay(bay_id, conn)).name
+        except NotFound:
+            bay = bay_id
+        return tech, bay
+
     async def service_type(self, code: str) -> ServiceType:
+        """The service type ``code``; a code unknown to the cache is read through at once."""
         types = await self._cached(("service_types", ""), catalog.list_service_types)
+        if all(st.code != code for st in types):
+            self._entries.pop(("service_types", ""), None)  # added a moment ago, perhaps
+            types = await self._cached(("service_types", ""), catalog.list_service_types)
         for st in types:
             if st.code == code:
                 return st
