@@ -298,20 +298,7 @@ async def _list_live(
 
 async def list_for_shop(conn: asyncpg.Connection, shop_id: str, window: Interval, now: datetime) -> list[Appointment]:
     """Live appointments and holds of a shop overlapping ``window`` (to warm its actors at once)."""
-    rows = await conn.fetch(
-        """
-        SELECT * FROM appointments
-        WHERE shop_id = $1 AND start_at < $3 AND blocked_until > $2
-          AND status = ANY ($4::text[]) AND (status <> 'held' OR hold_expires_at > $5)
-        ORDER BY start_at
-        """,
-        shop_id,
-        window.start,
-        window.end,
-        _ACTIVE,
-        now,
-    )
-    return [appointment_from_row(r) for r in rows]
+    return await _list_live("shop_id", shop_id, window, now, conn)
 
 
 async def set_status(conn: asyncpg.Connection, appointment_id: str, status: AppointmentStatus, now: datetime) -> None:
