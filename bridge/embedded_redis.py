@@ -46,6 +46,11 @@ def start_embedded_redis(data_dir: Path) -> str:
         return _url(socket)
 
 
+def redis_url_or_embedded(url: str | None, data_dir: Path) -> str:
+    """``url`` when configured, else the embedded Redis of ``data_dir`` (started if needed)."""
+    return url or start_embedded_redis(data_dir)
+
+
 def stop_embedded_redis(data_dir: Path) -> bool:
     """Stop the server of ``data_dir`` if it runs; True if one was stopped."""
     folder = _folder(data_dir)

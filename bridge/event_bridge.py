@@ -230,21 +230,16 @@ async def open_event_bridge(
 
 async def _open_pool(settings: Settings) -> asyncpg.Pool:
     from store.database import create_pool
+    from store.embedded import database_url_or_embedded
 
-    url = settings.database_url
-    if not url:
-        from store.embedded import start_embedded_postgres
-
-        url = await asyncio.to_thread(start_embedded_postgres, settings.data_dir)
+    url = await asyncio.to_thread(database_url_or_embedded, settings.database_url, settings.data_dir)
     return await create_pool(url, min_size=1, max_size=20)
 
 
 async def _redis_url(settings: Settings) -> str:
-    if settings.redis_url:
-        return settings.redis_url
-    from bridge.embedded_redis import start_embedded_redis
+    from bridge.embedded_redis import redis_url_or_embedded
 
-    return await asyncio.to_thread(start_embedded_redis, settings.data_dir)
+    return await asyncio.to_thread(redis_url_or_embedded, settings.redis_url, settings.data_dir)
 
 
 def calendar_targets_configured(settings: Settings) -> bool:

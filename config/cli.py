@@ -153,12 +153,10 @@ def _stop_embedded(args: argparse.Namespace, settings: Settings) -> int:
 
 def _database_url(settings: Settings) -> str:
     """DATABASE_URL, else the embedded PostgreSQL under DATA_DIR (started if needed)."""
-    if settings.database_url:
-        return settings.database_url
-    from store.embedded import start_embedded_postgres
+    from store.embedded import database_url_or_embedded
 
     try:
-        return start_embedded_postgres(settings.data_dir)
+        return database_url_or_embedded(settings.database_url, settings.data_dir)
     except ModuleNotFoundError as exc:
         raise CommandError(f"no DATABASE_URL is set and the embedded PostgreSQL is unavailable ({exc})") from None
 

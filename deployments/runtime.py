@@ -11,10 +11,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from bridge.embedded_redis import start_embedded_redis
+from bridge.embedded_redis import redis_url_or_embedded
 from config.settings import Settings
 from store.database import migrate
-from store.embedded import start_embedded_postgres
+from store.embedded import database_url_or_embedded
 from store.shop_loader import seed_demo_if_empty
 
 log = logging.getLogger(__name__)
@@ -28,9 +28,10 @@ class Infrastructure:
 
 def resolve_infrastructure(settings: Settings) -> Infrastructure:
     """The configured servers, or the embedded ones (started if they are not running)."""
-    database_url = settings.database_url or start_embedded_postgres(settings.data_dir)
-    redis_url = settings.redis_url or start_embedded_redis(settings.data_dir)
-    return Infrastructure(database_url, redis_url)
+    return Infrastructure(
+        database_url_or_embedded(settings.database_url, settings.data_dir),
+        redis_url_or_embedded(settings.redis_url, settings.data_dir),
+    )
 
 
 async def prepare_database(database_url: str, settings: Settings) -> None:

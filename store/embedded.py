@@ -34,6 +34,11 @@ def start_embedded_postgres(data_dir: Path, *, stop_at_exit: bool = False) -> st
     return str(server.get_uri(DATABASE_NAME))
 
 
+def database_url_or_embedded(url: str | None, data_dir: Path) -> str:
+    """``url`` when configured, else the embedded server of ``data_dir`` (started if needed)."""
+    return url or start_embedded_postgres(data_dir)
+
+
 def stop_embedded_postgres(data_dir: Path) -> bool:
     """Stop the embedded server of ``data_dir`` if it runs; True if one was stopped."""
     import importlib
