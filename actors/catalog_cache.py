@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import asyncpg
@@ -131,6 +132,14 @@ class CatalogCache:
         except NotFound:
             bay = bay_id
         return tech, bay
+
+    async def service_and_duration(self, code: str, requested: timedelta | None) -> tuple[ServiceType, timedelta]:
+        """The service type and a job's duration: the requested one if inside its range, else its default."""
+        service = await self.service_type(code)
+        try:
+            return service, service.duration_for(requested)
+        except ValueError as exc:
+            raise InvalidRequest(str(exc), field="estimated_duration_hours") from None
 
     async def service_type(self, code: str) -> ServiceType:
         """The service type ``code``; a code unknown to the cache is read through at once."""

@@ -63,11 +63,7 @@ class Scheduler:
         chosen_bay = next((b for b in cat.bays if bay in (b.id, b.name)), None)
         if chosen_bay is None:
             raise InvalidRequest(f"no service bay {bay!r} at {tech.shop_id}", field="service_bay")
-        service = await self.catalog.service_type(search.service_type)
-        try:
-            duration = service.duration_for(search.duration)
-        except ValueError as exc:
-            raise InvalidRequest(str(exc), field="estimated_duration_hours") from None
+        _, duration = await self.catalog.service_and_duration(search.service_type, search.duration)
         request = BookingRequest(
             shop_id=tech.shop_id,
             technician_id=tech.id,
@@ -102,11 +98,7 @@ class Scheduler:
         be lost to a race: the walk goes down the ranking, and after a round
         lost entirely it searches again (the actors now show the winners).
         """
-        service = await self.catalog.service_type(search.service_type)
-        try:
-            duration = service.duration_for(search.duration)
-        except ValueError as exc:
-            raise InvalidRequest(str(exc), field="estimated_duration_hours") from None
+        _, duration = await self.catalog.service_and_duration(search.service_type, search.duration)
         last: DomainError | None = None
         for round_ in range(SEARCH_ROUNDS):
             result = await self.finder.find(replace(search, top_k=max(search.top_k, SLOTS_PER_ROUND)), now)

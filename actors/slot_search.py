@@ -133,11 +133,7 @@ class SlotFinder:
 
     async def find(self, search: SlotSearch, now: datetime | None = None) -> SlotSearchResult:
         now = (now or datetime.now(UTC)).astimezone(UTC)
-        service = await self._catalog.service_type(search.service_type)
-        try:
-            duration = service.duration_for(search.duration)
-        except ValueError as exc:
-            raise InvalidRequest(str(exc), field="estimated_duration_hours") from None
+        _, duration = await self._catalog.service_and_duration(search.service_type, search.duration)
         shops = await self._shops_for(search)
         job = search.job(duration)
         problems: list[SlotProblem] = []
