@@ -73,8 +73,15 @@ def _wall_time(moment: datetime, timezone: str) -> DateTimeTimeZone:
     return DateTimeTimeZone(date_time=moment.strftime("%Y-%m-%dT%H:%M:%S"), time_zone=timezone)
 
 
-def graph_event(invite: Invite, *, in_utc: bool = False) -> Event:
-    """The Graph event for an invite; ``in_utc`` for a shop zone Graph does not know."""
+def graph_event(invite: Invite, *, in_utc: bool = False, transaction_id: str | None = None) -> Event:
+    """The Graph event for an invite; ``in_utc`` for a shop zone Graph does not know.
+
+    ``transaction_id`` is Graph's idempotency key for a create (a retried POST
+    returns the first event); leave it out of a PATCH. It is passed in rather
+    than cleared afterwards because kiota's backing store sends a property
+    reset to None as ``"transaction_id": null`` (its Python name), which Graph
+    refuses as an unknown property.
+    """
     start, end, zone = invite.start, invite.end, invite.timezone
     if in_utc:
         start, end, zone = start.astimezone(UTC), end.astimezone(UTC), "UTC"
@@ -85,8 +92,7 @@ def graph_event(invite: Invite, *, in_utc: bool = False) -> Event:
         end=_wall_time(end, zone),
         location=Location(display_name=invite.location),
         show_as=FreeBusyStatus.Tentative if invite.status is InviteStatus.TENTATIVE else FreeBusyStatus.Busy,
-        # Graph's idempotency key for POST: a retried create returns the first event.
-        transaction_id=invite.uid,
+        transaction_id=transaction_id,
     )
 
 
@@ -128,20 +134,17 @@ class MicrosoftGraphTarget:
 
     async def create(self, invite: Invite) -> str:
         events = self._client.users.by_user_id(self._user(invite)).events
-        created = await self._with_zone_fallback(lambda utc: events.post(graph_event(invite, in_utc=utc)))
+        created = await self._with_zone_fallback(
+            lambda utc: events.post(graph_event(invite, in_utc=utc, transaction_id=invite.uid))
+        )
         if created is None or not created.id:
             raise TransientCalendarError("Microsoft Graph created an event but returned no id")
         return created.id
 
     async def update(self, invite: Invite, provider_event_id: str) -> str:
         event = self._client.users.by_user_id(self._user(invite)).events.by_event_id(provider_event_id)
-
-        def patch(utc: bool) -> Awaitable[Event | None]:
-            body = graph_event(invite, in_utc=utc)
-            body.transaction_id = None  # only meaningful on create
-            return event.patch(body)
-
-        updated = await self._with_zone_fallback(patch)
+        # No transaction_id: it is a create-only key (see graph_event).
+        updated = await self._with_zone_fallback(lambda utc: event.patch(graph_event(invite, in_utc=utc)))
         return (updated.id if updated is not None and updated.id else None) or provider_event_id
 
     async def cancel(self, invite: Invite, provider_event_id: str) -> None:

@@ -2,7 +2,9 @@
 
 The real google-auth and google-api-python-client run on top of it; it answers
 the way Google does (bodies shaped like recorded answers), and keeps the
-events it holds so tests can look at "Google's" state.
+events it holds so tests can look at "Google's" state. Like Google, it refuses
+a body with a property or a value type that the Calendar v3 discovery document
+does not allow (400 ``invalid``; see :mod:`tests.integrations.google_discovery`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import httplib2
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+
+from tests.integrations.google_discovery import body_problem, request_schema
 
 TOKEN_URI = "https://oauth2.googleapis.com/token"
 API_PREFIX = "/calendar/v3/calendars/"
@@ -39,14 +43,15 @@ def service_account_info() -> dict[str, str]:
     }
 
 
-def _error(status: int, reason: str, message: str) -> tuple[int, dict[str, Any]]:
-    return status, {
-        "error": {
-            "errors": [{"domain": "global", "reason": reason, "message": message}],
-            "code": status,
-            "message": message,
-        }
+def _error(status: int, reason: str, message: str, rpc_status: str | None = None) -> tuple[int, dict[str, Any]]:
+    error: dict[str, Any] = {
+        "errors": [{"domain": "global", "reason": reason, "message": message}],
+        "code": status,
+        "message": message,
     }
+    if rpc_status:
+        error["status"] = rpc_status
+    return status, {"error": error}
 
 
 @dataclass
@@ -80,6 +85,11 @@ class FakeGoogle:
         calendar_id = unquote(path[0])
         event_id = unquote(path[2]) if len(path) > 2 else None
         doc = json.loads(body) if body else {}
+        method_name = {"POST": "insert", "PATCH": "patch"}.get(method)
+        if method_name:
+            problem = body_problem(doc, request_schema(method_name))
+            if problem:
+                return _error(400, "invalid", problem, "INVALID_ARGUMENT")
         if method == "POST":
             return self._insert(calendar_id, doc)
         if method == "PATCH" and event_id:

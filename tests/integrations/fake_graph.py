@@ -2,6 +2,9 @@
 
 msgraph-sdk, kiota and the azure-identity auth provider run for real on top
 of it; the credential is a fake object with ``get_token`` (no Entra ID call).
+Like Graph, it refuses a POST or PATCH body with a property the event type
+does not declare or a value of the wrong type (400 ``RequestBodyRead``),
+checked against the SDK's own event model (:mod:`tests.integrations.graph_schema`).
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from urllib.parse import unquote
 import httpx
 from azure.core.credentials import AccessToken
 from azure.core.exceptions import ClientAuthenticationError
+
+from tests.integrations.graph_schema import body_problem
 
 BASE = "/v1.0/users/"
 
@@ -86,7 +91,16 @@ class FakeGraph:
         assert path.startswith(BASE), path
         parts = path[len(BASE) :].split("/")
         user, rest = parts[0].lower(), parts[1:]
-        doc = json.loads(request.content) if request.content else {}
+        doc: Any = {}
+        if request.method in ("POST", "PATCH"):
+            # Graph reads the whole body against the event type before it looks at any value.
+            try:
+                doc = json.loads(request.content)
+            except ValueError:
+                return _error(400, "RequestBodyRead", "Invalid JSON. The request body is not valid JSON.")
+            problem = body_problem(doc)
+            if problem:
+                return _error(400, "RequestBodyRead", problem)
         for edge in ("start", "end"):
             zone = doc.get(edge, {}).get("timeZone")
             if zone in self.unsupported_zones:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from google.oauth2 import service_account
+from google_auth_httplib2 import AuthorizedHttp
+from googleapiclient.discovery import build
+from googleapiclient.errors import HttpError
 
 from integrations.delivery import DeliveryState, Operation
 from integrations.dispatcher import InviteDispatcher, RetryPolicy
@@ -20,6 +24,7 @@ from integrations.google_calendar import (
 from tests.integrations import builders
 from tests.integrations.fake_google import FakeGoogle, service_account_info
 from tests.integrations.fakes import FakeClock, InMemoryInviteRepository
+from tests.integrations.google_discovery import calendar_discovery, request_schema
 
 CAL = "ana@shop.example"
 
@@ -204,3 +209,77 @@ def test_google_event_id_uses_only_base32hex_characters() -> None:
     event_id = google_event_id("3f2c9a4e-0000-4bde-9a61-2f1e0c1d9b77@scheduling-service")
     assert set(event_id) <= set("0123456789abcdefghijklmnopqrstuv")
     assert 5 <= len(event_id) <= 1024
+
+
+# FakeGoogle is as strict as Google: bodies are checked against the Calendar v3
+# discovery document shipped with google-api-python-client, so a body our target
+# could not send to Google cannot pass here either.
+
+
+def _raw_events(google: FakeGoogle, key_info: dict[str, str]) -> Any:
+    """The real API client's events resource on the fake, for bodies our target would never build."""
+    credentials = service_account_credentials(credentials_json=json.dumps(key_info))
+    http = AuthorizedHttp(credentials, http=google.http())
+    return build("calendar", "v3", http=http, static_discovery=True, cache_discovery=False).events()
+
+
+VALID = {
+    "summary": "Oil change",
+    "start": {"dateTime": "2026-02-02T09:00:00+01:00", "timeZone": "Europe/Berlin"},
+    "end": {"dateTime": "2026-02-02T10:00:00+01:00", "timeZone": "Europe/Berlin"},
+}
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        ({**VALID, "colour": "red"}, "Unknown name \"colour\" at 'resource'"),
+        (
+            {**VALID, "start": {"date_time": "2026-02-02T09:00:00+01:00"}},
+            "Unknown name \"date_time\" at 'resource.start'",
+        ),
+        ({**VALID, "attendees": [{"email": "a@b.example", "name": "A"}]}, "at 'resource.attendees[0]'"),
+        ({**VALID, "sequence": "one"}, "'resource.sequence' (TYPE_INT32)"),
+        ({**VALID, "guestsCanModify": "yes"}, "'resource.guestsCanModify' (TYPE_BOOL)"),
+        (
+            {**VALID, "start": "2026-02-02T09:00:00+01:00"},
+            "'resource.start' (type.googleapis.com/calendar.EventDateTime)",
+        ),
+        ({**VALID, "start": {"dateTime": "tomorrow at nine"}}, "'resource.start.dateTime' (TYPE_STRING)"),
+        ({**VALID, "attendees": {"email": "a@b.example"}}, "'resource.attendees' (TYPE_LIST)"),
+        ({**VALID, "extendedProperties": {"private": {"appointment_id": 7}}}, "'resource.extendedProperties.private"),
+    ],
+)
+def test_fake_google_refuses_a_body_the_discovery_document_does_not_allow(
+    google: FakeGoogle, key_info: dict[str, str], body: dict[str, Any], said: str
+) -> None:
+    with pytest.raises(HttpError) as refused:
+        _raw_events(google, key_info).insert(calendarId=CAL, body=body).execute(num_retries=0)
+
+    assert refused.value.resp.status == 400
+    error = json.loads(refused.value.content)["error"]
+    assert error["status"] == "INVALID_ARGUMENT" and error["errors"][0]["reason"] == "invalid"
+    assert said in error["message"]
+    assert google.events == {}
+
+
+def test_fake_google_accepts_what_the_discovery_document_allows(google: FakeGoogle, key_info: dict[str, str]) -> None:
+    body = {
+        **VALID,
+        "sequence": 3,
+        "guestsCanModify": False,
+        "attendees": [{"email": "a@b.example", "displayName": "A", "optional": True}],
+        "reminders": {"useDefault": False, "overrides": [{"method": "popup", "minutes": 30}]},
+        "extendedProperties": {"private": {"appointment_id": "appt-1"}},
+        "description": None,  # a patch or insert may clear a field with null
+    }
+    created = _raw_events(google, key_info).insert(calendarId=CAL, body=body).execute(num_retries=0)
+    assert created["summary"] == "Oil change"
+
+
+def test_fake_google_checks_against_the_document_shipped_with_the_client() -> None:
+    import googleapiclient
+
+    document = Path(googleapiclient.__file__).parent / "discovery_cache" / "documents" / "calendar.v3.json"
+    assert calendar_discovery() == json.loads(document.read_text(encoding="utf-8"))
+    assert request_schema("insert") == request_schema("patch") == "Event"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -10,13 +11,16 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from msgraph.generated.models.event import Event
+from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 
 from integrations.delivery import DeliveryState, Operation
 from integrations.dispatcher import InviteDispatcher, RetryPolicy
-from integrations.microsoft_graph import GRAPH_SCOPE, MicrosoftGraphTarget, graph_client
+from integrations.microsoft_graph import GRAPH_SCOPE, MicrosoftGraphTarget, graph_client, graph_event
 from tests.integrations import builders
 from tests.integrations.fake_graph import FakeCredential, FakeGraph
 from tests.integrations.fakes import FakeClock, InMemoryInviteRepository
+from tests.integrations.graph_schema import model_fields
 
 USER = "ana@shop.example"
 
@@ -187,3 +191,111 @@ async def test_graph_error_code_is_kept_in_last_error(dispatcher: InviteDispatch
     graph.expired_token = True
     [failed] = await dispatcher.dispatch(builders.invite())
     assert "InvalidAuthenticationToken" in (failed.last_error or "")
+
+
+async def test_reschedule_patch_carries_only_graph_property_names(
+    dispatcher: InviteDispatcher, graph: FakeGraph
+) -> None:
+    """The PATCH goes through the real msgraph client to a fake that refuses what Outlook refuses."""
+    inv = builders.invite()
+    await dispatcher.dispatch(inv)
+
+    [moved] = await dispatcher.dispatch(builders.rescheduled(inv, timedelta(hours=4)))
+
+    assert moved.state is DeliveryState.SENT, moved.last_error
+    [patch] = [r for r in graph.requests if r.method == "PATCH"]
+    sent = json.loads(patch.content)
+    _, event_fields = model_fields(Event)
+    assert set(sent) <= set(event_fields)
+    assert "transactionId" not in sent  # a create-only key, and never under its Python name
+    assert _only_event(graph)["transactionId"] == inv.uid  # kept from the create
+
+
+async def test_graph_refuses_an_event_property_the_model_lacks_through_the_real_client(
+    graph: FakeGraph, credential: FakeCredential
+) -> None:
+    # kiota writes additional_data keys verbatim, so this is how a stray name reaches the wire.
+    event = graph_event(builders.invite())
+    event.additional_data = {"transaction_id": None}
+    async with httpx.AsyncClient(transport=graph.transport()) as http:
+        events = graph_client(credential, http).users.by_user_id(USER).events
+        with pytest.raises(ODataError) as refused:
+            await events.post(event)
+
+    assert refused.value.response_status_code == 400
+    error = refused.value.error
+    assert error is not None and error.code == "RequestBodyRead"
+    assert "'transaction_id' does not exist on type 'microsoft.graph.event'" in error.message
+    assert graph.events == {}
+
+
+def _raw(graph: FakeGraph, method: str, path: str, body: Any) -> httpx.Response:
+    request = httpx.Request(
+        method,
+        f"https://graph.microsoft.com/v1.0/users/{USER}/{path}",
+        json=body,
+        headers={"Authorization": "Bearer x"},
+    )
+    return graph.handle(request)
+
+
+START = {"dateTime": "2026-02-02T09:00:00", "timeZone": "Europe/Berlin"}
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        ({"subject": "x", "colour": "red"}, "The property 'colour' does not exist on type 'microsoft.graph.event'"),
+        (
+            {"start": {"date_time": "2026-02-02T09:00:00"}},
+            "'date_time' does not exist on type 'microsoft.graph.dateTimeTimeZone'",
+        ),
+        ({"body": {"contentType": "text", "text": "x"}}, "'text' does not exist on type 'microsoft.graph.itemBody'"),
+        ({"location": {"name": "Bay 1"}}, "'name' does not exist on type 'microsoft.graph.location'"),
+        (
+            {"attendees": [{"emailAddress": {"address": "a@b.example", "email": "a@b.example"}}]},
+            "'email' does not exist on type 'microsoft.graph.emailAddress'",
+        ),
+        ({"isAllDay": "yes"}, "Cannot convert the literal 'yes' to the expected type 'Edm.Boolean'"),
+        ({"reminderMinutesBeforeStart": "15"}, "to the expected type 'Edm.Int32'"),
+        ({"showAs": "maybe"}, "to the expected type 'microsoft.graph.freeBusyStatus'"),
+        ({"start": "2026-02-02T09:00:00"}, "A 'StartObject' node was expected"),
+        ({"categories": "Service"}, "a collection was expected"),
+    ],
+)
+def test_fake_graph_refuses_what_the_sdk_event_model_does_not_declare(
+    graph: FakeGraph, body: dict[str, Any], said: str
+) -> None:
+    created = _raw(graph, "POST", "events", {"subject": "Oil change", "start": START, "end": START}).json()
+
+    for method, path in (("POST", "events"), ("PATCH", f"events/{created['id']}")):
+        answer = _raw(graph, method, path, body)
+        assert answer.status_code == 400
+        error = answer.json()["error"]
+        assert error["code"] == "RequestBodyRead" and said in error["message"]
+    assert len(graph.events) == 1 and _only_event(graph)["subject"] == "Oil change"
+
+
+def test_fake_graph_accepts_what_the_sdk_event_model_declares(graph: FakeGraph) -> None:
+    body = {
+        "@odata.type": "#microsoft.graph.event",
+        "subject": "Oil change",
+        "start": START,
+        "end": START,
+        "showAs": "Tentative",  # Graph reads enum members in any case
+        "isAllDay": False,
+        "categories": ["Service"],
+        "reminderMinutesBeforeStart": 15,
+        "attendees": [{"type": "required", "emailAddress": {"address": "a@b.example", "name": "A"}}],
+        "location": {"@odata.type": "#microsoft.graph.locationConstraintItem", "resolveAvailability": True},
+        "body": None,  # null clears a property
+    }
+    assert _raw(graph, "POST", "events", body).status_code == 201
+
+
+def test_fake_graph_knows_event_properties_from_the_sdk_not_from_a_list() -> None:
+    type_name, fields = model_fields(Event)
+    assert type_name == "microsoft.graph.event"
+    assert set(fields) == set(Event().get_field_deserializers())
+    assert {"transactionId", "iCalUId", "showAs", "start"} <= set(fields)
+    assert "transaction_id" not in fields
