@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from icalendar import Calendar
 
-from domain.appointment import AppointmentStatus
+from domain.appointment import Appointment, AppointmentStatus
 from domain.time_windows import local_instant
 from integrations.ics import invite_ics, technician_feed
 from integrations.invite import Invite, invite_for, invite_uid, repeated_wall_time
-from tests.integrations import builders
+from tests.integrations import builders, rfc5545_lines
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -145,3 +147,76 @@ def test_invite_survives_json_round_trip_including_repeated_wall_time() -> None:
 
     back = Invite.from_json_dict(inv.to_json_dict())
     assert back == inv and back.start.utcoffset() == timedelta(hours=-5)
+
+
+# Calendar-level identity (RFC 7986 UID) and the published feed (RFC 5545 §3.8.4.1),
+# read back with a second parser that shares no code with icalendar.
+
+
+def _feed(appointments: list[Appointment], technician_id: str = "tech_ana", **kw: Any) -> bytes:
+    shop, tech = builders.shop(), builders.technician()
+    invites = [invite_for(a, shop, tech, "Engine repair") for a in appointments]
+    return technician_feed(invites, name="Ana Novak", technician_id=technician_id, **kw)
+
+
+def test_appointment_calendar_uid_is_the_same_on_every_render() -> None:
+    inv = builders.invite()
+    first = rfc5545_lines.parse(invite_ics(inv, stamp=datetime(2026, 1, 20, tzinfo=UTC)))
+    again = rfc5545_lines.parse(invite_ics(builders.rescheduled(inv), stamp=datetime(2026, 1, 21, tzinfo=UTC)))
+    cancelled = rfc5545_lines.parse(invite_ics(builders.cancelled(inv)))
+    other = rfc5545_lines.parse(invite_ics(builders.invite(appointment_id="appt-0002")))
+
+    [uid] = first.values("UID")
+    assert again.values("UID") == cancelled.values("UID") == [uid]
+    assert other.values("UID") != [uid]
+    assert uuid.UUID(uid).version == 5
+    assert _parse(invite_ics(inv)).uid == uid  # icalendar reads the same
+
+
+def test_technician_feed_calendar_uid_is_the_same_on_every_render() -> None:
+    one = [builders.appointment(builders.START, id="appt-a")]
+    more = [*one, builders.appointment(builders.START + timedelta(days=1), id="appt-b")]
+
+    first = rfc5545_lines.parse(_feed(one, stamp=datetime(2026, 1, 20, tzinfo=UTC)))
+    later = rfc5545_lines.parse(_feed(more, stamp=datetime(2026, 1, 21, tzinfo=UTC)))
+    empty = rfc5545_lines.parse(_feed([]))
+    someone_else = rfc5545_lines.parse(_feed(one, technician_id="tech_bo"))
+
+    [uid] = first.values("UID")
+    assert later.values("UID") == empty.values("UID") == [uid]
+    assert someone_else.values("UID") != [uid]
+    events = [c for c in later.children if c.name == "VEVENT"]
+    assert [e.values("UID") for e in events] == [[invite_uid("appt-a")], [invite_uid("appt-b")]]
+
+
+def test_technician_feed_without_technician_id_still_has_a_stable_uid() -> None:
+    shop, tech = builders.shop(), builders.technician()
+    invites = [invite_for(builders.appointment(builders.START), shop, tech, "Engine repair")]
+    renders = {_parse(technician_feed(invites, name="Ana Novak")).uid for _ in range(2)}
+    assert len(renders) == 1
+
+
+def test_published_technician_feed_has_no_attendee() -> None:
+    """RFC 5545 §3.8.4.1: ATTENDEE must not be in a calendar that publishes events."""
+    shop, tech = builders.shop(), builders.technician()
+    # called as the HTTP feed calls it
+    raw = technician_feed([invite_for(builders.appointment(builders.START), shop, tech, "Engine repair")], name="Ana")
+    calendar = rfc5545_lines.parse(raw)
+
+    assert calendar.name == "VCALENDAR" and calendar.values("METHOD") == []
+    [event] = [c for c in calendar.walk() if c.name == "VEVENT"]
+    assert all(c.values("ATTENDEE") == [] for c in calendar.walk())
+    assert event.values("ORGANIZER") == []
+    assert "Customer: Jo Driver" in event.values("DESCRIPTION")[0].replace("\\n", "\n")
+    assert "ATTENDEE" not in _parse(raw).events[0]  # icalendar agrees
+
+
+def test_invite_ics_still_names_organizer_and_attendees() -> None:
+    """A single invite is an iTIP REQUEST: there ORGANIZER and ATTENDEE belong."""
+    calendar = rfc5545_lines.parse(invite_ics(builders.invite(), organizer_email="scheduling@shop.example"))
+
+    assert calendar.values("METHOD") == ["REQUEST"]
+    [event] = [c for c in calendar.walk() if c.name == "VEVENT"]
+    assert event.values("ORGANIZER") == ["mailto:scheduling@shop.example"]
+    assert sorted(event.values("ATTENDEE")) == ["mailto:ana@shop.example", "mailto:jo@customer.example"]
+    assert sorted(c.name for c in calendar.children) == ["VEVENT", "VTIMEZONE"]
