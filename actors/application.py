@@ -37,6 +37,9 @@ class ActorAvailability:
             bays={k: ResourceAvailability(v.free, v.jobs_per_day) for k, v in busy.bays.items()},
         )
 
+    async def vehicle_busy(self, vehicle_id: str, window: Interval, now: datetime) -> list[Interval]:
+        return await self._booking.vehicle_busy(vehicle_id, window, now)
+
 
 @dataclass(frozen=True, slots=True)
 class Application:

@@ -25,13 +25,22 @@ from actors.catalog_cache import CatalogCache
 from actors.clock import Clock, SystemClock
 from actors.commands import HoldToken, ResourceKind, ResourceRef, ResourceView
 from actors.directory import ResourceDirectory
+from actors.idempotent_effects import record_effect
 from actors.key_locks import KeyedLocks
 from actors.resource_pair import PairPlacement, Previous
-from actors.transactions import connection, in_transaction
+from actors.transactions import in_transaction, read
 from domain.appointment import Appointment, AppointmentStatus, Cancellation, check_transition
 from domain.catalog import ServiceType
 from domain.customer import Customer
-from domain.errors import DailyCapReached, HoldExpired, InvalidRequest, InvalidTransition, NotFound, SlotTaken
+from domain.errors import (
+    DailyCapReached,
+    HoldExpired,
+    InvalidRequest,
+    InvalidTransition,
+    NotFound,
+    SlotTaken,
+    VehicleAlreadyBooked,
+)
 from domain.events import EventType
 from domain.job import Job
 from domain.parts import PartsAvailability, check_parts
@@ -174,7 +183,7 @@ class BookingService:
 
         async def write(conn: asyncpg.Connection) -> None:
             # Two statements, not one: the count must see every booking committed before the lock was granted.
-            await appointments.lock_resources(conn, tech.rid, bay.rid)
+            await appointments.lock_resources(conn, tech.rid, bay.rid, appt.vehicle_id)
             try:
                 jobs = await appointments.insert_under_cap(
                     conn, appt, tech_rid=tech.rid, bay_rid=bay.rid, buffer=self.policy.buffer,
@@ -186,6 +195,7 @@ class BookingService:
             if jobs is not None:
                 raise _cap_reached(appt.technician_id, cap, day)
             await events.add(conn, outbox, appt.id)
+            await record_effect(conn, appt.id)
 
         try:
             await in_transaction(self.pool, write)
@@ -198,6 +208,13 @@ class BookingService:
         except SlotTaken:
             await pair.undo(now, reload=True)  # memory missed something the database knows
             raise
+        except VehicleAlreadyBooked:
+            await pair.undo(now)
+            # the same source booked before: its vehicle's booking is the one to answer
+            first = await self._by_source(req.source_ref) if req.source_ref is not None else None
+            if first is None:
+                raise
+            return first
         except BaseException:
             await pair.undo(now)
             raise
@@ -228,6 +245,7 @@ class BookingService:
             parts = await self._parts_for(conn, appt, now)
             names = await self.catalog.names(confirmed.technician_id, confirmed.bay_id, conn)
             await events.record_scheduled(conn, confirmed, names, now, parts)
+            await record_effect(conn, appt.id)
             return "confirmed", confirmed
 
         outcome, appt = await in_transaction(self.pool, write)
@@ -256,6 +274,7 @@ class BookingService:
                 )
             cancellation = Cancellation(at=now, late=False, fee=self.cancellation.late_fee * 0, reason="hold released")
             await appointments.cancel(conn, appt.id, cancellation)
+            await record_effect(conn, appt.id)
             return replace(appt, status=_S.CANCELLED, hold_expires_at=None, cancellation=cancellation)
 
         appt = await in_transaction(self.pool, write)
@@ -290,6 +309,7 @@ class BookingService:
                     await self.catalog.names(cancelled.technician_id, cancelled.bay_id, conn), now,
                     late=cancellation.late, fee=str(cancellation.fee), reason=reason,
                 )
+            await record_effect(conn, appt.id)
             return cancelled
 
         appt = await in_transaction(self.pool, write)
@@ -362,6 +382,7 @@ class BookingService:
                                     previous_technician_id=original.technician_id)
                 if moved.technician_id != original.technician_id:
                     await events.record(conn, EventType.TECHNICIAN_ASSIGNED, moved, names, now)
+            await record_effect(conn, moved.id)
             return moved
 
         try:
@@ -396,6 +417,7 @@ class BookingService:
                 customer=appt.customer if customer is UNSET else customer,
             )
             await appointments.update_details(conn, updated, now)
+            await record_effect(conn, updated.id)
             return updated
 
         return await in_transaction(self.pool, write)
@@ -403,26 +425,29 @@ class BookingService:
     # -- reading ----------------------------------------------------------------------
 
     async def get(self, appointment_id: str) -> Appointment:
-        async with connection(self.pool) as conn:
-            appt = await appointments.get(conn, appointment_id)
+        appt = await read(self.pool, lambda conn: appointments.get(conn, appointment_id))
         if appt is None:
             raise NotFound(f"no appointment {appointment_id}", appointment_id=appointment_id)
         return appt
 
+    async def vehicle_busy(self, vehicle_id: str, window: Interval, now: datetime) -> list[Interval]:
+        """When the vehicle has live appointments or holds in ``window`` (the store: any shop)."""
+        return await read(self.pool, lambda conn: appointments.vehicle_busy(conn, vehicle_id, window, now))
+
     async def list_by_vehicle(self, vehicle_id: str, limit: int = 50, offset: int = 0) -> list[Appointment]:
-        async with connection(self.pool) as conn:
-            return await appointments.list_by_vehicle(conn, vehicle_id, limit=limit, offset=offset)
+        return await read(
+            self.pool, lambda conn: appointments.list_by_vehicle(conn, vehicle_id, limit=limit, offset=offset)
+        )
 
     async def technician_schedule(
         self, technician_id: str, window: Interval, now: datetime | None = None
     ) -> TechnicianSchedule:
         """A technician's appointments and live holds (store), working and free time (actor)."""
         now = self._now(now)
-        async with connection(self.pool) as conn:
-            tech = await catalog.get_technician(conn, technician_id)
-            if tech is None:
-                raise NotFound(f"no technician {technician_id}", technician_id=technician_id)
-            live = await appointments.list_live_for_technician(conn, tech.id, window, now)
+        tech = await read(self.pool, lambda conn: catalog.get_technician(conn, technician_id))
+        if tech is None:
+            raise NotFound(f"no technician {technician_id}", technician_id=technician_id)
+        live = await read(self.pool, lambda conn: appointments.list_live_for_technician(conn, tech.id, window, now))
         view = await self.directory.technician(tech.shop_id, tech.id).view(window, now=now)
         return TechnicianSchedule(
             technician=tech,
@@ -492,8 +517,9 @@ class BookingService:
     async def _lock_and_check_cap(
         self, conn: asyncpg.Connection, appt: Appointment, tech: HoldToken, bay: HoldToken, now: datetime
     ) -> None:
-        """Serialize writers of this technician and bay, then count the day: caps hold under races."""
-        await appointments.lock_resources(conn, tech.rid, bay.rid)
+        """Serialize writers of this technician, bay and vehicle, then check the vehicle and count the day."""
+        await appointments.lock_resources(conn, tech.rid, bay.rid, appt.vehicle_id)
+        await appointments.check_vehicle_free(conn, appt.vehicle_id, appt.interval, now, exclude=appt.id)
         tz = ZoneInfo(tech.timezone)
         day = local_date(appt.start, tz)
         jobs = await appointments.expire_and_count_technician_jobs(
@@ -510,8 +536,7 @@ class BookingService:
         return appt
 
     async def _by_source(self, source_ref: str) -> Appointment | None:
-        async with connection(self.pool) as conn:
-            return await appointments.get_by_source(conn, source_ref)
+        return await read(self.pool, lambda conn: appointments.get_by_source(conn, source_ref))
 
     async def _service(self, code: str) -> ServiceType:
         return await self.catalog.service_type(code)
@@ -522,8 +547,8 @@ class BookingService:
         service = await self.catalog.service_type(code)
         if not service.required_parts:
             return service, None
-        async with connection(self.pool) as conn:  # stock moves with every order: read it fresh
-            stock = await catalog.parts_stock(conn, shop_id)
+        # stock moves with every order: read it fresh
+        stock = await read(self.pool, lambda conn: catalog.parts_stock(conn, shop_id))
         return service, check_parts(service.required_parts, stock, now)
 
     async def _parts_for(self, conn: asyncpg.Connection, appt: Appointment, now: datetime) -> PartsAvailability | None:
@@ -535,12 +560,14 @@ class BookingService:
         return check_parts(service.required_parts, await catalog.parts_stock(conn, appt.shop_id), now)
 
     async def _shop_resources(self, shop_id: str) -> tuple[list[str], list[str]]:
-        async with connection(self.pool) as conn:
+        async def load(conn: asyncpg.Connection) -> tuple[list[str], list[str]]:
             if await catalog.get_shop(conn, shop_id) is None:
                 raise NotFound(f"no shop {shop_id}", shop_id=shop_id)
             techs = [t.id for t in await catalog.list_technicians(conn, shop_id=shop_id)]
             bays = [b.id for b in await catalog.list_bays(conn, shop_id)]
-        return techs, bays
+            return techs, bays
+
+        return await read(self.pool, load)
 
 
 def _cap_reached(technician_id: str, cap: int, day: date) -> DailyCapReached:

@@ -12,6 +12,7 @@ in-process directory uses it directly in unit tests.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import time
 from collections.abc import Sequence
@@ -36,6 +37,8 @@ from actors.resource_actor import ResourceActor
 from actors.technician_actor import technician_not_found
 from domain.errors import DomainError
 from domain.time_windows import Interval
+
+log = logging.getLogger(__name__)
 
 LOOK_BEHIND = timedelta(days=1)
 LOOK_AHEAD = timedelta(days=60)
@@ -81,31 +84,46 @@ class CalendarHost:
     # -- commands --------------------------------------------------------------
 
     async def apply(self, batch: Sequence[Envelope]) -> list[Outcome]:
-        """Apply each command to its resource; one outcome per command, in order."""
+        """Apply each command to its resource; one outcome per command, in order.
+
+        Each command succeeds or fails alone: a command that cannot be loaded
+        for, or that raises, answers its own failure and its neighbours in the
+        batch go on (one client's bad request never fails another's).
+        """
         self._in_flight += 1
         try:
-            actors: dict[ResourceRef, ResourceActor | None] = {}
+            ready: list[ResourceActor | Outcome] = []
             for env in batch:
-                actors[env.ref] = await self._ready(env, actors.get(env.ref))
-            outcomes: list[Outcome] = []
-            to_reload: dict[ResourceRef, datetime] = {}
-            # No await in this loop: every check-then-set below is atomic.
-            for env in batch:
-                actor = actors[env.ref]
-                if actor is None:
-                    outcomes.append(Outcome.failed(_not_found(env.ref)))
+                try:
+                    actor = await self._ready(env, self._actors.get(env.ref))
+                except Exception as exc:
+                    log.warning("command %s on %s failed before applying", type(env.command).__name__,
+                                env.ref.label, exc_info=True)
+                    ready.append(Outcome.failed(exc))
                     continue
+                ready.append(actor or Outcome.failed(_not_found(env.ref)))
+            outcomes: list[Outcome] = []
+            to_reload: dict[ResourceRef, tuple[ResourceActor, datetime]] = {}
+            # No await in this loop: every check-then-set below is atomic.
+            for env, found in zip(batch, ready, strict=True):
+                if isinstance(found, Outcome):
+                    outcomes.append(found)
+                    continue
+                actor = found
                 if isinstance(env.command, Reload | Settle):
                     # a settle memory cannot honour means memory is stale: the store decides
-                    if isinstance(env.command, Reload) or not actor.settle(env.command, env.now):
-                        to_reload[env.ref] = env.now
+                    if isinstance(env.command, Reload) or not _settled(actor, env.command, env.now):
+                        to_reload[env.ref] = (actor, env.now)
                     outcomes.append(Outcome(True))
                     continue
                 outcomes.append(_apply(actor, env))
-            for ref, now in to_reload.items():
-                actor = actors[ref]
-                assert actor is not None
-                await self._reload(actor, actor.loaded, now)
+            for actor, now in to_reload.values():
+                try:
+                    await self._reload(actor, actor.loaded, now)
+                except Exception:
+                    # The settle stands (the database committed it); the next command reloads first.
+                    log.warning("reload of %s failed; it reloads on next use", actor.ref.label, exc_info=True)
+                    actor.stale = True
             return outcomes
         finally:
             self._done()
@@ -121,6 +139,8 @@ class CalendarHost:
             actor = await asyncio.shield(pending)
             if actor is None:
                 return None
+        if actor.stale:
+            await self._reload(actor, actor.loaded, env.now)
         span = _span(env)
         if span is not None and not _well_inside(span, actor.loaded) and not actor.covers(span):
             needed = actor.span_needed(span)
@@ -148,10 +168,19 @@ class CalendarHost:
                 actor.finish_reload_aborted()
                 raise
             actor.finish_reload(stored, window, now)
+            actor.stale = False
 
     def _done(self) -> None:
         self._in_flight -= 1
         self._last_used = time.monotonic()
+
+
+def _settled(actor: ResourceActor, cmd: Settle, now: datetime) -> bool:
+    try:
+        return actor.settle(cmd, now)
+    except Exception:
+        log.warning("settle of %s on %s failed; reloading", cmd.key, actor.ref.label, exc_info=True)
+        return False
 
 
 def _apply(actor: ResourceActor, env: Envelope) -> Outcome:
@@ -169,6 +198,9 @@ def _apply(actor: ResourceActor, env: Envelope) -> Outcome:
             return Outcome(actor.view(cmd.window, env.now))
         raise TypeError(f"unknown command {cmd!r}")
     except DomainError as exc:
+        return Outcome.failed(exc)
+    except Exception as exc:
+        log.warning("command %s on %s failed", type(cmd).__name__, env.ref.label, exc_info=True)
         return Outcome.failed(exc)
 
 

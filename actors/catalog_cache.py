@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 
-from actors.transactions import connection
+from actors.transactions import read
 from domain.catalog import ServiceType
 from domain.errors import InvalidRequest, NotFound
 from domain.parts import PartStock
@@ -66,8 +66,7 @@ class CatalogCache:
         if conn is not None:
             value = await load(conn)
         else:
-            async with connection(self._pool) as own:
-                value = await load(own)
+            value = await read(self._pool, load)
         self._entries[key] = (now + self._ttl, value)
         return value
 
@@ -114,10 +113,11 @@ class CatalogCache:
         self, *, shop_id: str | None, skill: str | None, limit: int, offset: int
     ) -> tuple[list[Technician], int]:
         """A page of technicians (read through, not cached: it is paginated) and the total."""
-        async with connection(self._pool) as conn:
+        async def load(conn: asyncpg.Connection) -> tuple[list[Technician], int]:
             items = await catalog.list_technicians(conn, shop_id=shop_id, skill=skill, limit=limit, offset=offset)
-            total = await catalog.count_technicians(conn, shop_id=shop_id, skill=skill)
-        return items, total
+            return items, await catalog.count_technicians(conn, shop_id=shop_id, skill=skill)
+
+        return await read(self._pool, load)
 
     async def names(
         self, technician_id: str, bay_id: str, conn: asyncpg.Connection | None = None

@@ -153,16 +153,31 @@ class Envelope:
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
+    """One command's answer: a value, a refusal (domain error), or a fault of this command alone."""
+
     value: Any = None
     error: tuple[str, str, dict[str, Any]] | None = None
+    fault: str | None = None
+    """An unexpected exception raised by this command, as text: it fails its caller, never the batch."""
 
     @classmethod
-    def failed(cls, exc: errors.DomainError) -> Outcome:
-        return cls(error=(type(exc).__name__, exc.message, dict(exc.details)))
+    def failed(cls, exc: BaseException) -> Outcome:
+        if isinstance(exc, OverflowError):
+            # datetime arithmetic past year 9999 / before year 1: the caller sent an absurd time
+            exc = errors.InvalidRequest("the time is outside the supported range", field="datetime")
+        if isinstance(exc, errors.DomainError):
+            return cls(error=(type(exc).__name__, exc.message, dict(exc.details)))
+        return cls(fault=f"{type(exc).__name__}: {exc}")
 
     def unwrap(self) -> Any:
+        if self.fault is not None:
+            raise CommandFault(self.fault)
         if self.error is None:
             return self.value
         name, message, details = self.error
         error_class = getattr(errors, name, errors.DomainError)
         raise error_class(message, **details)
+
+
+class CommandFault(RuntimeError):
+    """A resource command failed unexpectedly on its host (a bug or a lost dependency); its batch did not."""

@@ -30,6 +30,7 @@ from actors.calendar_source import StoreCalendarSource
 from actors.commands import Envelope, Outcome, ResourceKind, ResourceRef
 from actors.directory import Placement, ResourceHandle, RoutedHandle
 from config.settings import Settings
+from domain.errors import ServiceUnavailable
 from domain.policy import SchedulingPolicy
 
 DEFAULT_NAMESPACE = "scheduling"
@@ -179,7 +180,7 @@ class RayDirectory:
                 if self._actors.get(name) is actor:
                     del self._actors[name]
                 if time.monotonic() > deadline:
-                    raise
+                    raise ServiceUnavailable(f"the calendars of {name} cannot be reached; retry shortly") from None
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 0.5)
 

@@ -42,6 +42,8 @@ class ResourceActor(ABC):
         self.loaded = loaded
         """The window whose appointments were read from the store; commands outside it extend it first."""
         self._dirty: set[str] | None = None
+        self.stale = False
+        """Memory may disagree with the store (a reload failed): the next command reloads first."""
 
     @abstractmethod
     def check_requirement(self, requirement: Requirement) -> None:

@@ -73,10 +73,14 @@ class PairPlacement:
         raise error
 
     async def settle(self, interval: Interval, held_until: datetime | None, now: datetime) -> None:
-        """The database committed the key at ``interval``: both calendars take its word."""
+        """The database committed the key at ``interval``: both calendars take its word.
+
+        Never raises: it runs after the commit, and the commit is the answer. A
+        calendar that missed the settle reloads from the store instead.
+        """
         await asyncio.gather(
-            self.technician.restore(self.key, interval, held_until, now=now),
-            self.bay.restore(self.key, interval, held_until, now=now),
+            _settle_one(self.technician, self.key, interval, held_until, now),
+            _settle_one(self.bay, self.key, interval, held_until, now),
         )
 
     async def undo(self, now: datetime, *, technician: bool = True, bay: bool = True, reload: bool = False) -> None:
@@ -94,6 +98,19 @@ async def _outcome(call: Awaitable[HoldToken]) -> HoldToken | Exception:
         return await call
     except Exception as exc:
         return exc
+
+
+async def _settle_one(
+    handle: ResourceHandle, key: str, interval: Interval, held_until: datetime | None, now: datetime
+) -> None:
+    try:
+        await handle.restore(key, interval, held_until, now=now)
+    except Exception:
+        log.warning("settle of %s on %s failed; reloading it", key, handle.ref.label, exc_info=True)
+        try:
+            await handle.reload(now=now)
+        except Exception:  # its host is gone: a new one loads from the store anyway
+            log.warning("reload of %s failed too", handle.ref.label, exc_info=True)
 
 
 async def _put_back(handle: ResourceHandle, key: str, before: Previous | None, now: datetime, reload: bool) -> None:

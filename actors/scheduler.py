@@ -16,7 +16,15 @@ from actors.catalog_cache import CatalogCache
 from actors.slot_search import SlotFinder, SlotSearch, SlotSearchResult
 from domain.appointment import Appointment
 from domain.customer import Customer
-from domain.errors import DailyCapReached, DomainError, InvalidRequest, NoSlotAvailable, NotFound, SlotTaken
+from domain.errors import (
+    DailyCapReached,
+    DomainError,
+    InvalidRequest,
+    NoSlotAvailable,
+    NotFound,
+    SlotTaken,
+    VehicleAlreadyBooked,
+)
 from domain.job import Slot
 
 SLOTS_PER_ROUND = 5
@@ -118,7 +126,7 @@ class Scheduler:
                     return await self.booking.book(
                         self._request(search, duration, slot, customer, notes, source_ref), hold=hold, now=now
                     )
-                except (SlotTaken, DailyCapReached) as exc:  # lost to a concurrent booking
+                except (SlotTaken, DailyCapReached, VehicleAlreadyBooked) as exc:  # lost to a concurrent booking
                     last = exc
         alternatives = await self._alternatives(replace(search, exact_start=None), now)
         message = last.message if last is not None else "every slot found was taken meanwhile"

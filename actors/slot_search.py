@@ -22,7 +22,7 @@ from domain.job import Job, Slot
 from domain.parts import check_parts
 from domain.policy import SchedulingPolicy
 from domain.shop import GeoPoint, Shop
-from domain.time_windows import Interval, local_date, local_day_bounds
+from domain.time_windows import Interval, local_date, local_day_bounds, subtract
 from domain.urgency import Urgency
 from solver import SlotProblem, SlotResult, solve_slots
 from solver.build import build_slot_problem, suggested_date, to_slots
@@ -48,6 +48,10 @@ class AvailabilitySource(Protocol):
     """Where free time comes from: the technician and bay actors (memory, not the database)."""
 
     async def shop_availability(self, catalog: ShopCatalog, window: Interval, now: datetime) -> ShopAvailability: ...
+
+    async def vehicle_busy(self, vehicle_id: str, window: Interval, now: datetime) -> list[Interval]:
+        """When the vehicle is already booked (any shop): a car is in one place at a time."""
+        ...
 
 
 class SolveRunner(Protocol):
@@ -169,12 +173,15 @@ class SlotFinder:
         )
         if window.empty:
             raise NoSlotAvailable("the requested time is in the past", reasons=[{"code": "in_the_past"}])
-        availability = await self._availability.shop_availability(cat, window, now)
+        availability, vehicle_busy = await asyncio.gather(
+            self._availability.shop_availability(cat, window, now),
+            self._availability.vehicle_busy(job.vehicle_id, window, now),
+        )
         parts = check_parts(service.required_parts, cat.parts, now)
         technicians = [
-            (t, availability.technicians[t.id].free, availability.technicians[t.id].jobs_per_day)
+            (t, _without(free.free, vehicle_busy), free.jobs_per_day)
             for t in cat.technicians
-            if t.id in availability.technicians
+            if (free := availability.technicians.get(t.id)) is not None
         ]
         bays = [(b, availability.bays[b.id].free) for b in cat.bays if b.id in availability.bays]
         start_from = opens if search.exact_start is None else max(now, search.exact_start)
@@ -252,6 +259,11 @@ class SlotFinder:
         ranked.sort(key=lambda s: (-s.score, s.start, s.shop_id, s.technician_id))
         top = _rescale_confidence(ranked[: search.top_k])
         return SlotSearchResult(tuple(top), tuple(dict.fromkeys(explanation)), suggestion, searched)
+
+
+def _without(free: Sequence[Interval], taken: Sequence[Interval]) -> Sequence[Interval]:
+    """Free time minus the vehicle's other bookings: a job fits only where the car is free too."""
+    return subtract(free, taken) if taken else free
 
 
 def _rescale_confidence(slots: list[Slot]) -> list[Slot]:

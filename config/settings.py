@@ -71,6 +71,11 @@ class Settings(BaseSettings):
     ray_namespace: str = "scheduling"
     """Namespace of the named resource and bridge actors (tests use their own)."""
     hold_sweep_seconds: float = Field(15, gt=0)
+    idempotency_in_flight_timeout_seconds: float = Field(60, gt=0)
+    """An Idempotency-Key claimed this long ago whose request never finished (its process died) may be
+    taken over by a retry; a claim that did take effect is replayed instead, however old."""
+    idempotency_retention_hours: float = Field(24, ge=24)
+    """Idempotency records are kept this long (at least 24 h), then purged by the ingress every hour."""
 
     @property
     def embedded_database(self) -> bool:

@@ -8,21 +8,22 @@ Serve replica registers them at start-up, a plain ASGI app may set
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
-from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
 from actors.slot_search import SlotSearch
 from actors.transactions import connection
 from deployments import mapping, schemas
 from deployments.idempotency import run_idempotent
-from deployments.problems import PROBLEM_JSON, install_problem_handlers
+from deployments.openapi import install_openapi, problem_answers
+from deployments.problems import install_problem_handlers
 from deployments.services import Services
 from domain.customer import CustomerTier
 from domain.errors import DomainError, InvalidRequest
-from domain.time_windows import Interval, local_day_bounds
+from domain.time_windows import Interval, in_supported_range, local_day_bounds, supported_range_text
 from store import appointment_repository as appointments
 from store.invite_repository import PostgresInviteRepository
 
@@ -71,13 +72,40 @@ def _json(model: Any, status: int = 200) -> JSONResponse:
     return JSONResponse(model.model_dump(mode="json"), status_code=status)
 
 
+async def _idempotent(
+    request: Request, svc: Services, handle: Callable[[], Awaitable[Response]], *, created: bool = False
+) -> Response:
+    """Run a write under its ``Idempotency-Key``; a committed effect is answered as the appointment now stands."""
+
+    async def replay(appointment_id: str) -> Response:
+        appt = await svc.booking.get(appointment_id)
+        response = _json(await mapping.appointment_out(appt, svc.catalog), 201 if created else 200)
+        if created:
+            response.headers["Location"] = f"{API_PREFIX}/appointments/{appt.id}"
+        return response
+
+    stale_after = dt.timedelta(seconds=svc.settings.idempotency_in_flight_timeout_seconds)
+    return await run_idempotent(request, svc.pool, handle, replay=replay, stale_after=stale_after)
+
+
 router = APIRouter(
     prefix=API_PREFIX,
-    # Any operation can refuse its input (an undecodable body; parameters, body, Idempotency-Key).
-    responses={
-        400: {"model": schemas.Problem, "description": "Unreadable body (RFC 9457 problem)"},
-        422: {"model": schemas.Problem, "description": "Invalid request (RFC 9457 problem)"},
-    },
+    # Any operation can refuse its input (parameters, body, Idempotency-Key; a NUL character anywhere)
+    # and lose a dependency; each route adds the other problems it can answer (RFC 9457, all of them).
+    responses=problem_answers(
+        {
+            422: "Invalid request: `validation_error` (the failing fields in `errors`) or `invalid_request`",
+            503: "A dependency (the database, an actor) is unavailable or the service is overloaded; try again",
+        }
+    ),
+)
+
+UNREADABLE_BODY = "The body could not be read"
+NO_SHOPS = "No shops are configured"
+UNKNOWN_APPOINTMENT = "No such appointment"
+UNKNOWN_TECHNICIAN = "No such technician"
+SEARCH_PROBLEMS = problem_answers(
+    {404: NO_SHOPS, 409: "`no_slot_available`: no shop lies within `radius_km` of the location"}
 )
 
 
@@ -89,16 +117,21 @@ async def _search(query: schemas.SlotQuery, svc: Services) -> schemas.SlotSearch
     return await mapping.search_out(result, svc.catalog)
 
 
-@router.post("/slots/available", response_model=schemas.SlotSearchResponse, tags=["slots"])
+@router.post(
+    "/slots/available",
+    response_model=schemas.SlotSearchResponse,
+    tags=["slots"],
+    responses={**SEARCH_PROBLEMS, **problem_answers({400: UNREADABLE_BODY})},
+)
 async def post_slots(query: schemas.SlotQuery, svc: Svc) -> schemas.SlotSearchResponse:
     """The best few slots for a job (the service card's example body)."""
     return await _search(query, svc)
 
 
-@router.get("/slots/available", response_model=schemas.SlotSearchResponse, tags=["slots"])
-async def get_slots(query: Annotated[schemas.SlotQuery, Query()], svc: Svc) -> schemas.SlotSearchResponse:
-    """The same search with the fields as query parameters."""
-    return await _search(query, svc)
+@router.get("/slots/available", response_model=schemas.SlotSearchResponse, tags=["slots"], responses=SEARCH_PROBLEMS)
+async def get_slots(query: Annotated[schemas.SlotSearchParams, Query()], svc: Svc) -> schemas.SlotSearchResponse:
+    """The same search as query parameters: ``lat``/``lon`` for the location, ``start``/``end`` for the window."""
+    return await _search(query.as_query(), svc)
 
 
 # -- appointments ----------------------------------------------------------------
@@ -109,7 +142,16 @@ async def get_slots(query: Annotated[schemas.SlotQuery, Query()], svc: Svc) -> s
     status_code=201,
     response_model=schemas.AppointmentOut,
     tags=["appointments"],
-    responses={409: {"model": schemas.Problem}, 422: {"model": schemas.Problem}},
+    responses=problem_answers(
+        {
+            400: UNREADABLE_BODY,
+            404: NO_SHOPS,
+            409: "`slot_taken` (with fresh `alternatives`), `no_slot_available`, `daily_cap_reached`, the vehicle "
+            "already booked at that time, or `idempotency_conflict` (the same Idempotency-Key still in flight)",
+            422: "Invalid request (`validation_error`, `invalid_request`), or a chosen slot outside working hours "
+            "(`outside_working_hours`) or without the skill or equipment (`missing_skill`, `missing_equipment`)",
+        }
+    ),
 )
 async def create_appointment(body: schemas.AppointmentCreate, request: Request, svc: Svc) -> Response:
     """Book (or, with ``hold: true``, hold for 15 minutes) a chosen slot or the best one."""
@@ -152,14 +194,20 @@ async def create_appointment(body: schemas.AppointmentCreate, request: Request, 
         response.headers["Location"] = f"{API_PREFIX}/appointments/{appt.id}"
         return response
 
-    return await run_idempotent(request, svc.pool, handle)
+    return await _idempotent(request, svc, handle, created=True)
 
 
 @router.post(
     "/appointments/{appointment_id}/confirm",
     response_model=schemas.AppointmentOut,
     tags=["appointments"],
-    responses={404: {"model": schemas.Problem}, 410: {"model": schemas.Problem}},
+    responses=problem_answers(
+        {
+            404: UNKNOWN_APPOINTMENT,
+            409: "`invalid_transition` (the appointment was cancelled) or `idempotency_conflict`",
+            410: "`hold_expired`: the hold lapsed before it was confirmed",
+        }
+    ),
 )
 async def confirm_appointment(appointment_id: str, request: Request, svc: Svc) -> Response:
     """Confirm a hold (410 once it has expired)."""
@@ -168,7 +216,7 @@ async def confirm_appointment(appointment_id: str, request: Request, svc: Svc) -
         appt = await svc.booking.confirm(appointment_id)
         return _json(await mapping.appointment_out(appt, svc.catalog))
 
-    return await run_idempotent(request, svc.pool, handle)
+    return await _idempotent(request, svc, handle)
 
 
 @router.get("/appointments/vehicle/{vehicle_id}", response_model=schemas.AppointmentList, tags=["appointments"])
@@ -187,7 +235,7 @@ async def vehicle_appointments(vehicle_id: str, svc: Svc, limit: Limit = 20, off
     "/appointments/{appointment_id}",
     response_model=schemas.AppointmentOut,
     tags=["appointments"],
-    responses={404: {"model": schemas.Problem}},
+    responses=problem_answers({404: UNKNOWN_APPOINTMENT}),
 )
 async def get_appointment(appointment_id: str, svc: Svc) -> Any:
     """The appointment, with the state of its calendar invites."""
@@ -201,7 +249,16 @@ async def get_appointment(appointment_id: str, svc: Svc) -> Any:
     "/appointments/{appointment_id}",
     response_model=schemas.AppointmentOut,
     tags=["appointments"],
-    responses={404: {"model": schemas.Problem}, 409: {"model": schemas.Problem}},
+    responses=problem_answers(
+        {
+            400: UNREADABLE_BODY,
+            404: UNKNOWN_APPOINTMENT,
+            409: "`slot_taken`, `daily_cap_reached`, the vehicle already booked at that time, `invalid_transition` "
+            "(cancelled, finished or expired; or changed meanwhile), or `idempotency_conflict`",
+            422: "Invalid request (`validation_error`, `invalid_request`: e.g. a start in the past), or a time "
+            "outside working hours or a technician or bay unfit for the job",
+        }
+    ),
 )
 async def update_appointment(
     appointment_id: str, body: schemas.AppointmentUpdate, request: Request, svc: Svc
@@ -234,14 +291,19 @@ async def update_appointment(
             raise await _render(exc, svc) from None
         return _json(await mapping.appointment_out(appt, svc.catalog))
 
-    return await run_idempotent(request, svc.pool, handle)
+    return await _idempotent(request, svc, handle)
 
 
 @router.delete(
     "/appointments/{appointment_id}",
     response_model=schemas.AppointmentOut,
     tags=["appointments"],
-    responses={404: {"model": schemas.Problem}},
+    responses=problem_answers(
+        {
+            404: UNKNOWN_APPOINTMENT,
+            409: "`invalid_transition` (completed, no-show or expired) or `idempotency_conflict`",
+        }
+    ),
 )
 async def cancel_appointment(
     appointment_id: str,
@@ -255,14 +317,14 @@ async def cancel_appointment(
         appt = await svc.booking.cancel(appointment_id, reason=reason)
         return _json(await mapping.appointment_out(appt, svc.catalog))
 
-    return await run_idempotent(request, svc.pool, handle)
+    return await _idempotent(request, svc, handle)
 
 
 @router.get(
     "/appointments/{appointment_id}/calendar.ics",
     tags=["calendar"],
     response_class=Response,
-    responses={200: {"content": {"text/calendar": {}}}, 404: {"model": schemas.Problem}},
+    responses={200: {"content": {"text/calendar": {}}}, **problem_answers({404: UNKNOWN_APPOINTMENT})},
 )
 async def appointment_ics(appointment_id: str, svc: Svc) -> Response:
     """The appointment as an RFC 5545 iCalendar file."""
@@ -290,7 +352,7 @@ async def list_technicians(
     "/technicians/{technician_id}",
     response_model=schemas.TechnicianOut,
     tags=["technicians"],
-    responses={404: {"model": schemas.Problem}},
+    responses=problem_answers({404: UNKNOWN_TECHNICIAN}),
 )
 async def get_technician(technician_id: str, svc: Svc) -> Any:
     tech = await svc.catalog.technician(technician_id)
@@ -302,18 +364,23 @@ def _window(shop_tz: Any, start: str | None, end: str | None, now: dt.datetime) 
 
     def parse(value: str, name: str, end_of_day: bool) -> dt.datetime:
         try:
-            if len(value) == 10:
-                day = dt.date.fromisoformat(value)
-                bounds = local_day_bounds(day, shop_tz)
-                return bounds.end if end_of_day else bounds.start
-            parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+            parsed: dt.date = (
+                dt.date.fromisoformat(value)
+                if len(value) == 10
+                else dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+            )
         except ValueError:
             raise InvalidRequest(
                 f"{name} must be a date (YYYY-MM-DD) or a datetime with an offset", field=name
             ) from None
-        if parsed.tzinfo is None:
+        if isinstance(parsed, dt.datetime) and parsed.utcoffset() is None:
             raise InvalidRequest(f"{name} must include a UTC offset, e.g. 2026-02-01T09:00:00-05:00", field=name)
-        return parsed
+        if not in_supported_range(parsed):
+            raise InvalidRequest(f"{name} must lie {supported_range_text()}", field=name)
+        if isinstance(parsed, dt.datetime):
+            return parsed
+        bounds = local_day_bounds(parsed, shop_tz)
+        return bounds.end if end_of_day else bounds.start
 
     lo = parse(start, "from", False) if start else local_day_bounds(now.astimezone(shop_tz).date(), shop_tz).start
     hi = parse(end, "to", True) if end else lo + dt.timedelta(days=7)
@@ -328,7 +395,13 @@ def _window(shop_tz: Any, start: str | None, end: str | None, now: dt.datetime) 
     "/technicians/{technician_id}/schedule",
     response_model=schemas.ScheduleOut,
     tags=["technicians"],
-    responses={404: {"model": schemas.Problem}, 422: {"model": schemas.Problem}},
+    responses=problem_answers(
+        {
+            404: UNKNOWN_TECHNICIAN,
+            422: "`from`/`to` unreadable, without an offset, outside the supported dates, out of order, "
+            "or more than 92 days apart (`invalid_request`, the field in `context`)",
+        }
+    ),
 )
 async def technician_schedule(
     technician_id: str,
@@ -359,7 +432,7 @@ async def technician_schedule(
     "/technicians/{technician_id}/calendar.ics",
     tags=["calendar"],
     response_class=Response,
-    responses={200: {"content": {"text/calendar": {}}}, 404: {"model": schemas.Problem}},
+    responses={200: {"content": {"text/calendar": {}}}, **problem_answers({404: UNKNOWN_TECHNICIAN})},
 )
 async def technician_ics(technician_id: str, svc: Svc) -> Response:
     """A feed of the technician's appointments (subscribe to it from any calendar app)."""
@@ -376,35 +449,13 @@ def create_api() -> FastAPI:
     )
     install_problem_handlers(app)
     app.include_router(router)
-    app.openapi = lambda: _openapi_with_problems(app)  # type: ignore[method-assign]
 
-    @app.get("/healthz", tags=["ops"])
+    @app.get("/healthz", tags=["ops"], responses=problem_answers({503: "The database is unreachable"}))
     async def healthz(request: Request) -> dict[str, str]:
         svc = services(request)
         async with connection(svc.pool) as conn:
             await conn.fetchval("SELECT 1")
         return {"status": "ok"}
 
+    install_openapi(app)
     return app
-
-
-def _openapi_with_problems(app: FastAPI) -> dict[str, Any]:
-    """The OpenAPI document, with every 4xx answer declared as ``application/problem+json``.
-
-    FastAPI documents error models as ``application/json`` and adds its own
-    ``HTTPValidationError`` for 422; the handlers answer RFC 9457 problems.
-    """
-    if app.openapi_schema:
-        return app.openapi_schema
-    doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-    problem_ref = {"$ref": "#/components/schemas/Problem"}
-    for path_item in doc.get("paths", {}).values():
-        for operation in path_item.values():
-            for status, answer in operation.get("responses", {}).items():
-                if status.startswith("4"):
-                    answer["content"] = {PROBLEM_JSON: {"schema": problem_ref}}
-    components = doc.get("components", {}).get("schemas", {})
-    for unused in ("HTTPValidationError", "ValidationError"):
-        components.pop(unused, None)
-    app.openapi_schema = doc
-    return doc

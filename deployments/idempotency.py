@@ -2,13 +2,21 @@
 
 The same key with a different body is a 422; a duplicate arriving while the
 first is still in flight is a 409. Records live in PostgreSQL (so every
-replica sees them) and are kept at least 24 hours.
+replica sees them) and are purged after the retention (at least 24 hours).
+
+The effect and its record commit together: the use case's transaction stamps
+the key with the appointment it changed (``actors.idempotent_effects``). From
+then on the key always answers that effect: if the first answer is lost (a
+failure after the commit, a crash), the retry renders the committed effect
+again instead of running the write a second time. A claim left in flight by a
+process that died is taken over after ``idempotency_in_flight_timeout_seconds``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,13 +25,18 @@ import asyncpg
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 
+from actors.idempotent_effects import IdempotencyClaim, claimed
 from actors.transactions import connection
 from deployments.problems import domain_problem, problem
 from domain.errors import DomainError
 from store import idempotency_repository as keys
 
+log = logging.getLogger(__name__)
+
 HEADER = "Idempotency-Key"
-RETENTION = timedelta(hours=24)
+
+ReplayEffect = Callable[[str], Awaitable[Response]]
+"""Answers a committed effect (an appointment id) afresh, as the first answer would have."""
 
 
 def request_fingerprint(method: str, path: str, body: bytes) -> str:
@@ -39,6 +52,9 @@ async def run_idempotent(
     request: Request,
     pool: asyncpg.Pool,
     handler: Callable[[], Awaitable[Response]],
+    *,
+    replay: ReplayEffect,
+    stale_after: timedelta,
 ) -> Response:
     """Run ``handler`` at most once per ``Idempotency-Key`` (if the header is present)."""
     key = request.headers.get(HEADER)
@@ -48,11 +64,13 @@ async def run_idempotent(
         return problem(422, "validation_error", f"{HEADER} must be 1 to 255 characters", instance=request.url.path)
     scope = f"{request.method} {request.url.path}"
     fingerprint = request_fingerprint(request.method, request.url.path, await request.body())
-    now = datetime.now(UTC)
     async with connection(pool) as conn:
-        claim = await keys.claim(conn, scope, key, fingerprint, now)
+        claim = await keys.claim(conn, scope, key, fingerprint, datetime.now(UTC), stale_after=stale_after)
     if claim.outcome == "replay":
-        return _replay(claim.status_code or 200, claim.response)
+        return _replayed(_stored(claim.status_code or 200, claim.response))
+    if claim.outcome == "effect":
+        assert claim.effect_id is not None
+        return _replayed(await _answer_effect(pool, scope, key, None, claim.effect_id, replay))
     if claim.outcome == "mismatch":
         return problem(
             422,
@@ -67,28 +85,74 @@ async def run_idempotent(
             f"a request with {HEADER} {key!r} is still being processed; retry shortly",
             instance=request.url.path,
         )
+    assert claim.token is not None
+    token = claim.token
     try:
-        try:
-            response = await handler()
-        except DomainError as exc:
-            # A refusal is an answer too: replaying it keeps the key's meaning stable.
-            response = domain_problem(request, exc)
-    except BaseException:
-        async with connection(pool) as conn:
-            await keys.release(conn, scope, key)
-        raise
+        with claimed(IdempotencyClaim(scope, key, token)):
+            try:
+                response = await handler()
+            except DomainError as exc:
+                # A refusal is an answer too: replaying it keeps the key's meaning stable.
+                response = domain_problem(request, exc)
+    except Exception:
+        # Whatever failed, an effect that committed is the answer (the commit is the truth).
+        effect = await _forget_unless_effect(pool, scope, key, token)
+        if effect is None:
+            raise
+        log.warning("answer to %s %s failed after its effect committed; answering the effect", scope, key,
+                    exc_info=True)
+        return await _answer_effect(pool, scope, key, token, effect, replay)
     if response.status_code >= 500:
-        async with connection(pool) as conn:
-            await keys.release(conn, scope, key)
-        return response
-    body: Any = json.loads(bytes(response.body)) if response.body else None
-    async with connection(pool) as conn:
-        await keys.complete(conn, scope, key, response.status_code, body, datetime.now(UTC))
+        effect = await _forget_unless_effect(pool, scope, key, token)
+        return response if effect is None else await _answer_effect(pool, scope, key, token, effect, replay)
+    await _complete(pool, scope, key, token, response)
     return response
 
 
-def _replay(status: int, body: Any) -> Response:
+async def _forget_unless_effect(pool: asyncpg.Pool, scope: str, key: str, token: str) -> str | None:
+    """Release the claim so a retry can run, unless its effect committed: then answer that effect's id."""
+    async with connection(pool) as conn:
+        effect = await keys.effect_of(conn, scope, key)
+        if effect is None:
+            await keys.release(conn, scope, key, token)
+    return effect
+
+
+async def _answer_effect(
+    pool: asyncpg.Pool, scope: str, key: str, token: str | None, effect_id: str, replay: ReplayEffect
+) -> Response:
+    response = await replay(effect_id)
+    if response.status_code < 500:
+        await _complete(pool, scope, key, token, response)
+    return response
+
+
+async def _complete(pool: asyncpg.Pool, scope: str, key: str, token: str | None, response: Response) -> None:
+    """Store the answer for replays; never fails the answer itself.
+
+    If storing fails, a retry still finds the key in flight with its effect stamped
+    (and replays the effect) or, without an effect, takes the key over once stale.
+    """
+    body: Any = json.loads(bytes(response.body)) if response.body else None
+    try:
+        async with connection(pool) as conn:
+            await keys.complete(conn, scope, key, response.status_code, body, datetime.now(UTC), token=token)
+    except Exception:
+        log.warning("could not store the answer for %s %s; a retry answers from its effect", scope, key,
+                    exc_info=True)
+
+
+async def purge_idempotency_keys(pool: asyncpg.Pool, retention: timedelta, now: datetime | None = None) -> int:
+    """Drop records older than ``retention``; answers how many."""
+    async with connection(pool) as conn:
+        return await keys.purge_older_than(conn, retention, now or datetime.now(UTC))
+
+
+def _stored(status: int, body: Any) -> Response:
     media = "application/problem+json" if status >= 400 else "application/json"
-    response = JSONResponse(body, status_code=status, media_type=media)
+    return JSONResponse(body, status_code=status, media_type=media)
+
+
+def _replayed(response: Response) -> Response:
     response.headers["Idempotent-Replayed"] = "true"
     return response

@@ -8,14 +8,18 @@ page or a stack trace.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
+from actors.transactions import lost_dependency
 from domain import errors
 
 log = logging.getLogger(__name__)
@@ -26,6 +30,7 @@ TYPE_BASE = "https://scheduling-service/problems/"
 STATUS_BY_ERROR: dict[type[errors.DomainError], int] = {
     errors.NotFound: 404,
     errors.SlotTaken: 409,
+    errors.VehicleAlreadyBooked: 409,
     errors.NoSlotAvailable: 409,
     errors.DailyCapReached: 409,
     errors.IdempotencyConflict: 409,
@@ -36,7 +41,11 @@ STATUS_BY_ERROR: dict[type[errors.DomainError], int] = {
     errors.MissingSkill: 422,
     errors.MissingEquipment: 422,
     errors.InvalidRequest: 422,
+    errors.ServiceUnavailable: 503,
 }
+
+RETRY_AFTER_SECONDS = 2
+"""What a 503 asks the client to wait (``Retry-After``): about one PostgreSQL restart or actor restart."""
 
 TITLES = {
     400: "Bad request",
@@ -47,6 +56,7 @@ TITLES = {
     415: "Unsupported media type",
     422: "Unprocessable content",
     500: "Internal server error",
+    503: "Service unavailable",
 }
 
 
@@ -68,7 +78,8 @@ def problem(
     if instance:
         body["instance"] = instance
     body.update({k: v for k, v in extensions.items() if v is not None})
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status == 503 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
 def status_for(exc: errors.DomainError) -> int:
@@ -102,6 +113,20 @@ def domain_problem(request: Request, exc: errors.DomainError) -> JSONResponse:
     )
 
 
+def allowed_methods(request: Request) -> str:
+    """The ``Allow`` header of a 405 (RFC 9110): every method some route of the app serves at this path."""
+    table: list[tuple[re.Pattern[str], set[str]]] | None = getattr(request.app.state, "methods_by_path", None)
+    if table is None:  # built on the first 405, once the app has all its routes
+        table = [
+            (compile_path(route.path)[0], set(route.methods))
+            for route in iter_route_contexts(request.app.routes)
+            if route.path and route.methods
+        ]
+        request.app.state.methods_by_path = table
+    path = request.scope["path"].removeprefix(request.scope.get("root_path", "")) or "/"
+    return ", ".join(sorted({method for regex, methods in table if regex.match(path) for method in methods}))
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Register the handlers that turn every failure into problem details."""
 
@@ -118,7 +143,12 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return problem(exc.status_code, code, str(exc.detail), instance=request.url.path)
+        response = problem(exc.status_code, code, str(exc.detail), instance=request.url.path)
+        if exc.headers:
+            response.headers.update(exc.headers)
+        if exc.status_code == 405:
+            response.headers["Allow"] = allowed_methods(request)
+        return response
 
     @app.exception_handler(asyncpg.CharacterNotInRepertoireError)
     @app.exception_handler(asyncpg.UntranslatableCharacterError)
@@ -133,5 +163,11 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if lost_dependency(exc):
+            log.warning("%s %s: a dependency is unreachable: %r", request.method, request.url.path, exc)
+            return problem(
+                503, "service_unavailable", "a dependency of the service is unreachable; retry shortly",
+                instance=request.url.path,
+            )
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem(500, "internal_error", "the service failed to answer; try again", instance=request.url.path)

@@ -23,6 +23,7 @@ from actors.catalog_cache import CatalogCache
 from actors.scheduler import Scheduler
 from actors.transactions import connection
 from config.settings import Settings
+from deployments.idempotency import purge_idempotency_keys
 from deployments.runtime import prepare_database, resolve_infrastructure
 from domain.appointment import Appointment
 from domain.resources import Technician
@@ -59,7 +60,7 @@ class CalendarFeeds:
         for appt in appts:
             service = await self._catalog.service_type(appt.service_type)
             invites.append(invite_for(appt, shop, tech, service.name))
-        return technician_feed(invites, name=tech.name)
+        return technician_feed(invites, name=tech.name, technician_id=tech.id)
 
 
 @dataclass
@@ -105,6 +106,8 @@ async def build_services(settings: Settings, *, start_bridge: bool = True) -> Se
     app = build_application(resolved, pool, infra.database_url)
     services = Services(resolved, infra.database_url, app, CalendarFeeds(app.catalog, pool, resolved.smtp_from))
     services._tasks.append(asyncio.create_task(_sweep_holds(app.booking, resolved.hold_sweep_seconds)))
+    retention = timedelta(hours=resolved.idempotency_retention_hours)
+    services._tasks.append(asyncio.create_task(_purge_idempotency_keys(pool, retention, PURGE_EVERY_S)))
     await _warm_shops(app)
     if start_bridge:
         await asyncio.to_thread(_start_bridge, resolved)
@@ -134,6 +137,22 @@ async def _sweep_holds(booking: BookingService, every_s: float) -> None:
                 log.info("released %d expired holds", len(expired))
         except Exception:  # a sweep that fails is retried at the next tick; never kill the loop
             log.exception("hold sweep failed")
+
+
+PURGE_EVERY_S = 3600.0
+"""How often the ingress drops idempotency records past their retention (every replica: the DELETE is idempotent)."""
+
+
+async def _purge_idempotency_keys(pool: asyncpg.Pool, retention: timedelta, every_s: float) -> None:
+    """Drop idempotency records older than ``retention``, at start-up and then every ``every_s``."""
+    while True:
+        try:
+            purged = await purge_idempotency_keys(pool, retention)
+            if purged:
+                log.info("purged %d idempotency records older than %s", purged, retention)
+        except Exception:  # retried at the next tick; never kill the loop
+            log.exception("idempotency purge failed")
+        await asyncio.sleep(every_s)
 
 
 def _start_bridge(settings: Settings) -> None:

@@ -38,6 +38,12 @@ class SlotTaken(DomainError):
     code = "slot_taken"
 
 
+class VehicleAlreadyBooked(DomainError):
+    """The vehicle already has a live appointment (or hold) overlapping the time; one car, one place."""
+
+    code = "vehicle_already_booked"
+
+
 class OutsideWorkingHours(DomainError):
     """The interval is not fully inside the resource's working time."""
 
@@ -90,3 +96,13 @@ class IdempotencyConflict(DomainError):
     """An idempotency key reused with a different request, or still in flight."""
 
     code = "idempotency_conflict"
+
+
+class ServiceUnavailable(DomainError):
+    """A dependency (the database, a resource actor) could not be reached: try again shortly.
+
+    A write that failed this way either took effect once or not at all; retried
+    with the same ``Idempotency-Key`` it answers the effect if there was one.
+    """
+
+    code = "service_unavailable"

@@ -15,22 +15,62 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from domain.appointment import ACTIVE_STATUSES, Appointment, AppointmentStatus, Cancellation
-from domain.errors import SlotTaken
+from domain.errors import SlotTaken, VehicleAlreadyBooked
 from domain.time_windows import Interval
 from store.codecs import appointment_from_row, customer_to_json
 
 _ACTIVE = [s.value for s in ACTIVE_STATUSES]
-_TECH_LOCK, _BAY_LOCK = 1_701, 1_702  # advisory-lock key spaces (first int of the pair)
+_TECH_LOCK, _BAY_LOCK, _VEHICLE_LOCK = 1_701, 1_702, 1_703  # advisory-lock key spaces (first int of the pair)
 
 
-async def lock_resources(conn: asyncpg.Connection, tech_rid: int, bay_rid: int) -> None:
-    """Serialize writers of one technician and one bay until the transaction ends."""
+async def lock_resources(
+    conn: asyncpg.Connection, tech_rid: int, bay_rid: int, vehicle_id: str | None = None
+) -> None:
+    """Serialize writers of one technician, one bay (and one vehicle) until the transaction ends.
+
+    Always in this order, so writers queue instead of deadlocking. The vehicle's
+    lock is keyed by a hash of its id: two vehicles sharing a hash only queue
+    behind each other, the check that follows the lock is exact.
+    """
     await conn.execute(
-        "SELECT pg_advisory_xact_lock($1, $2), pg_advisory_xact_lock($3, $4)",
+        "SELECT pg_advisory_xact_lock($1, $2), pg_advisory_xact_lock($3, $4),"
+        " CASE WHEN $6::text IS NULL THEN NULL ELSE pg_advisory_xact_lock($5, hashtext($6::text)) END",
         _TECH_LOCK,
         tech_rid,
         _BAY_LOCK,
         bay_rid,
+        _VEHICLE_LOCK,
+        vehicle_id,
+    )
+
+
+async def check_vehicle_free(
+    conn: asyncpg.Connection, vehicle_id: str, interval: Interval, now: datetime, exclude: str | None = None
+) -> None:
+    """``VehicleAlreadyBooked`` if the vehicle has another live appointment or hold overlapping ``interval``.
+
+    Call after ``lock_resources`` with the vehicle, in a separate statement, so it sees
+    every booking of the vehicle committed before the lock was granted.
+    """
+    clash = await conn.fetchrow(_VEHICLE_CLASH + " AND ($6::uuid IS NULL OR id <> $6::uuid)",
+                                vehicle_id, interval.start, interval.end, _ACTIVE, now, exclude)
+    if clash is not None:
+        raise _vehicle_booked(vehicle_id, clash)
+
+
+_VEHICLE_CLASH = """
+SELECT id, start_at, end_at FROM appointments
+WHERE vehicle_id = $1 AND start_at < $3 AND end_at > $2
+  AND status = ANY ($4::text[]) AND (status <> 'held' OR hold_expires_at > $5)
+"""
+
+
+def _vehicle_booked(vehicle_id: str, clash: asyncpg.Record) -> VehicleAlreadyBooked:
+    return VehicleAlreadyBooked(
+        f"vehicle {vehicle_id} already has appointment {clash['id']} from {clash['start_at'].isoformat()} "
+        f"to {clash['end_at'].isoformat()}",
+        vehicle_id=vehicle_id,
+        appointment_id=str(clash["id"]),
     )
 
 
@@ -109,6 +149,11 @@ WITH expired AS (
     SELECT count(*) AS n FROM appointments
     WHERE technician_id = $6 AND start_at >= $23 AND start_at < $24
       AND status = ANY ($25::text[]) AND (status <> 'held' OR hold_expires_at > $22)
+), clash AS (
+    SELECT id, start_at, end_at FROM appointments
+    WHERE vehicle_id = $3 AND start_at < $11 AND end_at > $10
+      AND status = ANY ($25::text[]) AND (status <> 'held' OR hold_expires_at > $22)
+    LIMIT 1
 ), inserted AS (
     INSERT INTO appointments (id, shop_id, vehicle_id, service_type, urgency, technician_id, bay_id,
         tech_rid, bay_rid, start_at, end_at, blocked_until, status, hold_expires_at, customer, notes,
@@ -118,10 +163,11 @@ WITH expired AS (
         $16::text, $17::bool, $18::timestamptz, $19::int, $20::text, $21::timestamptz, $21::timestamptz
     FROM jobs
     -- reading "expired" here makes the expiry run to completion before the row is inserted
-    WHERE jobs.n < $26 AND (SELECT count(*) FROM expired) >= 0
+    WHERE jobs.n < $26 AND NOT EXISTS (SELECT 1 FROM clash) AND (SELECT count(*) FROM expired) >= 0
     RETURNING id
 )
-SELECT (SELECT n FROM jobs) AS jobs, (SELECT count(*) FROM inserted) AS inserted
+SELECT (SELECT n FROM jobs) AS jobs, (SELECT count(*) FROM inserted) AS inserted,
+    (SELECT id FROM clash) AS id, (SELECT start_at FROM clash) AS start_at, (SELECT end_at FROM clash) AS end_at
 """
 
 
@@ -137,6 +183,8 @@ async def insert_under_cap(
     now: datetime,
 ) -> int | None:
     """Expire stale holds on both resources, count the technician's day, insert if under ``cap``: one statement.
+
+    ``VehicleAlreadyBooked`` (nothing written) when the vehicle has a live appointment overlapping.
 
     Answers None when inserted, else the day's job count (the cap was reached,
     nothing written). Call after ``lock_resources`` in the same transaction, in
@@ -157,6 +205,8 @@ async def insert_under_cap(
     except asyncpg.exceptions.ExclusionViolationError:
         raise _taken(appt) from None
     assert row is not None
+    if row["id"] is not None:
+        raise _vehicle_booked(appt.vehicle_id, row)
     return None if row["inserted"] else int(row["jobs"])
 
 
@@ -269,6 +319,14 @@ async def list_live_for_technician(
 ) -> list[Appointment]:
     """Live appointments and unexpired holds of a technician overlapping ``window``."""
     return await _list_live("technician_id", technician_id, window, now, conn)
+
+
+async def vehicle_busy(conn: asyncpg.Connection, vehicle_id: str, window: Interval, now: datetime) -> list[Interval]:
+    """When the vehicle is taken (live appointments and unexpired holds) within ``window``, in order."""
+    rows = await conn.fetch(
+        _VEHICLE_CLASH + " ORDER BY start_at", vehicle_id, window.start, window.end, _ACTIVE, now
+    )
+    return [Interval(r["start_at"], r["end_at"]) for r in rows]
 
 
 async def list_live_for_bay(

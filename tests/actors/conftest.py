@@ -53,9 +53,11 @@ def request(
     hours: float = 1.0,
     service_type: str = "routine",
     shop_id: str = "shop_a",
-    vehicle: str = "V001",
+    vehicle: str | None = None,
     source_ref: str | None = None,
 ) -> BookingRequest:
+    """A booking request; each gets a vehicle of its own unless ``vehicle`` names one (one car, one place)."""
+    vehicle = vehicle or f"V-{uuid.uuid4().hex[:10]}"
     return BookingRequest(
         shop_id=shop_id,
         technician_id=tech,

@@ -134,7 +134,7 @@ async def test_skills_equipment_and_hours_are_checked_by_the_actors(db: Any, ser
 
 async def test_details_change_without_moving_time(db: Any, service: BookingService) -> None:
     await seed_shop(db, techs=1, bays=1)
-    appt = await service.book(request())
+    appt = await service.book(request(vehicle="V001"))
     updated = await service.update_details(appt.id, notes="bring keys", customer=Customer(name="Bo"))
     assert (updated.notes, updated.customer.name, updated.interval) == ("bring keys", "Bo", appt.interval)
     assert (await service.get(appt.id)).notes == "bring keys"
