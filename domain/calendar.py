@@ -96,7 +96,8 @@ class ResourceCalendar:
     def check(self, interval: Interval, now: datetime, ignore: str | None = None) -> None:
         """Raise the first rule ``interval`` breaks; ``ignore`` is the entry being moved."""
         working = self._working_time(interval)
-        if not any(w.contains(interval) for w in working):
+        # windows that touch (a shop open around the clock: one per local day) are one stretch of work
+        if not any(w.contains(interval) for w in working) and not any(w.contains(interval) for w in merge(working)):
             raise OutsideWorkingHours(
                 f"{self.resource_id} does not work the whole of "
                 f"{interval.start.isoformat()}–{interval.end.isoformat()}",

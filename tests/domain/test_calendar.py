@@ -101,3 +101,18 @@ def test_busy_and_free_account_for_the_buffer() -> None:
     day = Interval(DAY, DAY + timedelta(days=1))
     assert cal.busy(day, NOW) == [Interval(at(9.5).start, at(11.5).start)]
     assert cal.free(day, NOW) == [Interval(at(8).start, at(9.5).start), Interval(at(11.5).start, at(18).start)]
+
+
+def test_a_job_across_midnight_fits_a_resource_working_around_the_clock() -> None:
+    def around_the_clock(window: Interval) -> list[Interval]:
+        # one window per local day, as a 00:00-24:00 shop's hours are cut: they touch at midnight
+        first = window.start.replace(hour=0, minute=0, second=0, microsecond=0)
+        days = [Interval(first + timedelta(days=d), first + timedelta(days=d + 1)) for d in range(-1, 3)]
+        return [cut for d in days if (cut := d.intersection(window)) is not None]
+
+    cal = ResourceCalendar("tech", tz=ZoneInfo("UTC"), working_time=around_the_clock,
+                           buffer=timedelta(minutes=30), daily_cap=None)
+
+    cal.book("late", at(23.5), NOW)
+
+    assert [e.key for e in cal.entries(NOW)] == ["late"]
