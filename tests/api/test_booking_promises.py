@@ -39,26 +39,38 @@ async def api_db(api_database_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 async def _overlapping_vehicle_pairs(pool: asyncpg.Pool, vehicles: list[str]) -> int:
     async with pool.acquire() as conn:
-        return int(await conn.fetchval(
-            f"""
+        return int(
+            await conn.fetchval(
+                f"""
             SELECT count(*) FROM appointments a JOIN appointments b
               ON a.vehicle_id = b.vehicle_id AND a.id < b.id
              AND a.start_at < b.end_at AND b.start_at < a.end_at
             WHERE a.vehicle_id = ANY ($1::text[]) AND a.status IN {LIVE} AND b.status IN {LIVE}
             """,
-            vehicles,
-        ))
+                vehicles,
+            )
+        )
 
 
 async def test_one_vehicle_at_one_start_on_several_technicians_books_once(
     client: httpx.AsyncClient, api_db: asyncpg.Pool
 ) -> None:
     car = vehicle()
-    slot = (await search(client, vehicle_id=car, service_type="routine", earliest=ahead(80.3),
-                         shop_id="shop_allday"))[0]
+    slot = (await search(client, vehicle_id=car, service_type="routine", earliest=ahead(80.3), shop_id="shop_allday"))[
+        0
+    ]
     pairs = [("tech_901", "Bay 1"), ("tech_902", "Bay 2")]
-    bodies = [{"vehicle_id": car, "service_type": "routine", "datetime": slot["datetime"], "technician_id": t,
-               "service_bay": b, "shop_id": "shop_allday"} for t, b in pairs]
+    bodies = [
+        {
+            "vehicle_id": car,
+            "service_type": "routine",
+            "datetime": slot["datetime"],
+            "technician_id": t,
+            "service_bay": b,
+            "shop_id": "shop_allday",
+        }
+        for t, b in pairs
+    ]
 
     answers = await asyncio.gather(*(client.post("/appointments", json=body) for body in bodies))
 
@@ -71,12 +83,19 @@ async def test_concurrent_best_slot_bookings_of_one_vehicle_never_overlap(
     client: httpx.AsyncClient, api_db: asyncpg.Pool
 ) -> None:
     car = vehicle()
-    body = {"vehicle_id": car, "service_type": "routine", "urgency": "MEDIUM", "shop_id": "shop_allday",
-            "preferred_date": (datetime.now(UTC) + timedelta(days=81)).date().isoformat()}
+    body = {
+        "vehicle_id": car,
+        "service_type": "routine",
+        "urgency": "MEDIUM",
+        "shop_id": "shop_allday",
+        "preferred_date": (datetime.now(UTC) + timedelta(days=81)).date().isoformat(),
+    }
 
     answers = await asyncio.gather(*(client.post("/appointments", json=body) for _ in range(6)))
 
-    assert all(a.status_code in (201, 409) for a in answers), [a.json()["detail"] for a in answers if a.status_code != 201]
+    assert all(a.status_code in (201, 409) for a in answers), [
+        a.json()["detail"] for a in answers if a.status_code != 201
+    ]
     assert await _overlapping_vehicle_pairs(api_db, [car]) == 0
     # and the search no longer offers the vehicle's booked time
     booked = [a.json() for a in answers if a.status_code == 201]
@@ -85,13 +104,15 @@ async def test_concurrent_best_slot_bookings_of_one_vehicle_never_overlap(
     assert offered.status_code == 200, offered.text
     for slot in offered.json()["recommended_slots"]:
         for appt in booked:
-            assert not (slot["datetime"] < appt["estimated_completion"] and appt["datetime"] < slot[
-                "estimated_completion"]), (slot, appt)
+            assert not (
+                slot["datetime"] < appt["estimated_completion"] and appt["datetime"] < slot["estimated_completion"]
+            ), (slot, appt)
 
 
 async def test_bad_requests_among_honest_ones_fail_alone(client: httpx.AsyncClient, api_db: asyncpg.Pool) -> None:
-    slots = await search(client, vehicle_id=vehicle(), service_type="routine", earliest=ahead(71),
-                         shop_id="shop_berlin", top_k=10)
+    slots = await search(
+        client, vehicle_id=vehicle(), service_type="routine", earliest=ahead(71), shop_id="shop_berlin", top_k=10
+    )
     honest = [{**chosen(s), "vehicle_id": vehicle(), "service_type": "routine"} for s in slots]
     poison = [{**honest[0], "vehicle_id": vehicle(), "datetime": "9999-12-31T10:00:00+00:00"} for _ in range(10)]
     keys = [f"promise-{uuid.uuid4()}" for _ in honest]
@@ -99,11 +120,10 @@ async def test_bad_requests_among_honest_ones_fail_alone(client: httpx.AsyncClie
     async def post(body: dict[str, Any], key: str | None = None) -> httpx.Response:
         return await client.post("/appointments", json=body, headers={"Idempotency-Key": key} if key else {})
 
-    answers = await asyncio.gather(*(post(b, k) for b, k in zip(honest, keys, strict=True)),
-                                   *(post(b) for b in poison))
+    answers = await asyncio.gather(*(post(b, k) for b, k in zip(honest, keys, strict=True)), *(post(b) for b in poison))
 
     assert all(a.status_code < 500 for a in answers), [a.text for a in answers if a.status_code >= 500]
-    assert all(a.status_code == 422 for a in answers[len(honest):]), [a.text for a in answers[len(honest):]]
+    assert all(a.status_code == 422 for a in answers[len(honest) :]), [a.text for a in answers[len(honest) :]]
     assert all(a.status_code in (201, 409) for a in answers[: len(honest)])
     # a retry of every honest booking answers the same appointment (or the same refusal)
     again = await asyncio.gather(*(post(b, k) for b, k in zip(honest, keys, strict=True)))
@@ -155,8 +175,9 @@ async def test_a_key_whose_booking_committed_always_answers_that_booking(
         assert await conn.fetchval("SELECT count(*) FROM appointments WHERE vehicle_id = $1", car) == 1
 
 
-async def _claim_row(pool: asyncpg.Pool, key: str, body: dict[str, Any], claimed_at: datetime,
-                     effect_id: str | None = None) -> None:
+async def _claim_row(
+    pool: asyncpg.Pool, key: str, body: dict[str, Any], claimed_at: datetime, effect_id: str | None = None
+) -> None:
     path = "/api/v1/appointments"
     fingerprint = request_fingerprint("POST", path, json.dumps(body).encode())
     async with pool.acquire() as conn:
@@ -166,7 +187,12 @@ async def _claim_row(pool: asyncpg.Pool, key: str, body: dict[str, Any], claimed
                                           effect_id)
             VALUES ($1, $2, $3, 'in_flight', $4, $4, $5, $6)
             """,
-            f"POST {path}", key, fingerprint, claimed_at, uuid.uuid4(), effect_id,
+            f"POST {path}",
+            key,
+            fingerprint,
+            claimed_at,
+            uuid.uuid4(),
+            effect_id,
         )
 
 
@@ -181,10 +207,16 @@ async def test_a_key_left_in_flight_by_a_dead_process_is_taken_over_after_the_ti
     await _claim_row(api_db, stale, body, now - timedelta(hours=2))
     await _claim_row(api_db, fresh, body, now)
 
-    taken_over = await client.post("/appointments", content=json.dumps(body),
-                                   headers={"Idempotency-Key": stale, "Content-Type": "application/json"})
-    still_running = await client.post("/appointments", content=json.dumps(body),
-                                      headers={"Idempotency-Key": fresh, "Content-Type": "application/json"})
+    taken_over = await client.post(
+        "/appointments",
+        content=json.dumps(body),
+        headers={"Idempotency-Key": stale, "Content-Type": "application/json"},
+    )
+    still_running = await client.post(
+        "/appointments",
+        content=json.dumps(body),
+        headers={"Idempotency-Key": fresh, "Content-Type": "application/json"},
+    )
 
     assert taken_over.status_code == 201, taken_over.text
     assert_problem(still_running, 409, "idempotency_in_flight")
@@ -201,8 +233,9 @@ async def test_a_stale_key_whose_effect_committed_answers_the_effect_instead_of_
     key = f"died-after-commit-{uuid.uuid4()}"
     await _claim_row(api_db, key, body, datetime.now(UTC) - timedelta(hours=2), effect_id=booked.json()["id"])
 
-    answer = await client.post("/appointments", content=json.dumps(body),
-                               headers={"Idempotency-Key": key, "Content-Type": "application/json"})
+    answer = await client.post(
+        "/appointments", content=json.dumps(body), headers={"Idempotency-Key": key, "Content-Type": "application/json"}
+    )
 
     assert answer.status_code == 201, answer.text
     assert answer.json()["id"] == booked.json()["id"]
@@ -218,7 +251,8 @@ async def test_idempotency_records_are_purged_on_a_schedule(api_db: asyncpg.Pool
             await conn.execute(
                 "INSERT INTO idempotency_keys (scope, key, request_hash, state, created_at, claimed_at)"
                 " VALUES ('POST /x', $1, 'h', 'done', $2, $2)",
-                key, created,
+                key,
+                created,
             )
 
     async def present() -> set[str]:
