@@ -41,7 +41,7 @@ _LOST = (
 
 def lost_dependency(exc: BaseException) -> bool:
     """True for the ways a lost or restarting PostgreSQL shows up, whatever the driver wraps them in."""
-    return isinstance(exc, _LOST | ServiceUnavailable)
+    return isinstance(exc, (*_LOST, ServiceUnavailable))
 
 
 def _unavailable(exc: BaseException) -> ServiceUnavailable:

@@ -4,7 +4,9 @@ One Serve application per test session, on a free loopback port, over a
 dedicated database (the shared ``db`` fixture truncates tables, which would
 pull the floor from under live actors). Besides the demo chain the database
 holds ``shop_allday``: a shop open around the clock, so that tests needing a
-slot "within 24 hours" find one whatever the day and hour of the run.
+slot "within 24 hours" find one whatever the day and hour of the run. The app
+(its replica and resource actors) reaches the database through
+``database_proxy``, which a test can cut to play a PostgreSQL restart.
 """
 
 from __future__ import annotations
@@ -14,9 +16,12 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 import pytest
+
+from tests.faults import TcpProxy
 
 ALLDAY_SHOP = """
 version: 1
@@ -50,6 +55,10 @@ HOLD_TTL_MINUTES = 0.15
 """Nine seconds: long enough to confirm a hold, short enough to watch one expire."""
 
 STARTUP_DEADLINE_S = 180.0
+
+IN_FLIGHT_TIMEOUT_S = 10.0
+"""When a retry may take over an ``Idempotency-Key`` whose claim was left in flight (60 s in production): a
+request cut off by a database outage cannot release its claim, and its client retries until this has passed."""
 
 
 def _free_port() -> int:
@@ -87,6 +96,32 @@ async def api_database_url() -> AsyncIterator[str]:
     await admin.close()
 
 
+def _server_address(dsn: str) -> tuple[str, int] | str:
+    """Where the DSN's server listens: ``(host, port)``, or the path of its Unix socket."""
+    parts = urlsplit(dsn)
+    query = dict(parse_qsl(parts.query))
+    host = parts.hostname or query.get("host") or "localhost"
+    port = parts.port or int(query.get("port", 5432))
+    return f"{host}/.s.PGSQL.{port}" if host.startswith("/") else (host, port)
+
+
+def _through(dsn: str, proxy: TcpProxy) -> str:
+    """The same DSN, connecting through ``proxy``."""
+    parts = urlsplit(dsn)
+    userinfo = parts.netloc.rpartition("@")[0]
+    host, port = proxy.address
+    netloc = f"{userinfo}@{host}:{port}" if userinfo else f"{host}:{port}"
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k not in ("host", "port")])
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+@pytest.fixture(scope="session")
+def database_proxy(api_database_url: str) -> Iterator[TcpProxy]:
+    """The proxy between the app and its database's server (migrations and checks connect directly)."""
+    with TcpProxy(_server_address(api_database_url)) as proxy:
+        yield proxy
+
+
 def _wait_healthy(base_url: str, deadline_s: float) -> None:
     deadline = time.monotonic() + deadline_s
     last: object = None
@@ -104,7 +139,7 @@ def _wait_healthy(base_url: str, deadline_s: float) -> None:
 
 
 @pytest.fixture(scope="session")
-def api_url(ray_session: Any, api_database_url: str, redis_url: str) -> Iterator[str]:
+def api_url(ray_session: Any, api_database_url: str, database_proxy: TcpProxy, redis_url: str) -> Iterator[str]:
     """The base URL of the scheduling API running on Ray Serve."""
     from ray import serve
 
@@ -116,13 +151,14 @@ def api_url(ray_session: Any, api_database_url: str, redis_url: str) -> Iterator
     app = build_app(
         {
             "settings": {
-                "database_url": api_database_url,
+                "database_url": _through(api_database_url, database_proxy),
                 "redis_url": redis_url,
                 "seed_demo_data": False,
                 "ray_namespace": tag,
                 "stream_prefix": f"{tag}:",
                 "hold_ttl_minutes": HOLD_TTL_MINUTES,
                 "hold_sweep_seconds": 1,
+                "idempotency_in_flight_timeout_seconds": IN_FLIGHT_TIMEOUT_S,
             },
             "start_bridge": False,
         }
