@@ -14,6 +14,7 @@ process that died is taken over after ``idempotency_in_flight_timeout_seconds``.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -28,7 +29,7 @@ from fastapi.responses import JSONResponse, Response
 from actors.idempotent_effects import IdempotencyClaim, claimed
 from actors.transactions import connection
 from deployments.problems import domain_problem, problem
-from domain.errors import DomainError
+from domain.errors import DomainError, ServiceUnavailable
 from store import idempotency_repository as keys
 
 log = logging.getLogger(__name__)
@@ -110,12 +111,46 @@ async def run_idempotent(
 
 
 async def _forget_unless_effect(pool: asyncpg.Pool, scope: str, key: str, token: str) -> str | None:
-    """Release the claim so a retry can run, unless its effect committed: then answer that effect's id."""
+    """Release the claim so a retry can run, unless its effect committed: then answer that effect's id.
+
+    With the database unreachable the release is retried in the background until it is back (the
+    caller hears 503 now); otherwise the key would answer 409 in flight until the claim went stale.
+    """
+    try:
+        return await _release_unless_effect(pool, scope, key, token)
+    except ServiceUnavailable:
+        task = asyncio.ensure_future(_release_when_back(pool, scope, key, token))
+        _background.add(task)
+        task.add_done_callback(_background.discard)
+        raise
+
+
+async def _release_unless_effect(pool: asyncpg.Pool, scope: str, key: str, token: str) -> str | None:
     async with connection(pool) as conn:
         effect = await keys.effect_of(conn, scope, key)
         if effect is None:
             await keys.release(conn, scope, key, token)
     return effect
+
+
+_background: set[asyncio.Future[None]] = set()
+RELEASE_RETRY_FOR_S = 300.0
+
+
+async def _release_when_back(pool: asyncpg.Pool, scope: str, key: str, token: str) -> None:
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + RELEASE_RETRY_FOR_S
+    delay = 0.25
+    while loop.time() < give_up:
+        await asyncio.sleep(delay)
+        try:
+            await _release_unless_effect(pool, scope, key, token)
+            return
+        except ServiceUnavailable:
+            delay = min(delay * 2, 5.0)
+        except Exception:
+            log.warning("releasing %s %s failed; it goes stale instead", scope, key, exc_info=True)
+            return
 
 
 async def _answer_effect(
