@@ -7,20 +7,15 @@ as the cluster has CPUs, of sizes differing by at most one, so the overhead
 is paid once per core. Each chunk asks for one CPU, so a 2-core machine runs
 two at once (and a bigger cluster scales with cores).
 
-The caller solves the first chunk itself while the tasks solve the others
-(``local``, the default): its core would otherwise only wait, and that chunk
-pays neither task overhead nor pickling; a single chunk never leaves the
-caller.
+The caller solves the first chunk itself, in a worker thread, while the
+tasks solve the others (``local``, the default): its core would otherwise
+only wait, and that chunk pays neither task overhead nor pickling; a single
+chunk never leaves the caller.
 
 A chunk travels compactly: the driver pickles its problems once (protocol 5,
 ``SlotProblem``'s own flat ``__reduce__``) into one ``bytes`` argument, which
 Ray moves as an opaque buffer, and the task returns its results the same
 way; one object each way per chunk, never one per shop.
-
-The first solve in a fresh worker process pays for importing OR-Tools and
-the solver (hundreds of ms): ``warm_up`` starts one worker per CPU and makes
-each solve a tiny problem, so a latency-sensitive caller (the coordinator at
-start-up, the benchmark before timing) does not pay it on a request.
 
 Ray runs worker processes at nice 15 by default (``worker_niceness``): on a
 machine shared with other nice-0 work the solves get a smaller CPU share than
@@ -29,10 +24,10 @@ the caller. Where that matters, start Ray with
 
 An overall deadline bounds the answer: chunks still running at the deadline
 are cancelled and their shops reported as timed out; what finished is
-merged and returned. Every solve also has its own CP-SAT time limit.
+returned. Every solve also has its own CP-SAT time limit.
 
-``solve_shops`` blocks (``ray.get``/``ray.wait``): call it from a thread or a
-Ray task. On an event loop use ``solve_shops_async``, which awaits the refs.
+``solve_shops_async`` awaits the task refs (never ``ray.get`` on the event
+loop); ``RaySolveRunner`` is the coordinator's port onto it.
 """
 
 from __future__ import annotations
@@ -40,7 +35,7 @@ from __future__ import annotations
 import asyncio
 import pickle
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -49,7 +44,7 @@ import ray
 
 from solver.problem import SlotProblem
 from solver.ranking import DEFAULT_TIME_LIMIT_S, solve_slots
-from solver.result import RankedSlot, SlotResult
+from solver.result import SlotResult
 
 DEFAULT_DEADLINE_S = 2.0
 CHUNKS_PER_CPU = 1
@@ -57,23 +52,13 @@ CHUNKS_PER_CPU = 1
 
 
 @dataclass(frozen=True, slots=True)
-class ShopSlot:
-    """A ranked slot and the shop it belongs to (after merging shops)."""
-
-    shop_id: str
-    slot: RankedSlot
-
-
-@dataclass(frozen=True, slots=True)
 class MultiShopResult:
-    """Merged ranking over shops, each shop's own result, and the shops that did not answer in time.
+    """Each shop's result, and the shops that did not answer in time or failed.
 
     ``results`` follows the order of the problems given (None: timed out or failed).
     """
 
-    ranked: tuple[ShopSlot, ...]
     results: tuple[SlotResult | None, ...]
-    per_shop: dict[str, SlotResult]
     timed_out: tuple[str, ...]
     failed: dict[str, str]
 
@@ -89,30 +74,10 @@ def solve_packed(packed: bytes, time_limit_s: float) -> bytes:
     return pickle.dumps(solve_chunk(problems, time_limit_s), protocol=5)
 
 
-def _warm(_: int) -> int:
-    from solver.synthetic import synthetic_shop
-
-    solve_slots(synthetic_shop(0, technicians=2, bays=1, days=1))
-    time.sleep(0.05)  # hold this worker so the next warm task starts another one
-    return 0
-
-
 @cache
 def _remote_solve_chunk() -> Any:
     # Built on first use, not at import: Ray imports this module in every worker.
     return ray.remote(num_cpus=1, max_retries=0)(solve_packed)
-
-
-@cache
-def _remote_warm() -> Any:
-    return ray.remote(num_cpus=1, max_retries=0)(_warm)
-
-
-def warm_up(rounds: int = 2) -> None:
-    """Start one worker per CPU and solve a tiny problem in each (imports OR-Tools there). Blocking."""
-    remote = _remote_warm()
-    for _ in range(rounds):
-        ray.get([remote.remote(i) for i in range(_cluster_cpus())])
 
 
 def chunk(problems: Sequence[SlotProblem], shops_per_task: int | None, cpus: int) -> list[list[SlotProblem]]:
@@ -132,13 +97,6 @@ def chunk(problems: Sequence[SlotProblem], shops_per_task: int | None, cpus: int
         out.append(list(problems[start:end]))
         start = end
     return out
-
-
-def merge_rankings(results: Sequence[SlotResult], top_k: int) -> tuple[ShopSlot, ...]:
-    """The ``top_k`` best slots over all shops (same job, same weights: costs compare)."""
-    every = [ShopSlot(r.shop_id, s) for r in results for s in r.slots]
-    every.sort(key=lambda x: (x.slot.cost, x.slot.start, x.shop_id))
-    return tuple(every[:top_k])
 
 
 def _cluster_cpus() -> int:
@@ -169,12 +127,14 @@ def _submit(
 def _collect(
     problems: Sequence[SlotProblem],
     submitted: Submitted,
-    finished: Callable[[Any], list[SlotResult] | BaseException],
-    ready: set[Any],
-    top_k: int,
-    local: tuple[int, Sequence[SlotResult] | None] = (0, ()),
+    outcomes: dict[Any, list[SlotResult] | BaseException],
+    local: tuple[int, Sequence[SlotResult] | None],
 ) -> MultiShopResult:
-    """Merge what finished; ``local`` is the caller's chunk (its size, its results or None if late)."""
+    """Gather what finished by the deadline (``outcomes`` by ref); ``local`` is the caller's chunk.
+
+    ``local`` is the caller's chunk size and its results, or None if it was late.
+    Tasks without an outcome are cancelled and their shops reported timed out.
+    """
     results: list[SlotResult | None] = [None] * len(problems)
     timed_out: list[str] = []
     kept, mine = local
@@ -184,71 +144,22 @@ def _collect(
         results[:kept] = mine
     failed: dict[str, str] = {}
     for indices, ref in submitted:
-        if ref not in ready:
+        if ref not in outcomes:
             ray.cancel(ref)
             timed_out.extend(problems[i].shop_id for i in indices)
             continue
-        outcome = finished(ref)
+        outcome = outcomes[ref]
         if isinstance(outcome, BaseException):
             failed.update({problems[i].shop_id: repr(outcome) for i in indices})
             continue
         for i, result in zip(indices, outcome, strict=True):
             results[i] = result
-    done = [r for r in results if r is not None]
-    return MultiShopResult(
-        ranked=merge_rankings(done, top_k),
-        results=tuple(results),
-        per_shop={r.shop_id: r for r in done},
-        timed_out=tuple(timed_out),
-        failed=failed,
-    )
+    return MultiShopResult(results=tuple(results), timed_out=tuple(timed_out), failed=failed)
 
 
 def _unpack(packed: bytes) -> list[SlotResult]:
     results: list[SlotResult] = pickle.loads(packed)
     return results
-
-
-def _get(ref: Any) -> list[SlotResult] | BaseException:
-    try:
-        return _unpack(ray.get(ref))
-    except Exception as exc:  # a failed shop is reported, never raised over the others
-        return exc
-
-
-def solve_shops(
-    problems: Sequence[SlotProblem],
-    *,
-    deadline_s: float = DEFAULT_DEADLINE_S,
-    time_limit_s: float = DEFAULT_TIME_LIMIT_S,
-    shops_per_task: int | None = None,
-    top_k: int = 3,
-    local: bool = True,
-) -> MultiShopResult:
-    """Solve every shop's problem in Ray tasks and merge; shops late past ``deadline_s`` are timed out.
-
-    With ``local`` (the default) the caller solves one chunk itself while the
-    tasks solve the others: its core is busy anyway waiting, and that chunk
-    pays no task overhead and no pickling.
-
-    Needs an initialized Ray (the composition root calls ``ray.init``).
-    Blocking: never call it on an event loop.
-    """
-    started = time.monotonic()
-    kept, submitted = _submit(problems, time_limit_s, shops_per_task, local=local)
-    mine: list[SlotResult] | None = solve_chunk(kept, time_limit_s)  # the caller's core works meanwhile
-    if time.monotonic() - started > deadline_s:
-        mine = None  # late like any task past the deadline
-    refs = [ref for _, ref in submitted]
-    ready: set[Any] = set()
-    pending = refs
-    while pending:
-        left = deadline_s - (time.monotonic() - started)
-        if left <= 0:
-            break
-        done, pending = ray.wait(pending, num_returns=len(pending), timeout=left)
-        ready.update(done)
-    return _collect(problems, submitted, _get, ready, top_k, (len(kept), mine))
 
 
 async def solve_shops_async(
@@ -257,10 +168,15 @@ async def solve_shops_async(
     deadline_s: float = DEFAULT_DEADLINE_S,
     time_limit_s: float = DEFAULT_TIME_LIMIT_S,
     shops_per_task: int | None = None,
-    top_k: int = 3,
     local: bool = True,
 ) -> MultiShopResult:
-    """``solve_shops`` for an event loop: awaits the task refs, the caller's chunk in a worker thread."""
+    """Solve every shop's problem in Ray tasks; shops late past ``deadline_s`` are reported timed out.
+
+    With ``local`` (the default) the caller's chunk is solved in a worker
+    thread while the tasks solve the others: that chunk pays no task
+    overhead and no pickling. Awaits the refs, so it is safe on an event
+    loop. Needs an initialized Ray (the composition root calls ``ray.init``).
+    """
     started = time.monotonic()
     kept, submitted = _submit(problems, time_limit_s, shops_per_task, local=local)
     mine = asyncio.ensure_future(asyncio.to_thread(solve_chunk, kept, time_limit_s))
@@ -277,7 +193,7 @@ async def solve_shops_async(
     own: list[SlotResult] | None = await mine
     if time.monotonic() - started > deadline_s:
         own = None
-    return _collect(problems, submitted, outcomes.__getitem__, set(outcomes), top_k, (len(kept), own))
+    return _collect(problems, submitted, outcomes, (len(kept), own))
 
 
 async def _await(ref: Any) -> list[SlotResult] | BaseException:

@@ -135,12 +135,3 @@ def start_bridge_actor(
         booker_factory, settings, options
     )
 
-
-def get_bridge_actor(name: str = DEFAULT_NAME, *, namespace: str | None = None) -> Any:
-    """The running bridge actor's handle."""
-    return ray.get_actor(name, namespace=namespace)
-
-
-def kill_bridge_actor(handle: Any, *, restart: bool) -> None:
-    """Kill the actor's process at once (no graceful stop); with ``restart`` Ray brings it back."""
-    ray.kill(handle, no_restart=not restart)

@@ -71,12 +71,6 @@ def stop_embedded_redis(data_dir: Path) -> bool:
         return True
 
 
-def embedded_redis_url(data_dir: Path) -> str | None:
-    """The URL of the server of ``data_dir`` if it is running, else None."""
-    socket = _socket_path(_folder(data_dir))
-    return _url(socket) if _answers(socket) else None
-
-
 def _folder(data_dir: Path) -> Path:
     folder = (data_dir / "redis").resolve()
     folder.mkdir(parents=True, exist_ok=True)

@@ -104,13 +104,6 @@ class OutboxRelay:
     def stream_for(self, envelope: EventEnvelope) -> str:
         return self._streams.for_event(envelope.event_type)
 
-    async def drain(self) -> int:
-        """Publish until nothing is left (or another relay has the turn)."""
-        total = 0
-        while (n := await self.relay_once()) > 0:
-            total += n
-        return total
-
     async def run(self, stop: asyncio.Event) -> None:
         """Relay every ``interval_s`` (or at once when woken) until ``stop`` is set."""
         backoff = self._interval_s

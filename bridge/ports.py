@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 from domain.appointment import Appointment
 from domain.customer import Customer
@@ -48,17 +48,6 @@ class BookingOutcome:
     @classmethod
     def not_booked(cls, *reasons: str) -> BookingOutcome:
         return cls(None, reasons=reasons or ("no reason given",))
-
-    def as_data(self) -> dict[str, Any]:
-        return {
-            "appointment_id": self.appointment_id,
-            "shop_id": self.shop_id,
-            "technician_id": self.technician_id,
-            "bay_id": self.bay_id,
-            "start": self.start.isoformat() if self.start else None,
-            "end": self.end.isoformat() if self.end else None,
-            "reasons": list(self.reasons),
-        }
 
 
 class AutoBooker(Protocol):

@@ -10,13 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from domain.events import EventEnvelope, EventType
+from domain.events import EventEnvelope
 
 EVENT_FIELD = "event"
 """Every message carries exactly this field, holding the JSON envelope."""
-
-CONSUMED_EVENT_TYPES = (EventType.ALERT_CREATED, EventType.AGENT_DECISION_MADE)
-
 
 @dataclass(frozen=True, slots=True)
 class StreamNames:
@@ -30,11 +27,6 @@ class StreamNames:
     @property
     def dead_letter(self) -> str:
         return f"{self.prefix}dead-letter"
-
-    @property
-    def consumed(self) -> tuple[str, ...]:
-        """The streams the bridge reads through its consumer group."""
-        return tuple(self.for_event(t) for t in CONSUMED_EVENT_TYPES)
 
 
 def message_for(envelope: EventEnvelope) -> dict[str, str]:

@@ -51,10 +51,6 @@ class InviteDelivery:
     last_error: str | None = None
     next_attempt_at: datetime | None = None
 
-    @property
-    def credentials_rejected(self) -> bool:
-        return self.state is DeliveryState.FAILED and (self.last_error or "").startswith(CREDENTIALS_REJECTED)
-
 
 class InviteDeliveryRepository(Protocol):
     """Stores invite deliveries (PostgreSQL: ``store.invite_repository``)."""

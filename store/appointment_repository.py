@@ -74,21 +74,6 @@ def _vehicle_booked(vehicle_id: str, clash: asyncpg.Record) -> VehicleAlreadyBoo
     )
 
 
-async def expire_stale_holds(conn: asyncpg.Connection, tech_rid: int, bay_rid: int, now: datetime) -> list[str]:
-    """Mark holds past their expiry on these resources expired, so they never block a booking."""
-    rows = await conn.fetch(
-        """
-        UPDATE appointments SET status = 'expired', updated_at = $3
-        WHERE status = 'held' AND hold_expires_at <= $3 AND (tech_rid = $1 OR bay_rid = $2)
-        RETURNING id
-        """,
-        tech_rid,
-        bay_rid,
-        now,
-    )
-    return [str(r["id"]) for r in rows]
-
-
 async def expire_all_stale_holds(conn: asyncpg.Connection, now: datetime) -> list[Appointment]:
     rows = await conn.fetch(
         """
@@ -98,46 +83,6 @@ async def expire_all_stale_holds(conn: asyncpg.Connection, now: datetime) -> lis
         now,
     )
     return [appointment_from_row(r) for r in rows]
-
-
-async def count_technician_jobs(
-    conn: asyncpg.Connection, technician_id: str, day: Interval, now: datetime, exclude: str | None = None
-) -> int:
-    """Live jobs (appointments and unexpired holds) starting inside ``day``."""
-    value = await conn.fetchval(
-        """
-        SELECT count(*) FROM appointments
-        WHERE technician_id = $1 AND start_at >= $2 AND start_at < $3
-          AND status = ANY ($4::text[]) AND (status <> 'held' OR hold_expires_at > $5)
-          AND ($6::uuid IS NULL OR id <> $6::uuid)
-        """,
-        technician_id,
-        day.start,
-        day.end,
-        _ACTIVE,
-        now,
-        exclude,
-    )
-    return int(value)
-
-
-async def insert(
-    conn: asyncpg.Connection, appt: Appointment, *, tech_rid: int, bay_rid: int, buffer: timedelta
-) -> None:
-    """Insert a held or scheduled appointment; ``SlotTaken`` if it overlaps a live one."""
-    try:
-        await conn.execute(
-            """
-            INSERT INTO appointments (id, shop_id, vehicle_id, service_type, urgency, technician_id, bay_id,
-                tech_rid, bay_rid, start_at, end_at, blocked_until, status, hold_expires_at, customer, notes,
-                parts_available, parts_ready_at, sequence, source_ref, created_at, updated_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-                    $20, $21, $21)
-            """,
-            *_row_values(appt, tech_rid, bay_rid, buffer),
-        )
-    except asyncpg.exceptions.ExclusionViolationError:
-        raise _taken(appt) from None
 
 
 _INSERT_UNDER_CAP = """
@@ -190,7 +135,7 @@ async def insert_under_cap(
     nothing written). Call after ``lock_resources`` in the same transaction, in
     a separate statement: under READ COMMITTED the count's snapshot must be
     taken after the lock is held, so that it sees every booking committed
-    before. ``SlotTaken`` on overlap, as ``insert``.
+    before. ``SlotTaken`` when the exclusion constraints refuse an overlap.
     """
     try:
         row = await conn.fetchrow(
@@ -219,7 +164,7 @@ async def expire_and_count_technician_jobs(
     now: datetime,
     exclude: str | None = None,
 ) -> int:
-    """``expire_stale_holds`` and ``count_technician_jobs`` in one statement (one round trip).
+    """Expire stale holds on both resources and count the technician's live jobs in ``day``: one statement.
 
     The count's snapshot predates the expiry, which changes nothing: it skips
     holds past their expiry anyway. Call after ``lock_resources``.
@@ -259,7 +204,7 @@ def _taken(appt: Appointment) -> SlotTaken:
 
 
 def _row_values(appt: Appointment, tech_rid: int, bay_rid: int, buffer: timedelta) -> tuple[object, ...]:
-    """The appointment's columns in the order of the INSERT statements ($1..$21)."""
+    """The appointment's columns in the order of ``_INSERT_UNDER_CAP`` ($1..$21)."""
     return (
         appt.id,
         appt.shop_id,

@@ -88,28 +88,6 @@ async def list_bays(conn: asyncpg.Connection, shop_id: str) -> list[ServiceBay]:
     return [bay_from_row(r) for r in rows]
 
 
-async def find_bay_by_name(conn: asyncpg.Connection, shop_id: str, name: str) -> ServiceBay | None:
-    """A bay by its id or its display name ("Bay 3") within one shop."""
-    row = await conn.fetchrow(
-        "SELECT * FROM service_bays WHERE shop_id = $1 AND (id = $2 OR lower(name) = lower($2))",
-        shop_id,
-        name,
-    )
-    return bay_from_row(row) if row else None
-
-
-async def resource_rids(conn: asyncpg.Connection, technician_id: str, bay_id: str) -> tuple[int, int] | None:
-    """The integer twins the exclusion constraints compare."""
-    row = await conn.fetchrow(
-        "SELECT (SELECT rid FROM technicians WHERE id = $1) AS t, (SELECT rid FROM service_bays WHERE id = $2) AS b",
-        technician_id,
-        bay_id,
-    )
-    if row is None or row["t"] is None or row["b"] is None:
-        return None
-    return int(row["t"]), int(row["b"])
-
-
 async def get_service_type(conn: asyncpg.Connection, code: str) -> ServiceType | None:
     row = await conn.fetchrow("SELECT * FROM service_types WHERE code = $1", code)
     return service_type_from_row(row) if row else None

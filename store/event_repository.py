@@ -85,11 +85,6 @@ async def record_processed(conn: asyncpg.Connection, event: ProcessedEvent) -> b
     return bool(inserted)
 
 
-async def count_processed(conn: asyncpg.Connection) -> dict[Outcome, int]:
-    rows = await conn.fetch("SELECT outcome, count(*) AS n FROM processed_events GROUP BY outcome")
-    return {Outcome(r["outcome"]): int(r["n"]) for r in rows}
-
-
 # -- the outbox, as the relay sees it --------------------------------------------
 
 
@@ -111,10 +106,6 @@ async def lock_unpublished(conn: asyncpg.Connection, limit: int) -> list[OutboxR
         limit,
     )
     return [OutboxRow(r["id"], EventEnvelope.from_json(json.dumps(r["envelope"])), r["aggregate_id"]) for r in rows]
-
-
-async def count_unpublished(conn: asyncpg.Connection) -> int:
-    return int(await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL"))
 
 
 # -- reminders ---------------------------------------------------------------------

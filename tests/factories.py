@@ -13,6 +13,7 @@ from domain.resources import ServiceBay, Technician
 from domain.shop import GeoPoint, Shop, WeeklyHours
 from domain.time_windows import Interval
 from domain.urgency import Urgency
+from store import appointment_repository as appointments
 from store import catalog_repository as catalog
 
 WEEKDAYS_8_TO_17 = WeeklyHours({d: ((time(8), time(17)),) for d in range(1, 6)})
@@ -115,3 +116,31 @@ def appointment(
         created_at=kw.pop("created_at", datetime.now(UTC)),
         **kw,
     )
+
+
+NO_CAP = 2**31 - 1
+"""A daily cap no test reaches: ``insert_appointment`` writes regardless of the day's count."""
+
+
+async def resource_rids(conn: Any, shop_id: str, technician_id: str, bay_id: str) -> tuple[int, int]:
+    """A technician's and a bay's integer twins (what the exclusion constraints compare), as the calendars load them."""
+    rids = await appointments.resource_rids_for_shop(conn, shop_id)
+    return rids[("technician", technician_id)], rids[("bay", bay_id)]
+
+
+async def insert_appointment(
+    conn: Any, appt: Appointment, *, buffer: timedelta = timedelta(0), now: datetime | None = None, lock: bool = True
+) -> None:
+    """Write ``appt`` as the booking service does (resource locks, then ``insert_under_cap``), with no daily cap.
+
+    Raises ``SlotTaken`` or ``VehicleAlreadyBooked`` as a booking would; ``lock=False`` skips the advisory
+    locks, leaving the exclusion constraints alone. Call inside a transaction.
+    """
+    tech_rid, bay_rid = await resource_rids(conn, appt.shop_id, appt.technician_id, appt.bay_id)
+    if lock:
+        await appointments.lock_resources(conn, tech_rid, bay_rid, appt.vehicle_id)
+    over_cap = await appointments.insert_under_cap(
+        conn, appt, tech_rid=tech_rid, bay_rid=bay_rid, buffer=buffer, day=appt.interval, cap=NO_CAP,
+        now=now or datetime.now(UTC),
+    )
+    assert over_cap is None

@@ -6,9 +6,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from actors.booking import BookingService
+from domain.events import EventEnvelope
 from domain.time_windows import Interval
 from store import appointment_repository as appointments
 from store import catalog_repository as catalog
+from store import event_repository as events
 
 
 async def overlapping_rows(pool: Any) -> int:
@@ -24,6 +26,13 @@ async def overlapping_rows(pool: Any) -> int:
                 OR (a.bay_id = b.bay_id AND tstzrange(a.start_at, a.end_at) && tstzrange(b.start_at, b.end_at)))
             """
         ))
+
+
+async def outbox_events(pool: Any, appointment_id: str) -> list[EventEnvelope]:
+    """One appointment's outbox events, oldest first, read as the relay reads them (no relay runs here)."""
+    async with pool.acquire() as conn, conn.transaction():
+        rows = await events.lock_unpublished(conn, 10_000)
+    return [row.envelope for row in rows if row.aggregate_id == appointment_id]
 
 
 async def calendars_match_database(service: BookingService, shop_id: str, now: datetime) -> list[str]:

@@ -14,8 +14,7 @@ from actors.clock import ManualClock
 from actors.resource_pair import PairPlacement
 from domain.appointment import AppointmentStatus
 from domain.errors import DailyCapReached, HoldExpired, SlotTaken
-from store import outbox_repository as outbox
-from tests.actors.checks import calendars_match_database, overlapping_rows
+from tests.actors.checks import calendars_match_database, outbox_events, overlapping_rows
 from tests.actors.conftest import START, request
 from tests.factories import seed_shop
 
@@ -79,15 +78,13 @@ async def test_a_confirmed_hold_writes_its_events_once_and_confirming_twice_answ
 ) -> None:
     await seed_shop(db, techs=1, bays=1)
     held = await service.book(request(), hold=True)
-    async with db.acquire() as conn:
-        assert await outbox.events_for(conn, held.id) == []
+    assert await outbox_events(db, held.id) == []
     clock.advance(timedelta(minutes=14))
     first = await service.confirm(held.id)
     second = await service.confirm(held.id)
     assert first.status is second.status is AppointmentStatus.SCHEDULED
     assert (first.id, first.interval) == (second.id, second.interval)
-    async with db.acquire() as conn:
-        types = [e.event_type for e in await outbox.events_for(conn, held.id)]
+    types = [e.event_type for e in await outbox_events(db, held.id)]
     assert types == ["appointment.scheduled", "technician.assigned"]
     clock.advance(timedelta(hours=1))  # a confirmed appointment never expires
     with pytest.raises(SlotTaken):

@@ -15,15 +15,13 @@ from domain.customer import Customer
 from domain.errors import InvalidRequest, MissingEquipment, MissingSkill, NotFound, OutsideWorkingHours, SlotTaken
 from domain.time_windows import Interval
 from store import catalog_repository as catalog
-from store import outbox_repository as outbox
-from tests.actors.checks import calendars_match_database, overlapping_rows
+from tests.actors.checks import calendars_match_database, outbox_events, overlapping_rows
 from tests.actors.conftest import START, request
 from tests.factories import bay, seed_shop, technician
 
 
 async def _event_types(db: Any, appointment_id: str) -> list[str]:
-    async with db.acquire() as conn:
-        return [e.event_type for e in await outbox.events_for(conn, appointment_id)]
+    return [e.event_type for e in await outbox_events(db, appointment_id)]
 
 
 async def test_a_booking_writes_scheduled_and_assigned_events_with_the_contract_fields(
@@ -31,8 +29,7 @@ async def test_a_booking_writes_scheduled_and_assigned_events_with_the_contract_
 ) -> None:
     await seed_shop(db, techs=1, bays=1)
     appt = await service.book(request())
-    async with db.acquire() as conn:
-        scheduled = (await outbox.events_for(conn, appt.id))[0]
+    scheduled = (await outbox_events(db, appt.id))[0]
     assert scheduled.event_type == "appointment.scheduled"
     data = scheduled.data
     assert (data["technician_name"], data["bay_name"], data["status"]) == ("shop_a_t0", "shop_a_b0", "scheduled")

@@ -24,6 +24,7 @@ from domain.time_windows import Interval
 from store import appointment_repository as appointments
 from store import catalog_repository as catalog
 from store import outbox_repository as outbox
+from tests.factories import NO_CAP, resource_rids
 
 
 @dataclass
@@ -78,9 +79,8 @@ class FakeAutoBooker:
     async def _book(self, conn: Any, job: Job, tech_id: str, bay_id: str, shop_id: str, source_ref: str,
                     now: datetime, customer: Customer, notes: str | None) -> Appointment:
         async with conn.transaction():
-            rids = await catalog.resource_rids(conn, tech_id, bay_id)
-            assert rids is not None
-            await appointments.lock_resources(conn, *rids)
+            tech_rid, bay_rid = await resource_rids(conn, shop_id, tech_id, bay_id)
+            await appointments.lock_resources(conn, tech_rid, bay_rid, job.vehicle_id)
             last = await conn.fetchval(
                 "SELECT max(blocked_until) FROM appointments WHERE (technician_id = $1 OR bay_id = $2) "
                 "AND status IN ('held', 'scheduled')", tech_id, bay_id)
@@ -91,7 +91,8 @@ class FakeAutoBooker:
                 interval=Interval(start, start + job.duration), status=AppointmentStatus.SCHEDULED,
                 created_at=now, customer=customer, notes=notes, source_ref=source_ref,
             )
-            await appointments.insert(conn, appt, tech_rid=rids[0], bay_rid=rids[1], buffer=timedelta(0))
+            await appointments.insert_under_cap(conn, appt, tech_rid=tech_rid, bay_rid=bay_rid, buffer=timedelta(0),
+                                                day=appt.interval, cap=NO_CAP, now=now)
             data = {"appointment_id": appt.id, "shop_id": shop_id, "vehicle_id": appt.vehicle_id,
                     "service_type": appt.service_type, "technician_id": tech_id, "bay_id": bay_id,
                     "start": appt.start.isoformat(), "end": appt.end.isoformat(), "source_ref": source_ref}

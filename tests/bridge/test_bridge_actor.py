@@ -7,9 +7,10 @@ import uuid
 from typing import Any
 
 import pytest
+import ray
 import redis.asyncio as aioredis
 
-from bridge.actor import kill_bridge_actor, start_bridge_actor
+from bridge.actor import start_bridge_actor
 from bridge.event_bridge import BridgeOptions
 from config.settings import Settings
 from tests.bridge.fake_booker import fake_booker_factory
@@ -42,7 +43,7 @@ async def test_thousand_alerts_while_the_actor_is_killed_three_times_book_exactl
         for kill_at in (150, 400, 650):
             await wait_for(lambda n=kill_at: _processed_at_least(db, n), timeout=60, what=f"{kill_at} alerts handled")
             pids.add((await actor.stats.remote())["pid"])
-            kill_bridge_actor(actor, restart=True)
+            ray.kill(actor, no_restart=False)  # its process dies at once; Ray brings it back
         await wait_for(lambda: _processed_at_least(db, ALERTS), timeout=60, what="every alert handled")
         await wait_for(lambda: _nothing_pending(redis, stream), timeout=30, what="an empty pending list")
         final = await actor.stats.remote()
@@ -61,7 +62,7 @@ async def test_thousand_alerts_while_the_actor_is_killed_three_times_book_exactl
         assert await redis.xlen(f"{stream_prefix}dead-letter") == 0
     finally:
         await actor.stop.remote()
-        kill_bridge_actor(actor, restart=False)
+        ray.kill(actor, no_restart=True)
 
 
 async def test_actor_started_twice_by_name_is_one_actor(
@@ -78,7 +79,7 @@ async def test_actor_started_twice_by_name_is_one_actor(
         stopped = await first.stop.remote()
         assert stopped["running"] is False
     finally:
-        kill_bridge_actor(first, restart=False)
+        ray.kill(first, no_restart=True)
 
 
 async def _processed_at_least(db: Any, n: int) -> bool:

@@ -16,12 +16,11 @@ from domain.appointment import Cancellation
 from domain.events import EventEnvelope, EventType
 from integrations import InviteDispatcher
 from store import appointment_repository as appointments
-from store import catalog_repository as catalog
 from store import outbox_repository as outbox
 from store.invite_repository import PostgresInviteRepository
 from tests.bridge.fake_booker import FakeAutoBooker
 from tests.bridge.support import FAST, send, wait_for
-from tests.factories import appointment, seed_shop
+from tests.factories import appointment, insert_appointment, seed_shop
 from tests.integrations.test_invite_dispatcher import ScriptedTarget
 
 START = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
@@ -56,8 +55,7 @@ async def test_scheduled_then_duplicate_then_cancelled_creates_once_and_cancels(
     appt = appointment("shop_a_t0", "shop_a_b0", START)
 
     async def insert(conn: Any) -> None:
-        rids = await catalog.resource_rids(conn, appt.technician_id, appt.bay_id)
-        await appointments.insert(conn, appt, tech_rid=rids[0], bay_rid=rids[1], buffer=timedelta(0))
+        await insert_appointment(conn, appt)
 
     scheduled = await _commit(db, EventType.APPOINTMENT_SCHEDULED, appt.id, insert)
 
@@ -92,8 +90,7 @@ async def test_a_failing_provider_never_blocks_the_stream_and_is_retried(
     appt = appointment("shop_a_t0", "shop_a_b0", START + timedelta(hours=2))
 
     async def insert(conn: Any) -> None:
-        rids = await catalog.resource_rids(conn, appt.technician_id, appt.bay_id)
-        await appointments.insert(conn, appt, tech_rid=rids[0], bay_rid=rids[1], buffer=timedelta(0))
+        await insert_appointment(conn, appt)
 
     await _commit(db, EventType.APPOINTMENT_SCHEDULED, appt.id, insert)
     repo = PostgresInviteRepository(db)

@@ -12,12 +12,12 @@ import redis.asyncio as aioredis
 from bridge.outbox_relay import OutboxRelay
 from bridge.streams import StreamNames
 from domain.events import EventEnvelope, EventType
-from store import event_repository as events
 from store import outbox_repository as outbox
 from store.outbox_repository import OutboxRow
 from tests.bridge.support import count, events_on
 
 NOW = datetime(2030, 2, 1, 9, 0, tzinfo=UTC)
+UNPUBLISHED = "SELECT count(*) FROM outbox WHERE published_at IS NULL"
 
 
 class InjectedCrash(RuntimeError):
@@ -50,12 +50,10 @@ async def test_crash_between_publish_and_mark_republishes_and_a_deduping_consume
 
     with pytest.raises(InjectedCrash):
         await _relay(db, redis, stream_prefix, after_publish=crash).relay_once()
-    async with db.acquire() as conn:
-        assert await events.count_unpublished(conn) == 1  # the mark rolled back with the "crash"
+    assert await count(db, UNPUBLISHED) == 1  # the mark rolled back with the "crash"
 
-    assert await _relay(db, redis, stream_prefix).drain() == 1  # a fresh relay (the restarted bridge)
-    async with db.acquire() as conn:
-        assert await events.count_unpublished(conn) == 0
+    assert await _relay(db, redis, stream_prefix).relay_once() == 1  # a fresh relay (the restarted bridge)
+    assert await count(db, UNPUBLISHED) == 0
 
     delivered = await events_on(redis, f"{stream_prefix}appointment.scheduled")
     assert [e.event_id for e in delivered] == [event_id, event_id]  # at least once: here twice
@@ -72,7 +70,7 @@ async def test_events_committed_while_no_relay_runs_are_published_by_the_next_on
     db: Any, redis: aioredis.Redis, stream_prefix: str
 ) -> None:
     ids = await _commit_events(db, "appt-2", 3)
-    assert await _relay(db, redis, stream_prefix).drain() == 3
+    assert await _relay(db, redis, stream_prefix).relay_once() == 3
     delivered = await events_on(redis, f"{stream_prefix}appointment.scheduled")
     assert [e.event_id for e in delivered] == ids  # commit order
     assert [e.data["seq"] for e in delivered] == [0, 1, 2]
@@ -102,6 +100,6 @@ async def test_each_event_type_goes_to_its_own_stream_under_the_prefix(
 ) -> None:
     await _commit_events(db, "appt-3", 1, EventType.APPOINTMENT_CANCELLED)
     await _commit_events(db, "appt-3", 1, EventType.PARTS_ORDER_REQUESTED)
-    await _relay(db, redis, stream_prefix).drain()
+    await _relay(db, redis, stream_prefix).relay_once()
     assert len(await events_on(redis, f"{stream_prefix}appointment.cancelled")) == 1
     assert len(await events_on(redis, f"{stream_prefix}parts.order.requested")) == 1

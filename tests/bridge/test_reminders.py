@@ -13,20 +13,17 @@ from bridge.reminders import ReminderScheduler
 from bridge.streams import StreamNames
 from domain.appointment import Cancellation
 from store import appointment_repository as appointments
-from store import catalog_repository as catalog
 from tests.bridge.support import events_on
-from tests.factories import appointment, seed_shop
+from tests.factories import appointment, insert_appointment, resource_rids, seed_shop
 
 NOW = datetime(2030, 2, 1, 8, 0, tzinfo=UTC)
 LEAD = timedelta(hours=24)
 
 
 async def _insert(pool: Any, tech: str, bay: str, start: datetime) -> str:
-    appt = appointment(tech, bay, start, created_at=NOW)
+    appt = appointment(tech, bay, start, created_at=NOW, vehicle_id=f"V-{tech}")
     async with pool.acquire() as conn, conn.transaction():
-        rids = await catalog.resource_rids(conn, tech, bay)
-        assert rids is not None
-        await appointments.insert(conn, appt, tech_rid=rids[0], bay_rid=rids[1], buffer=timedelta(0))
+        await insert_appointment(conn, appt, now=NOW)
     return appt.id
 
 
@@ -53,7 +50,7 @@ async def test_appointments_inside_the_window_get_exactly_one_reminder_and_cance
     assert await _scheduler(db).tick() == 1
     assert await _scheduler(db).tick() == 0  # a restarted bridge derives nothing new
     assert await _scheduler(db).tick(NOW + timedelta(minutes=5)) == 0
-    await OutboxRelay(db, redis, StreamNames(stream_prefix), maxlen=1000).drain()
+    await OutboxRelay(db, redis, StreamNames(stream_prefix), maxlen=1000).relay_once()
 
     [reminder] = await events_on(redis, f"{stream_prefix}appointment.reminder")
     assert reminder.data["appointment_id"] == soon
@@ -71,8 +68,7 @@ async def test_rescheduled_appointment_is_reminded_of_its_new_time_only(db: Any)
         appt = await appointments.get(conn, appt_id)
         assert appt is not None
         moved = appointment("shop_a_t0", "shop_a_b0", NOW + timedelta(hours=5), id=appt_id, sequence=1)
-        rids = await catalog.resource_rids(conn, "shop_a_t0", "shop_a_b0")
-        assert rids is not None
+        rids = await resource_rids(conn, "shop_a", "shop_a_t0", "shop_a_b0")
         await appointments.move(conn, moved, tech_rid=rids[0], bay_rid=rids[1], buffer=timedelta(0), now=NOW)
 
     assert await _scheduler(db).tick() == 1

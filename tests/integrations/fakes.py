@@ -1,11 +1,16 @@
-"""Fakes of our own ports (the invite repository) and a clock that tests move by hand."""
+"""Fakes of our own ports (the invite repository), a clock that tests move by hand, and a check on deliveries."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from integrations.delivery import InviteDelivery
+from integrations.delivery import CREDENTIALS_REJECTED, DeliveryState, InviteDelivery
+
+
+def credentials_rejected(delivery: InviteDelivery) -> bool:
+    """Failed because the provider refused our credentials (the dispatcher starts ``last_error`` so)."""
+    return delivery.state is DeliveryState.FAILED and (delivery.last_error or "").startswith(CREDENTIALS_REJECTED)
 
 
 @dataclass

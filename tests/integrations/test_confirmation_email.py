@@ -17,7 +17,7 @@ from integrations.confirmation_email import ConfirmationEmailTarget, SmtpConfig
 from integrations.delivery import DeliveryState
 from integrations.dispatcher import InviteDispatcher
 from tests.integrations import builders
-from tests.integrations.fakes import FakeClock, InMemoryInviteRepository
+from tests.integrations.fakes import FakeClock, InMemoryInviteRepository, credentials_rejected
 
 
 class Inbox:
@@ -111,5 +111,5 @@ async def test_unreachable_smtp_server_is_a_retried_failure() -> None:
 
     [delivery] = await dispatcher.dispatch(builders.invite())
 
-    assert delivery.state is DeliveryState.FAILED and not delivery.credentials_rejected
+    assert delivery.state is DeliveryState.FAILED and not credentials_rejected(delivery)
     assert delivery.next_attempt_at is not None and delivery.next_attempt_at > clock.now

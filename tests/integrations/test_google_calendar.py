@@ -23,7 +23,7 @@ from integrations.google_calendar import (
 )
 from tests.integrations import builders
 from tests.integrations.fake_google import FakeGoogle, service_account_info
-from tests.integrations.fakes import FakeClock, InMemoryInviteRepository
+from tests.integrations.fakes import FakeClock, InMemoryInviteRepository, credentials_rejected
 from tests.integrations.google_discovery import calendar_discovery, request_schema
 
 CAL = "ana@shop.example"
@@ -145,7 +145,7 @@ async def test_revoked_key_marks_invite_failed_and_it_is_retried(
 
     assert failed.state is DeliveryState.FAILED
     assert failed.last_error is not None and failed.last_error.startswith("credentials rejected")
-    assert failed.credentials_rejected
+    assert credentials_rejected(failed)
     assert failed.next_attempt_at == clock.now + timedelta(minutes=1)
     assert "credentials rejected" in caplog.text and "google" in caplog.text
     assert google.events == {}
@@ -171,7 +171,7 @@ async def test_expired_token_401_marks_failed_with_backoff_then_succeeds(
     [second] = await dispatcher.retry_due()
 
     assert first.last_error is not None and "401" in first.last_error
-    assert second.state is DeliveryState.FAILED and second.credentials_rejected
+    assert second.state is DeliveryState.FAILED and credentials_rejected(second)
     # exponential: the second failure waits twice as long as the first
     assert second.next_attempt_at == clock.now + timedelta(minutes=2)
 

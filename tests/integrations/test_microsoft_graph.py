@@ -19,7 +19,7 @@ from integrations.dispatcher import InviteDispatcher, RetryPolicy
 from integrations.microsoft_graph import GRAPH_SCOPE, MicrosoftGraphTarget, graph_client, graph_event
 from tests.integrations import builders
 from tests.integrations.fake_graph import FakeCredential, FakeGraph
-from tests.integrations.fakes import FakeClock, InMemoryInviteRepository
+from tests.integrations.fakes import FakeClock, InMemoryInviteRepository, credentials_rejected
 from tests.integrations.graph_schema import model_fields
 
 USER = "ana@shop.example"
@@ -132,7 +132,7 @@ async def test_expired_token_marks_failed_then_retry_succeeds(
 
     [failed] = await dispatcher.dispatch(inv)
 
-    assert failed.state is DeliveryState.FAILED and failed.credentials_rejected
+    assert failed.state is DeliveryState.FAILED and credentials_rejected(failed)
     assert failed.last_error is not None and "401" in failed.last_error
     assert failed.next_attempt_at == clock.now + timedelta(minutes=1)
     assert "credentials rejected" in caplog.text and "microsoft" in caplog.text
@@ -153,7 +153,7 @@ async def test_revoked_client_secret_is_reported_as_credentials_rejected(
 
     [failed] = await dispatcher.dispatch(builders.invite())
 
-    assert failed.credentials_rejected and "AADSTS7000222" in (failed.last_error or "")
+    assert credentials_rejected(failed) and "AADSTS7000222" in (failed.last_error or "")
     assert failed.next_attempt_at is not None
     assert graph.requests == []  # nothing went to Graph without a token
 

@@ -6,8 +6,8 @@ import pytest
 
 from solver.batch import BatchJob, BatchProblem, greedy_batch, solve_batch
 from solver.checker import batch_violations
-from solver.synthetic import synthetic_batch
 from tests.solver.helpers import bay, tech
+from tests.solver.synthetic import synthetic_batch
 
 DAY = 24 * 60
 

@@ -8,9 +8,9 @@ from hypothesis import strategies as st
 
 from solver import SlotResult, SolveStatus, greedy_slots, solve_slots, violations
 from solver.constraints import candidates
-from solver.exhaustive import best_top_k_cost
 from solver.objective import cost
-from solver.synthetic import synthetic_shop, with_job
+from tests.solver.exhaustive import best_top_k_cost
+from tests.solver.synthetic import synthetic_shop, with_job
 
 shops = st.builds(
     lambda seed, techs, bays, days, load, duration, emergency, parts: with_job(

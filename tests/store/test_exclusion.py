@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,22 +12,21 @@ import pytest
 from domain.appointment import AppointmentStatus
 from domain.errors import SlotTaken
 from store import appointment_repository as appointments
-from store import catalog_repository as catalog
-from tests.factories import appointment, seed_shop
+from tests.factories import appointment, insert_appointment, seed_shop
 
 START = datetime(2030, 2, 1, 9, 0, tzinfo=UTC)
 
 
 async def _insert(pool: Any, tech: str, bay: str, start: datetime, hours: float = 1.0, buffer_min: int = 0,
-                  *, lock: bool = True, **kw: Any) -> str:
-    """Insert as the booking service does: per-resource advisory locks first, unless ``lock`` is off."""
+                  *, lock: bool = True, now: datetime | None = None, **kw: Any) -> str:
+    """Insert as the booking service does: per-resource advisory locks first, unless ``lock`` is off.
+
+    Each appointment has its own vehicle unless told, so only the technician and bay can clash.
+    """
+    kw.setdefault("vehicle_id", f"V-{uuid.uuid4().hex[:12]}")
     appt = appointment(tech, bay, start, hours, **kw)
     async with pool.acquire() as conn, conn.transaction():
-        rids = await catalog.resource_rids(conn, tech, bay)
-        assert rids is not None
-        if lock:
-            await appointments.lock_resources(conn, *rids)
-        await appointments.insert(conn, appt, tech_rid=rids[0], bay_rid=rids[1], buffer=timedelta(minutes=buffer_min))
+        await insert_appointment(conn, appt, buffer=timedelta(minutes=buffer_min), now=now, lock=lock)
     return appt.id
 
 
@@ -108,13 +108,10 @@ async def test_a_cancelled_appointment_frees_its_time(db: Any) -> None:
 async def test_an_expired_hold_never_blocks_once_swept(db: Any) -> None:
     await seed_shop(db, techs=1, bays=1)
     now = START - timedelta(days=1)
-    await _insert(db, "shop_a_t0", "shop_a_b0", START, 1.0, status=AppointmentStatus.HELD,
-                  hold_expires_at=now + timedelta(minutes=15))
+    hold = await _insert(db, "shop_a_t0", "shop_a_b0", START, 1.0, status=AppointmentStatus.HELD,
+                         hold_expires_at=now + timedelta(minutes=15))
     later = now + timedelta(minutes=16)
-    async with db.acquire() as conn, conn.transaction():
-        rids = await catalog.resource_rids(conn, "shop_a_t0", "shop_a_b0")
-        assert rids is not None
-        await appointments.lock_resources(conn, *rids)
-        assert len(await appointments.expire_stale_holds(conn, *rids, later)) == 1
-        await appointments.insert(conn, appointment("shop_a_t0", "shop_a_b0", START), tech_rid=rids[0],
-                                  bay_rid=rids[1], buffer=timedelta(0))
+    await _insert(db, "shop_a_t0", "shop_a_b0", START, 1.0, now=later)  # the insert sweeps the expired hold first
+    async with db.acquire() as conn:
+        swept = await appointments.get(conn, hold)
+    assert swept is not None and swept.status is AppointmentStatus.EXPIRED

@@ -104,10 +104,6 @@ def test_demo_catalog_serves_the_cards_two_examples() -> None:
     assert len([t for t in data.technicians if "general" in t.skills]) >= 8
 
 
-def test_demo_chain_file_in_data_folder_is_the_packaged_one() -> None:
-    assert (Path(__file__).parents[2] / "data" / "demo_chain.yaml").read_text(encoding="utf-8") == demo_chain_text()
-
-
 # -- format features -----------------------------------------------------------------------
 
 

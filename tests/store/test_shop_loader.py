@@ -26,7 +26,7 @@ async def test_demo_chain_loads_with_mike_johnson_and_bay_3(db: Any) -> None:
     assert (summary.technicians, summary.bays) == (12, 16)
     async with db.acquire() as conn:
         mike = await catalog.get_technician(conn, "tech_001")
-        bay3 = await catalog.find_bay_by_name(conn, "shop_nyc", "Bay 3")
+        [bay3] = [b for b in await catalog.list_bays(conn, "shop_nyc") if b.name == "Bay 3"]
         nyc = await catalog.get_shop(conn, "shop_nyc")
         engine = await catalog.get_service_type(conn, "engine_repair")
         stock = await catalog.parts_stock(conn, "shop_berlin")
@@ -37,7 +37,7 @@ async def test_demo_chain_loads_with_mike_johnson_and_bay_3(db: Any) -> None:
         4.8,
         15,
     )
-    assert bay3 is not None and bay3.id == "nyc_bay_3" and "engine_hoist" in bay3.equipment
+    assert bay3.id == "nyc_bay_3" and "engine_hoist" in bay3.equipment
     assert nyc is not None and nyc.timezone == "America/New_York" and nyc == parse_demo_chain().shops[0]
     assert engine is not None and [p.part_code for p in engine.required_parts] == ["thermostat", "coolant"]
     assert stock["timing_belt"].quantity == 0 and stock["thermostat"].quantity > 0
