@@ -1,6 +1,7 @@
 """The HTTP API end to end: Ray Serve against the same handlers on plain uvicorn. Prints figures; asserts nothing.
 
     .venv/bin/python bench/http.py [--searches 400] [--search-clients 8] [--book-clients 32] [--days 45]
+                                   [--openapi-flood 1000]
 
 For each front end, in one run: a fresh database (migrated, demo chain seeded)
 on DATABASE_URL's server (default postgresql://postgres@127.0.0.1:5432/postgres),
@@ -17,8 +18,10 @@ Measured on each: slot search for the service card's engine-repair example on
 shop_nyc (p50/p99 with ``--search-clients`` concurrent clients), then bookings
 per second over distinct chosen slots (every general technician × an own bay ×
 every working hour of the next ``--days`` days in both demo shops) with
-``--book-clients`` concurrent clients, and finally a SQL check that no live
-appointments overlap per technician or per bay.
+``--book-clients`` concurrent clients, a SQL check that no live appointments
+overlap per technician or per bay, and finally contention: ``--openapi-flood``
+concurrent GET /openapi.json (a cheap request) with a technician lookup sent
+while they are in flight.
 """
 
 from __future__ import annotations
@@ -309,6 +312,36 @@ async def booking_throughput(base: str, plan: list[dict[str, Any]], clients: int
     }
 
 
+async def openapi_contention(base: str, flood: int) -> dict[str, float]:
+    """``flood`` concurrent GET /openapi.json, and a technician lookup sent while they are in flight."""
+    import httpx
+
+    limits = httpx.Limits(max_connections=flood + 1, max_keepalive_connections=flood + 1)
+    async with httpx.AsyncClient(base_url=base, timeout=300, limits=limits) as client:
+        assert (await client.get("/openapi.json")).status_code == 200  # built on first use, not measured
+
+        async def timed(path: str) -> tuple[float, int]:
+            started = time.perf_counter()
+            response = await client.get(path)
+            return time.perf_counter() - started, response.status_code
+
+        started = time.perf_counter()
+        documents = [asyncio.create_task(timed("/openapi.json")) for _ in range(flood)]
+        await asyncio.sleep(0.1)  # the flood is on its way
+        lookup_s, lookup_status = await timed("/api/v1/technicians/tech_001")
+        answered = await asyncio.gather(*documents)
+        elapsed = time.perf_counter() - started
+    latencies = [t for t, _ in answered]
+    return {
+        "documents": flood,
+        "p50_s": pct(latencies, 0.50),
+        "p99_s": pct(latencies, 0.99),
+        "elapsed_s": elapsed,
+        "lookup_s": lookup_s,
+        "non_200": sum(status != 200 for _, status in answered) + (lookup_status != 200),
+    }
+
+
 async def double_bookings(url: str) -> dict[str, int]:
     """Pairs of live appointments that overlap on the same technician (with buffer) or the same bay."""
     from store.database import connect
@@ -344,6 +377,7 @@ class Figures:
     search: dict[str, float] = field(default_factory=dict)
     booking: dict[str, Any] = field(default_factory=dict)
     overlaps: dict[str, int] = field(default_factory=dict)
+    contention: dict[str, float] = field(default_factory=dict)
 
 
 def haproxy_processes() -> int:
@@ -364,6 +398,8 @@ async def measure(name: str, base: str, url: str, opts: argparse.Namespace) -> F
     plan = await booking_plan(base, opts.days)
     figures.booking = await booking_throughput(base, plan, opts.book_clients, name[:1].upper())
     figures.overlaps = await double_bookings(url)
+    if opts.openapi_flood:
+        figures.contention = await openapi_contention(base, opts.openapi_flood)
     return figures
 
 
@@ -386,6 +422,12 @@ def report(all_figures: list[Figures], opts: argparse.Namespace) -> None:
         )
         if b["refusals"]:
             print(f"{'':<10}refusals: {b['refusals']}")
+        if c := f.contention:
+            print(
+                f"{'':<10}{c['documents']:.0f} concurrent GET /openapi.json: p50 {c['p50_s']:.2f} s, "
+                f"p99 {c['p99_s']:.2f} s, all in {c['elapsed_s']:.1f} s; a technician lookup meanwhile "
+                f"{c['lookup_s']:.2f} s; non-200: {c['non_200']:.0f}"
+            )
     by = {f.name: f for f in all_figures}
     if "serve" in by and "uvicorn" in by:
         u, v = by["uvicorn"], by["serve"]
@@ -447,6 +489,12 @@ if __name__ == "__main__":
     parser.add_argument("--book-clients", type=int, default=32)
     parser.add_argument("--days", type=int, default=45, help="days of distinct slots to book")
     parser.add_argument("--frontends", nargs="+", default=["uvicorn", "serve"], choices=["uvicorn", "serve"])
+    parser.add_argument(
+        "--openapi-flood",
+        type=int,
+        default=1000,
+        help="concurrent GET /openapi.json sent with one technician lookup at the end (0: skip)",
+    )
     parser.add_argument("--replicas", type=int, help="override num_replicas of serve_config.yaml")
     parser.add_argument("--max-ongoing", type=int, help="override max_ongoing_requests of serve_config.yaml")
     parser.add_argument(

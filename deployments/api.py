@@ -94,7 +94,8 @@ router = APIRouter(
     # and lose a dependency; each route adds the other problems it can answer (RFC 9457, all of them).
     responses=problem_answers(
         {
-            422: "Invalid request: `validation_error` (the failing fields in `errors`) or `invalid_request`",
+            422: "Invalid request: `validation_error` (the failing fields in `errors`), `invalid_request`, or "
+            "`idempotency_key_reused` (an Idempotency-Key sent before with another request)",
             503: "A dependency (the database, an actor) is unavailable or the service is overloaded; try again",
         }
     ),
@@ -104,6 +105,10 @@ UNREADABLE_BODY = "The body could not be read"
 NO_SHOPS = "No shops are configured"
 UNKNOWN_APPOINTMENT = "No such appointment"
 UNKNOWN_TECHNICIAN = "No such technician"
+IN_FLIGHT = (
+    "`idempotency_in_flight` (a request with the same Idempotency-Key is still being processed) or "
+    "`idempotency_conflict` (another request with that key took effect first)"
+)
 SEARCH_PROBLEMS = problem_answers(
     {404: NO_SHOPS, 409: "`no_slot_available`: no shop lies within `radius_km` of the location"}
 )
@@ -147,7 +152,7 @@ async def get_slots(query: Annotated[schemas.SlotSearchParams, Query()], svc: Sv
             400: UNREADABLE_BODY,
             404: NO_SHOPS,
             409: "`slot_taken` (with fresh `alternatives`), `no_slot_available`, `daily_cap_reached`, the vehicle "
-            "already booked at that time, or `idempotency_conflict` (the same Idempotency-Key still in flight)",
+            "already booked at that time, or " + IN_FLIGHT,
             422: "Invalid request (`validation_error`, `invalid_request`), or a chosen slot outside working hours "
             "(`outside_working_hours`) or without the skill or equipment (`missing_skill`, `missing_equipment`)",
         }
@@ -204,7 +209,7 @@ async def create_appointment(body: schemas.AppointmentCreate, request: Request, 
     responses=problem_answers(
         {
             404: UNKNOWN_APPOINTMENT,
-            409: "`invalid_transition` (the appointment was cancelled) or `idempotency_conflict`",
+            409: "`invalid_transition` (the appointment was cancelled) or " + IN_FLIGHT,
             410: "`hold_expired`: the hold lapsed before it was confirmed",
         }
     ),
@@ -254,7 +259,7 @@ async def get_appointment(appointment_id: str, svc: Svc) -> Any:
             400: UNREADABLE_BODY,
             404: UNKNOWN_APPOINTMENT,
             409: "`slot_taken`, `daily_cap_reached`, the vehicle already booked at that time, `invalid_transition` "
-            "(cancelled, finished or expired; or changed meanwhile), or `idempotency_conflict`",
+            "(cancelled, finished or expired; or changed meanwhile), or " + IN_FLIGHT,
             422: "Invalid request (`validation_error`, `invalid_request`: e.g. a start in the past), or a time "
             "outside working hours or a technician or bay unfit for the job",
         }
@@ -301,7 +306,7 @@ async def update_appointment(
     responses=problem_answers(
         {
             404: UNKNOWN_APPOINTMENT,
-            409: "`invalid_transition` (completed, no-show or expired) or `idempotency_conflict`",
+            409: "`invalid_transition` (completed, no-show or expired) or " + IN_FLIGHT,
         }
     ),
 )
@@ -311,7 +316,10 @@ async def cancel_appointment(
     svc: Svc,
     reason: Annotated[str | None, Query(max_length=500)] = None,
 ) -> Response:
-    """Cancel by the policy: free more than 24 h ahead, else late with the fee recorded."""
+    """Cancel by the policy: free more than 24 h ahead, else late with the fee recorded.
+
+    The appointment stays readable (``status: cancelled``, with its ``cancellation``); cancelling twice is a no-op.
+    """
 
     async def handle() -> Response:
         appt = await svc.booking.cancel(appointment_id, reason=reason)

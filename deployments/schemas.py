@@ -8,16 +8,46 @@ Field names follow the service card's example: ``recommended_slots`` with
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    EmailStr,
+    Field,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from domain.customer import CustomerTier
+from domain.time_windows import in_supported_range, supported_range_text
 from domain.urgency import Urgency
 
 Id = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.:\-]+$")]
 Hours = Annotated[float, Field(gt=0, le=24)]
+
+
+_Day = TypeVar("_Day", dt.date, dt.datetime)
+
+
+def _supported(value: _Day) -> _Day:
+    if not in_supported_range(value):
+        raise ValueError(f"must lie {supported_range_text()}")
+    return value
+
+
+SupportedDate = Annotated[dt.date, AfterValidator(_supported)]
+"""A calendar date the service supports (``domain.time_windows``: years 1970..2199)."""
+SupportedDatetime = Annotated[AwareDatetime, AfterValidator(_supported)]
+"""An instant with its UTC offset, in the supported range (years 1970..2199 in UTC)."""
+IN_RANGE = f"Must lie {supported_range_text()}."
 
 
 class _In(BaseModel):
@@ -37,11 +67,30 @@ class Location(_In):
     lon: float = Field(ge=-180, le=180)
 
 
+WALL_CLOCK_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$"
+
+
+def _wall_clock(value: object) -> object:
+    if isinstance(value, dt.time) and value.tzinfo is None:
+        return value
+    if not isinstance(value, str) or not re.fullmatch(WALL_CLOCK_PATTERN, value):
+        raise ValueError("must be a shop-local wall-clock time HH:MM[:SS], without an offset")
+    return value
+
+
+WallClock = Annotated[
+    dt.time,
+    BeforeValidator(_wall_clock),
+    WithJsonSchema({"type": "string", "pattern": WALL_CLOCK_PATTERN, "examples": ["08:00"]}),
+]
+"""A time of day on the shop's clock (``08:00``): no offset, since it means that wall time on every date."""
+
+
 class TimeWindow(_In):
     """A shop-local wall-clock window, e.g. ``{"start": "08:00", "end": "12:00"}``."""
 
-    start: dt.time
-    end: dt.time
+    start: WallClock
+    end: WallClock
 
     @model_validator(mode="after")
     def _ordered(self) -> TimeWindow:
@@ -50,32 +99,96 @@ class TimeWindow(_In):
         return self
 
 
-class SlotQuery(_In):
-    """``POST /slots/available`` (and the same fields as ``GET`` query parameters)."""
+class _SlotSearchFields(_In):
+    """What a slot search takes in both spellings (JSON body and query parameters)."""
 
     vehicle_id: Id
     service_type: Id
     urgency: Urgency = Urgency.MEDIUM
-    preferred_date: dt.date | None = None
-    preferred_time_window: TimeWindow | None = None
+    preferred_date: SupportedDate | None = Field(
+        default=None, description="The customer's preferred local date (ignored when in the past). " + IN_RANGE
+    )
     preferred_technician_id: Id | None = None
     estimated_duration_hours: Hours | None = None
     customer_tier: CustomerTier = CustomerTier.REGULAR
     shop_id: Id | None = None
     shop_ids: list[Id] | None = Field(default=None, max_length=200)
-    location: Location | None = None
-    radius_km: float | None = Field(default=None, gt=0, le=20_000)
-    earliest: AwareDatetime | None = None
+    earliest: SupportedDatetime | None = Field(
+        default=None, description="Offer nothing before this instant (never before now). " + IN_RANGE
+    )
     search_days: int = Field(default=14, ge=1, le=60)
     top_k: int = Field(default=3, ge=1, le=10)
 
     _urgency = field_validator("urgency", mode="before")(_parse_urgency)
+
+
+class SlotQuery(_SlotSearchFields):
+    """``POST /slots/available``: the service card's example body."""
+
+    preferred_time_window: TimeWindow | None = None
+    location: Location | None = None
+    radius_km: float | None = Field(default=None, gt=0, le=20_000, description="Needs a location.")
 
     @model_validator(mode="after")
     def _radius_needs_location(self) -> SlotQuery:
         if self.radius_km is not None and self.location is None:
             raise ValueError("radius_km needs a location {lat, lon}")
         return self
+
+
+class SlotSearchParams(_SlotSearchFields):
+    """``GET /slots/available``: the same search as flat query parameters.
+
+    ``lat``/``lon`` (and ``radius_km``) spell the body's ``location``,
+    ``start``/``end`` its ``preferred_time_window``.
+    """
+
+    lat: float | None = Field(default=None, ge=-90, le=90, description="The vehicle's latitude (with lon).")
+    lon: float | None = Field(
+        default=None, ge=-180, le=180, validate_default=True, description="The vehicle's longitude (with lat)."
+    )
+    radius_km: float | None = Field(
+        default=None, gt=0, le=20_000, validate_default=True, description="Needs lat and lon."
+    )
+    start: WallClock | None = Field(default=None, description="Preferred local start, e.g. 08:00 (with end).")
+    end: WallClock | None = Field(
+        default=None, validate_default=True, description="Preferred local end, after start, e.g. 12:00 (with start)."
+    )
+
+    @field_validator("lon")
+    @classmethod
+    def _lat_and_lon_together(cls, lon: float | None, info: ValidationInfo) -> float | None:
+        if "lat" in info.data and (info.data["lat"] is None) != (lon is None):
+            raise ValueError("give lat and lon together")
+        return lon
+
+    @field_validator("radius_km")
+    @classmethod
+    def _radius_needs_location(cls, radius: float | None, info: ValidationInfo) -> float | None:
+        if radius is not None and "lon" in info.data and info.data["lon"] is None:
+            raise ValueError("radius_km needs lat and lon")
+        return radius
+
+    @field_validator("end")
+    @classmethod
+    def _window_is_whole(cls, end: dt.time | None, info: ValidationInfo) -> dt.time | None:
+        if "start" not in info.data:
+            return end
+        start = info.data["start"]
+        if (start is None) != (end is None):
+            raise ValueError("give start and end together")
+        if start is not None and end is not None and end <= start:
+            raise ValueError("end must be after start")
+        return end
+
+    def as_query(self) -> SlotQuery:
+        """The body-shaped search these parameters spell."""
+        fields = self.model_dump(exclude={"lat", "lon", "start", "end"}, exclude_unset=True)
+        if self.lat is not None and self.lon is not None:
+            fields["location"] = Location(lat=self.lat, lon=self.lon)
+        if self.start is not None and self.end is not None:
+            fields["preferred_time_window"] = TimeWindow(start=self.start, end=self.end)
+        return SlotQuery.model_validate(fields)
 
 
 class TechnicianRef(_Out):
@@ -117,11 +230,13 @@ class AppointmentCreate(_In):
     vehicle_id: Id
     service_type: Id
     urgency: Urgency = Urgency.MEDIUM
-    datetime: AwareDatetime | None = None
+    datetime: SupportedDatetime | None = Field(
+        default=None, description="The start, with its UTC offset (a slot's datetime). " + IN_RANGE
+    )
     technician_id: Id | None = None
     service_bay: Annotated[str, Field(min_length=1, max_length=100)] | None = None
     shop_id: Id | None = None
-    preferred_date: dt.date | None = None
+    preferred_date: SupportedDate | None = Field(default=None, description="The preferred local date. " + IN_RANGE)
     estimated_duration_hours: Hours | None = None
     customer: CustomerIn | None = None
     notes: str | None = Field(default=None, max_length=4000)
@@ -139,7 +254,9 @@ class AppointmentCreate(_In):
 class AppointmentUpdate(_In):
     """``PUT /appointments/{id}``: reschedule (``datetime``) and/or edit notes and customer."""
 
-    datetime: AwareDatetime | None = None
+    datetime: SupportedDatetime | None = Field(
+        default=None, description="The new start, with its UTC offset. " + IN_RANGE
+    )
     technician_id: Id | None = None
     service_bay: Annotated[str, Field(min_length=1, max_length=100)] | None = None
     notes: str | None = Field(default=None, max_length=4000)

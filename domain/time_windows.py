@@ -7,6 +7,35 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+SUPPORTED_FROM = datetime(1970, 1, 1, tzinfo=UTC)
+SUPPORTED_UNTIL = datetime(2200, 1, 1, tzinfo=UTC)
+"""The service's calendar: instants in ``[SUPPORTED_FROM, SUPPORTED_UNTIL)``, dates in years 1970..2199.
+
+Every date and datetime a client sends must lie inside it. Python's own
+limits (years 1..9999) are far away on both sides, so the arithmetic that
+follows an input (a shop's UTC offset, a search of up to 60 days, a local day's
+bounds, buffers, parts lead times) can never overflow.
+"""
+
+
+def in_supported_range(value: date | datetime) -> bool:
+    """True when the instant (an aware datetime) or the calendar date lies in the supported range.
+
+    Aware datetimes compare by instant without a conversion to UTC, so even
+    year 1 east of UTC or year 9999 west of it is answered, not an overflow.
+    """
+    if isinstance(value, datetime):
+        if value.utcoffset() is None:
+            raise ValueError(f"value must carry a UTC offset (got naive {value.isoformat()})")
+        return SUPPORTED_FROM <= value < SUPPORTED_UNTIL
+    return SUPPORTED_FROM.date() <= value < SUPPORTED_UNTIL.date()
+
+
+def supported_range_text() -> str:
+    """How a refusal names the range (e.g. in a 422)."""
+    last = SUPPORTED_UNTIL.date() - timedelta(days=1)
+    return f"between {SUPPORTED_FROM.date().isoformat()} and {last.isoformat()} (a datetime as its UTC instant)"
+
 
 def require_aware(value: datetime, name: str = "datetime") -> datetime:
     """Return ``value`` in UTC; refuse naive datetimes (their meaning is ambiguous)."""
@@ -138,11 +167,7 @@ def local_window(day: date, opens: time, closes: time, tz: ZoneInfo) -> Interval
     ``closes`` of ``time(0)`` means midnight at the end of the day.
     """
     start = local_instant(day, opens, tz)
-    end = (
-        local_instant(day + timedelta(days=1), time(0), tz)
-        if closes == time(0)
-        else local_instant(day, closes, tz)
-    )
+    end = local_instant(day + timedelta(days=1), time(0), tz) if closes == time(0) else local_instant(day, closes, tz)
     return Interval(start, end) if start < end else None
 
 

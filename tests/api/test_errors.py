@@ -99,6 +99,24 @@ async def test_wrong_method_is_405_problem(client: httpx.AsyncClient) -> None:
     assert_problem(await client.patch("/appointments/x"), 405)
 
 
+async def test_unsupported_methods_are_405_with_allow_listing_every_method_of_the_path(
+    client: httpx.AsyncClient,
+) -> None:
+    allowed = {
+        "/slots/available": "GET, POST",
+        "/appointments": "POST",
+        "/appointments/x": "DELETE, GET, PUT",
+        "/appointments/x/confirm": "POST",
+        "/technicians/tech_001/schedule": "GET",
+    }
+    for path, methods in allowed.items():
+        for method in ("TRACE", "OPTIONS", "PATCH"):
+            response = await client.request(method, path)
+
+            assert_problem(response, 405)
+            assert response.headers.get("allow") == methods, (method, path, response.headers)
+
+
 async def test_nul_characters_are_refused_not_a_500(client: httpx.AsyncClient) -> None:
     listing = await client.get("/technicians", params={"skill": "eng\x00ine"})
     lookup = await client.get("/appointments/abc%00def")

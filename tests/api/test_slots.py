@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from tests.api.helpers import days_ahead, parse_time
+from tests.api.helpers import assert_problem, days_ahead, parse_time
 
 ENGINE_EXAMPLE = {
     "vehicle_id": "V001",
@@ -86,6 +86,56 @@ async def test_get_form_takes_the_same_fields_as_query_parameters(client: httpx.
     assert [s["datetime"] for s in got.json()["recommended_slots"]] == [
         s["datetime"] for s in posted.json()["recommended_slots"]
     ]
+
+
+async def test_get_form_takes_a_location_and_a_time_window_as_flat_parameters(client: httpx.AsyncClient) -> None:
+    near_times_square = {"lat": 40.758, "lon": -73.9855, "radius_km": 50}
+    week_ahead = {**ROUTINE_EXAMPLE, "preferred_date": days_ahead(7), "top_k": 5}
+    params = {**week_ahead, **near_times_square, "start": "08:00", "end": "12:00"}
+
+    got = await client.get("/slots/available", params=params)
+    posted = await client.post(
+        "/slots/available",
+        json={
+            **week_ahead,
+            "location": {"lat": 40.758, "lon": -73.9855},
+            "radius_km": 50,
+            "preferred_time_window": {"start": "08:00", "end": "12:00"},
+        },
+    )
+
+    assert got.status_code == 200, got.text
+    body = got.json()
+    assert body["shops_searched"] == ["shop_nyc"]  # Berlin is not within 50 km
+    assert_card_shape(body, timedelta(hours=1))
+    assert [s["datetime"] for s in body["recommended_slots"]] == [
+        s["datetime"] for s in posted.json()["recommended_slots"]
+    ]
+
+
+async def test_get_form_refuses_half_a_location_or_window_naming_the_field(client: httpx.AsyncClient) -> None:
+    cases = {
+        "lon": {"lat": 40.7},
+        "radius_km": {"radius_km": 10},
+        "end": {"start": "12:00", "end": "08:00"},
+    }
+    for field, params in cases.items():
+        response = await client.get("/slots/available", params={**ROUTINE_EXAMPLE, **params})
+
+        problem = assert_problem(response, 422, "validation_error")
+        assert field in {e["field"] for e in problem["errors"]}, problem
+
+
+async def test_a_time_window_with_an_offset_is_422_not_500(client: httpx.AsyncClient) -> None:
+    # A preferred window is wall-clock time at the shop; an offset (on one end or both) means nothing there.
+    for start, end in [("08:00", "12:00Z"), ("08:00+02:00", "12:00"), ("08:00:00Z", "12:00:00Z")]:
+        posted = await client.post(
+            "/slots/available", json={**ROUTINE_EXAMPLE, "preferred_time_window": {"start": start, "end": end}}
+        )
+        got = await client.get("/slots/available", params={**ROUTINE_EXAMPLE, "start": start, "end": end})
+
+        assert assert_problem(posted, 422, "validation_error")["errors"][0]["field"].startswith("preferred_time_window")
+        assert assert_problem(got, 422, "validation_error")["errors"][0]["field"] in ("start", "end")
 
 
 async def test_top_k_bounds_the_number_of_slots(client: httpx.AsyncClient) -> None:

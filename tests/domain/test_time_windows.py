@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo, available_timezones
 
 import pytest
@@ -11,7 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.time_windows import (
+    SUPPORTED_FROM,
+    SUPPORTED_UNTIL,
     Interval,
+    in_supported_range,
     intersect_all,
     local_day_bounds,
     local_instant,
@@ -81,6 +84,35 @@ def test_local_days_tile_time_without_gaps(zone: str, day: date) -> None:
     today, tomorrow = local_day_bounds(day, tz), local_day_bounds(day + timedelta(days=1), tz)
     assert today.end == tomorrow.start
     assert timedelta(hours=22) <= today.duration <= timedelta(hours=26)
+
+
+@given(
+    st.sampled_from(ZONES),
+    st.dates(min_value=SUPPORTED_FROM.date(), max_value=SUPPORTED_UNTIL.date() - timedelta(days=1)),
+)
+def test_a_search_from_any_supported_date_stays_inside_pythons_calendar(zone: str, day: date) -> None:
+    # The longest search (60 local days) from any supported date, in any zone, computes without overflow.
+    tz = ZoneInfo(zone)
+    window = Interval(local_day_bounds(day, tz).start, local_day_bounds(day + timedelta(days=59), tz).end)
+    assert window.duration >= timedelta(days=59)
+
+
+@pytest.mark.parametrize(
+    ("value", "inside"),
+    [
+        (date(1969, 12, 31), False),
+        (date(1970, 1, 1), True),
+        (date(2199, 12, 31), True),
+        (date(2200, 1, 1), False),
+        (datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=14))), False),  # before year 1 in UTC
+        (datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-12))), False),  # after year 9999 in UTC
+        (datetime(1970, 1, 1, 0, 30, tzinfo=timezone(timedelta(hours=1))), False),  # 1969 in UTC
+        (datetime(2199, 12, 31, 23, 59, tzinfo=UTC), True),
+        (datetime(2199, 12, 31, 23, 59, tzinfo=timezone(timedelta(hours=-1))), False),  # 2200 in UTC
+    ],
+)
+def test_supported_range_compares_instants_without_overflow(value: date | datetime, inside: bool) -> None:
+    assert in_supported_range(value) is inside
 
 
 def _exists(day: date, wall: time, tz: ZoneInfo) -> bool:
