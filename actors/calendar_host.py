@@ -1,6 +1,6 @@
 """A host of resource actors: where commands meet calendars.
 
-A host holds the ``TechnicianActor``/``BayActor`` shells of one placement
+A host holds the ``TechnicianCalendar``/``BayCalendar`` shells of one placement
 unit (one shop, or one single resource) and applies batches of commands to
 them. Loading and reloading await the store; applying a command never awaits,
 so check-then-set on a calendar is atomic within the host's event loop.
@@ -18,23 +18,12 @@ import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from actors.bay_actor import bay_not_found
+from actors.bay_calendar import bay_not_found
+from actors.calendar_shell import CalendarShell
 from actors.calendar_source import CalendarSource
-from actors.commands import (
-    Book,
-    Envelope,
-    Expire,
-    Hold,
-    Outcome,
-    Release,
-    Reload,
-    ResourceKind,
-    ResourceRef,
-    Settle,
-    View,
-)
-from actors.resource_actor import ResourceActor
-from actors.technician_actor import technician_not_found
+from actors.commands import Book, Envelope, Expire, Hold, Outcome, Release, Reload, Settle, View
+from actors.technician_calendar import technician_not_found
+from application.ports import ResourceKind, ResourceRef
 from domain.errors import DomainError
 from domain.time_windows import Interval
 
@@ -50,8 +39,8 @@ class CalendarHost:
 
     def __init__(self, source: CalendarSource) -> None:
         self.source = source
-        self._actors: dict[ResourceRef, ResourceActor] = {}
-        self._loading: dict[ResourceRef, asyncio.Future[ResourceActor | None]] = {}
+        self._actors: dict[ResourceRef, CalendarShell] = {}
+        self._loading: dict[ResourceRef, asyncio.Future[CalendarShell | None]] = {}
         self._reload_locks: dict[ResourceRef, asyncio.Lock] = {}
         self._in_flight = 0
         self._last_used = time.monotonic()
@@ -92,7 +81,7 @@ class CalendarHost:
         """
         self._in_flight += 1
         try:
-            ready: list[ResourceActor | Outcome] = []
+            ready: list[CalendarShell | Outcome] = []
             for env in batch:
                 try:
                     actor = await self._ready(env, self._actors.get(env.ref))
@@ -103,7 +92,7 @@ class CalendarHost:
                     continue
                 ready.append(actor or Outcome.failed(_not_found(env.ref)))
             outcomes: list[Outcome] = []
-            to_reload: dict[ResourceRef, tuple[ResourceActor, datetime]] = {}
+            to_reload: dict[ResourceRef, tuple[CalendarShell, datetime]] = {}
             # No await in this loop: every check-then-set below is atomic.
             for env, found in zip(batch, ready, strict=True):
                 if isinstance(found, Outcome):
@@ -128,7 +117,7 @@ class CalendarHost:
         finally:
             self._done()
 
-    async def _ready(self, env: Envelope, known: ResourceActor | None) -> ResourceActor | None:
+    async def _ready(self, env: Envelope, known: CalendarShell | None) -> CalendarShell | None:
         actor = known or self._actors.get(env.ref)
         if actor is None:
             pending = self._loading.get(env.ref)
@@ -148,7 +137,7 @@ class CalendarHost:
             await self._reload(actor, wider, env.now)
         return actor
 
-    async def _load(self, ref: ResourceRef, now: datetime) -> ResourceActor | None:
+    async def _load(self, ref: ResourceRef, now: datetime) -> CalendarShell | None:
         try:
             actor = await self.source.load(ref, _default_window(now), now)
             if actor is not None:
@@ -158,7 +147,7 @@ class CalendarHost:
         finally:
             self._loading.pop(ref, None)
 
-    async def _reload(self, actor: ResourceActor, window: Interval, now: datetime) -> None:
+    async def _reload(self, actor: CalendarShell, window: Interval, now: datetime) -> None:
         lock = self._reload_locks.setdefault(actor.ref, asyncio.Lock())
         async with lock:
             actor.begin_reload()
@@ -175,7 +164,7 @@ class CalendarHost:
         self._last_used = time.monotonic()
 
 
-def _settled(actor: ResourceActor, cmd: Settle, now: datetime) -> bool:
+def _settled(actor: CalendarShell, cmd: Settle, now: datetime) -> bool:
     try:
         return actor.settle(cmd, now)
     except Exception:
@@ -183,7 +172,7 @@ def _settled(actor: ResourceActor, cmd: Settle, now: datetime) -> bool:
         return False
 
 
-def _apply(actor: ResourceActor, env: Envelope) -> Outcome:
+def _apply(actor: CalendarShell, env: Envelope) -> Outcome:
     cmd = env.command
     try:
         if isinstance(cmd, Hold):

@@ -12,11 +12,11 @@ from typing import Protocol
 
 import asyncpg
 
-from actors.bay_actor import BayActor
-from actors.commands import ResourceKind, ResourceRef
-from actors.resource_actor import ResourceActor
-from actors.technician_actor import TechnicianActor
-from actors.transactions import connection
+from actors.bay_calendar import BayCalendar
+from actors.calendar_shell import CalendarShell
+from actors.technician_calendar import TechnicianCalendar
+from application.ports import ResourceKind, ResourceRef
+from application.transactions import connection
 from domain.appointment import Appointment, AppointmentStatus
 from domain.calendar import CalendarEntry
 from domain.policy import SchedulingPolicy
@@ -29,9 +29,9 @@ from store.database import create_pool
 class CalendarSource(Protocol):
     """Loads resources and their live appointments and holds for a window."""
 
-    async def load(self, ref: ResourceRef, window: Interval, now: datetime) -> ResourceActor | None: ...
+    async def load(self, ref: ResourceRef, window: Interval, now: datetime) -> CalendarShell | None: ...
 
-    async def load_shop(self, shop_id: str, window: Interval, now: datetime) -> list[ResourceActor]: ...
+    async def load_shop(self, shop_id: str, window: Interval, now: datetime) -> list[CalendarShell]: ...
 
     async def entries(self, ref: ResourceRef, window: Interval, now: datetime) -> list[CalendarEntry]: ...
 
@@ -58,11 +58,12 @@ class StoreCalendarSource:
         async with self._opening:
             if self._pool is None:
                 # min_size=0: an idle actor keeps no connection open.
-                self._pool = await create_pool(self.dsn, min_size=0, max_size=self.max_connections,
-                                               max_inactive_connection_lifetime=60)
+                self._pool = await create_pool(
+                    self.dsn, min_size=0, max_size=self.max_connections, max_inactive_connection_lifetime=60
+                )
             return self._pool
 
-    async def load(self, ref: ResourceRef, window: Interval, now: datetime) -> ResourceActor | None:
+    async def load(self, ref: ResourceRef, window: Interval, now: datetime) -> CalendarShell | None:
         pool = await self._connection_pool()
         async with connection(pool) as conn:
             shop = await catalog.get_shop(conn, ref.shop_id)
@@ -77,17 +78,17 @@ class StoreCalendarSource:
                 if tech is None:
                     return None
                 rows = await appointments.list_live_for_technician(conn, tech.id, window, now)
-                actor: ResourceActor = TechnicianActor(tech, shop, rid=rid, policy=self.policy, loaded=window)
+                actor: CalendarShell = TechnicianCalendar(tech, shop, rid=rid, policy=self.policy, loaded=window)
             else:
                 bay = await catalog.get_bay(conn, ref.resource_id)
                 if bay is None:
                     return None
                 rows = await appointments.list_live_for_bay(conn, bay.id, window, now)
-                actor = BayActor(bay, shop, rid=rid, loaded=window)
+                actor = BayCalendar(bay, shop, rid=rid, loaded=window)
         actor.calendar.replace_all(entry_of(a) for a in rows)
         return actor
 
-    async def load_shop(self, shop_id: str, window: Interval, now: datetime) -> list[ResourceActor]:
+    async def load_shop(self, shop_id: str, window: Interval, now: datetime) -> list[CalendarShell]:
         """Every active technician and bay of a shop, with their calendars, in one connection."""
         pool = await self._connection_pool()
         async with connection(pool) as conn:
@@ -98,10 +99,11 @@ class StoreCalendarSource:
             techs = await catalog.list_technicians(conn, shop_id=shop_id)
             bays = await catalog.list_bays(conn, shop_id)
             rows = await appointments.list_for_shop(conn, shop_id, window, now)
-        actors: list[ResourceActor] = [
-            TechnicianActor(t, shop, rid=rids[("technician", t.id)], policy=self.policy, loaded=window) for t in techs
+        actors: list[CalendarShell] = [
+            TechnicianCalendar(t, shop, rid=rids[("technician", t.id)], policy=self.policy, loaded=window)
+            for t in techs
         ]
-        actors += [BayActor(b, shop, rid=rids[("bay", b.id)], loaded=window) for b in bays]
+        actors += [BayCalendar(b, shop, rid=rids[("bay", b.id)], loaded=window) for b in bays]
         per_ref: dict[ResourceRef, list[CalendarEntry]] = {a.ref: [] for a in actors}
         for appt in rows:
             for ref in (
@@ -127,4 +129,3 @@ class StoreCalendarSource:
         if self._pool is not None:
             pool, self._pool = self._pool, None
             await pool.close()
-

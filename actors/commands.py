@@ -11,68 +11,12 @@ Ray may deliver a call twice after an actor restart.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from enum import StrEnum
+from datetime import datetime
 from typing import Any
 
+from application.ports import Requirement, ResourceRef
 from domain import errors
-from domain.calendar import CalendarEntry
 from domain.time_windows import Interval
-
-
-class ResourceKind(StrEnum):
-    TECHNICIAN = "technician"
-    BAY = "bay"
-
-
-@dataclass(frozen=True, slots=True, order=True)
-class ResourceRef:
-    """A technician or bay of one shop; the shop scopes every lookup."""
-
-    kind: ResourceKind
-    shop_id: str
-    resource_id: str
-
-    @property
-    def label(self) -> str:
-        return f"{'tech' if self.kind is ResourceKind.TECHNICIAN else 'bay'}:{self.resource_id}"
-
-
-@dataclass(frozen=True, slots=True)
-class Requirement:
-    """What the job needs from the resource: a skill (technician) or equipment (bay)."""
-
-    skill: str | None = None
-    equipment: frozenset[str] = frozenset()
-
-
-@dataclass(frozen=True, slots=True)
-class HoldToken:
-    """A live soft lock on one resource, plus what the booking needs to know about it."""
-
-    key: str
-    resource_id: str
-    resource_name: str
-    rid: int
-    """The integer twin the database's exclusion constraint compares."""
-    interval: Interval
-    expires_at: datetime
-    timezone: str
-
-
-@dataclass(frozen=True, slots=True)
-class ResourceView:
-    """A resource's state in a window, as its actor sees it (memory, not the database)."""
-
-    resource_id: str
-    name: str
-    busy: tuple[Interval, ...]
-    """Time a new job may not overlap (buffer included for technicians)."""
-    working: tuple[Interval, ...]
-    free: tuple[Interval, ...]
-    jobs_per_day: dict[date, int]
-    entries: tuple[CalendarEntry, ...]
-
 
 # -- commands -----------------------------------------------------------------
 

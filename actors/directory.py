@@ -17,26 +17,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
 
 from actors.batching import Batcher
 from actors.calendar_host import CalendarHost
-from actors.commands import (
-    Book,
-    Command,
-    Envelope,
-    Expire,
-    Hold,
-    HoldToken,
-    Release,
-    Reload,
-    Requirement,
-    ResourceKind,
-    ResourceRef,
-    ResourceView,
-    Settle,
-    View,
-)
+from actors.commands import Book, Command, Envelope, Expire, Hold, Release, Reload, Settle, View
+from application.ports import HoldToken, Requirement, ResourceHandle, ResourceKind, ResourceRef, ResourceView
 from domain.time_windows import Interval
 
 
@@ -47,52 +33,6 @@ class Placement(StrEnum):
     def host_name(self, ref: ResourceRef) -> str:
         """The host (named Ray actor) that carries ``ref``'s calendar."""
         return ref.label if self is Placement.PER_RESOURCE else f"shop:{ref.shop_id}"
-
-
-class ResourceHandle(Protocol):
-    """One technician's or bay's calendar, wherever it lives. Every mutation is idempotent by key."""
-
-    ref: ResourceRef
-    host: str
-    """The host carrying this calendar: commands to one host are applied in the order they were sent."""
-
-    async def hold(
-        self, key: str, interval: Interval, expires_at: datetime, *, now: datetime, requirement: Requirement = ...
-    ) -> HoldToken: ...
-
-    async def book(
-        self, key: str, interval: Interval, *, now: datetime, requirement: Requirement = ...
-    ) -> HoldToken: ...
-
-    async def confirm(self, key: str, interval: Interval, *, now: datetime) -> None: ...
-
-    async def restore(self, key: str, interval: Interval, held_until: datetime | None, *, now: datetime) -> None: ...
-
-    async def release(self, key: str, *, now: datetime) -> bool: ...
-
-    async def cancel(self, key: str, *, now: datetime) -> bool: ...
-
-    async def reload(self, *, now: datetime) -> None: ...
-
-    async def expire(self, *, now: datetime) -> list[str]: ...
-
-    async def view(self, window: Interval, *, now: datetime) -> ResourceView: ...
-
-    async def busy(self, window: Interval, *, now: datetime) -> list[Interval]: ...
-
-    async def free(self, window: Interval, *, now: datetime) -> list[Interval]: ...
-
-
-class ResourceDirectory(Protocol):
-    """Finds (and on first use creates) the actor of a shop's technician or bay."""
-
-    def technician(self, shop_id: str, technician_id: str) -> ResourceHandle: ...
-
-    def bay(self, shop_id: str, bay_id: str) -> ResourceHandle: ...
-
-    async def activate(self, refs: Sequence[ResourceRef], now: datetime) -> None: ...
-
-    async def shutdown(self) -> None: ...
 
 
 Submit = Callable[[Envelope], Any]

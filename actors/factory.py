@@ -27,8 +27,9 @@ from ray.exceptions import RayActorError
 from actors.batching import Batcher
 from actors.calendar_host import CalendarHost
 from actors.calendar_source import StoreCalendarSource
-from actors.commands import Envelope, Outcome, ResourceKind, ResourceRef
-from actors.directory import Placement, ResourceHandle, RoutedHandle
+from actors.commands import Envelope, Outcome
+from actors.directory import Placement, RoutedHandle
+from application.ports import ResourceHandle, ResourceKind, ResourceRef
 from config.settings import Settings
 from domain.errors import ServiceUnavailable
 from domain.policy import SchedulingPolicy

@@ -31,9 +31,9 @@ sys.path.remove(str(Path(__file__).resolve().parent))
 import asyncpg
 import ray
 
-from actors.booking import BookingService
 from actors.directory import Placement
 from actors.factory import RayDirectory
+from application.booking import BookingService
 from domain.policy import CancellationPolicy, SchedulingPolicy
 from domain.time_windows import Interval
 from store import appointment_repository as appointments

@@ -16,7 +16,7 @@ import logging
 
 import asyncpg
 
-from actors.transactions import connection
+from application.transactions import connection
 from domain.events import EventEnvelope
 from integrations import InviteDispatcher, invite_for
 from store import appointment_repository as appointments

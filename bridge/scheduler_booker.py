@@ -6,9 +6,9 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from actors.application import build_application
-from actors.scheduler import Scheduler
-from actors.slot_search import SlotSearch
+from application.scheduler import Scheduler
+from application.slot_search import SlotSearch
+from bridge.composition import ray_application
 from bridge.ports import AutoBooker, BookingOutcome
 from config.settings import Settings
 from domain.customer import Customer
@@ -61,4 +61,4 @@ def build_scheduler_booker(settings: Settings, pool: asyncpg.Pool) -> AutoBooker
     url = settings.database_url
     if not url:
         raise ValueError("the bridge needs settings.database_url (the composition root sets it)")
-    return SchedulerBooker(build_application(settings, pool, url).scheduler)
+    return SchedulerBooker(ray_application(settings, pool, url).scheduler)

@@ -14,8 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from actors.slot_search import SlotSearch
-from actors.transactions import connection
+from application.slot_search import SlotSearch
 from deployments import mapping, schemas
 from deployments.idempotency import run_idempotent
 from deployments.openapi import install_openapi, problem_answers
@@ -24,8 +23,6 @@ from deployments.services import Services
 from domain.customer import CustomerTier
 from domain.errors import DomainError, InvalidRequest
 from domain.time_windows import Interval, in_supported_range, local_day_bounds, supported_range_text
-from store import appointment_repository as appointments
-from store.invite_repository import PostgresInviteRepository
 
 API_PREFIX = "/api/v1"
 ICS = "text/calendar; charset=utf-8"
@@ -78,7 +75,7 @@ async def _idempotent(
     """Run a write under its ``Idempotency-Key``; a committed effect is answered as the appointment now stands."""
 
     async def replay(appointment_id: str) -> Response:
-        appt = await svc.booking.get(appointment_id)
+        appt = await svc.queries.get(appointment_id)
         response = _json(await mapping.appointment_out(appt, svc.catalog), 201 if created else 200)
         if created:
             response.headers["Location"] = f"{API_PREFIX}/appointments/{appt.id}"
@@ -227,9 +224,8 @@ async def confirm_appointment(appointment_id: str, request: Request, svc: Svc) -
 @router.get("/appointments/vehicle/{vehicle_id}", response_model=schemas.AppointmentList, tags=["appointments"])
 async def vehicle_appointments(vehicle_id: str, svc: Svc, limit: Limit = 20, offset: Offset = 0) -> Any:
     """A vehicle's appointments, newest first."""
-    items = await svc.booking.list_by_vehicle(vehicle_id, limit=limit, offset=offset)
-    async with connection(svc.pool) as conn:
-        total = await appointments.count_by_vehicle(conn, vehicle_id)
+    items = await svc.queries.list_by_vehicle(vehicle_id, limit=limit, offset=offset)
+    total = await svc.queries.count_by_vehicle(vehicle_id)
     return schemas.AppointmentList(
         items=[await mapping.appointment_out(a, svc.catalog) for a in items],
         page=schemas.Page(total=total, limit=limit, offset=offset),
@@ -244,8 +240,8 @@ async def vehicle_appointments(vehicle_id: str, svc: Svc, limit: Limit = 20, off
 )
 async def get_appointment(appointment_id: str, svc: Svc) -> Any:
     """The appointment, with the state of its calendar invites."""
-    out = await mapping.appointment_out(await svc.booking.get(appointment_id), svc.catalog)
-    deliveries = await PostgresInviteRepository(svc.pool).for_appointment(out.id)
+    out = await mapping.appointment_out(await svc.queries.get(appointment_id), svc.catalog)
+    deliveries = await svc.queries.invites(out.id)
     out.invites = [mapping.invite_out(d) for d in deliveries]
     return out
 
@@ -271,7 +267,7 @@ async def update_appointment(
     """Reschedule (new ``datetime``, optionally technician/bay) and/or edit notes and customer."""
 
     async def handle() -> Response:
-        appt = await svc.booking.get(appointment_id)
+        appt = await svc.queries.get(appointment_id)
         try:
             if body.datetime is not None:
                 bay_id = None
@@ -336,7 +332,7 @@ async def cancel_appointment(
 )
 async def appointment_ics(appointment_id: str, svc: Svc) -> Response:
     """The appointment as an RFC 5545 iCalendar file."""
-    appt = await svc.booking.get(appointment_id)
+    appt = await svc.queries.get(appointment_id)
     return Response(await svc.calendar.appointment_ics(appt), media_type=ICS)
 
 
@@ -421,7 +417,7 @@ async def technician_schedule(
     tech = await svc.catalog.technician(technician_id)
     shop = await svc.catalog.shop(tech.shop_id)
     window = _window(shop.tz, from_, to, dt.datetime.now(dt.UTC))
-    schedule = await svc.booking.technician_schedule(technician_id, window)
+    schedule = await svc.queries.technician_schedule(technician_id, window)
 
     def spans(intervals: Any) -> list[schemas.Span]:
         return [schemas.Span(start=mapping.local(i.start, shop), end=mapping.local(i.end, shop)) for i in intervals]
@@ -461,8 +457,7 @@ def create_api() -> FastAPI:
     @app.get("/healthz", tags=["ops"], responses=problem_answers({503: "The database is unreachable"}))
     async def healthz(request: Request) -> dict[str, str]:
         svc = services(request)
-        async with connection(svc.pool) as conn:
-            await conn.fetchval("SELECT 1")
+        await svc.queries.ping()
         return {"status": "ok"}
 
     install_openapi(app)

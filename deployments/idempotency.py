@@ -5,7 +5,7 @@ first is still in flight is a 409. Records live in PostgreSQL (so every
 replica sees them) and are purged after the retention (at least 24 hours).
 
 The effect and its record commit together: the use case's transaction stamps
-the key with the appointment it changed (``actors.idempotent_effects``). From
+the key with the appointment it changed (``application.idempotent_effects``). From
 then on the key always answers that effect: if the first answer is lost (a
 failure after the commit, a crash), the retry renders the committed effect
 again instead of running the write a second time. A claim left in flight by a
@@ -26,8 +26,8 @@ import asyncpg
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 
-from actors.idempotent_effects import IdempotencyClaim, claimed
-from actors.transactions import connection
+from application.idempotent_effects import IdempotencyClaim, claimed
+from application.transactions import connection
 from deployments.problems import domain_problem, problem
 from domain.errors import DomainError, ServiceUnavailable
 from store import idempotency_repository as keys

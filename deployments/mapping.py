@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from actors.catalog_cache import CatalogCache
-from actors.slot_search import SlotSearch, SlotSearchResult
+from application.catalog_cache import CatalogCache
+from application.slot_search import SlotSearch, SlotSearchResult
 from deployments import schemas
 from domain.appointment import Appointment
 from domain.customer import Customer

@@ -19,7 +19,7 @@ from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
-from actors.transactions import lost_dependency
+from application.transactions import lost_dependency
 from domain import errors
 
 log = logging.getLogger(__name__)

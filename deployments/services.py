@@ -11,56 +11,25 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import asyncpg
 import ray
 
-from actors.application import Application, build_application
-from actors.booking import BookingService
-from actors.catalog_cache import CatalogCache
-from actors.scheduler import Scheduler
-from actors.transactions import connection
+from application.booking import BookingService
+from application.booking_queries import BookingQueries
+from application.calendar_feeds import CalendarFeeds
+from application.catalog_cache import CatalogCache
+from application.scheduler import Scheduler
+from application.wiring import Application
+from bridge.composition import ray_application
 from config.settings import Settings
 from deployments.idempotency import purge_idempotency_keys
 from deployments.runtime import prepare_database, resolve_infrastructure
-from domain.appointment import Appointment
-from domain.resources import Technician
-from domain.time_windows import Interval
-from integrations import invite_for, invite_ics, technician_feed
-from store import appointment_repository as appointments
 from store.database import create_pool
 
 log = logging.getLogger(__name__)
-
-
-class CalendarFeeds:
-    """iCalendar renderings of appointments and technicians' schedules."""
-
-    def __init__(self, catalog: CatalogCache, pool: asyncpg.Pool, organizer: str) -> None:
-        self._catalog = catalog
-        self._pool = pool
-        self._organizer = organizer
-
-    async def appointment_ics(self, appt: Appointment) -> bytes:
-        shop = await self._catalog.shop(appt.shop_id)
-        tech = await self._catalog.technician(appt.technician_id)
-        service = await self._catalog.service_type(appt.service_type)
-        return invite_ics(invite_for(appt, shop, tech, service.name), organizer_email=self._organizer)
-
-    async def technician_feed(self, tech: Technician, now: datetime | None = None) -> bytes:
-        """The technician's live appointments from 30 days back to 180 days ahead."""
-        now = now or datetime.now(UTC)
-        window = Interval(now - timedelta(days=30), now + timedelta(days=180))
-        async with connection(self._pool) as conn:
-            appts = await appointments.list_live_for_technician(conn, tech.id, window, now)
-        shop = await self._catalog.shop(tech.shop_id)
-        invites = []
-        for appt in appts:
-            service = await self._catalog.service_type(appt.service_type)
-            invites.append(invite_for(appt, shop, tech, service.name))
-        return technician_feed(invites, name=tech.name, technician_id=tech.id)
 
 
 @dataclass
@@ -86,6 +55,10 @@ class Services:
         return self.app.booking
 
     @property
+    def queries(self) -> BookingQueries:
+        return self.app.queries
+
+    @property
     def scheduler(self) -> Scheduler:
         return self.app.scheduler
 
@@ -103,7 +76,7 @@ async def build_services(settings: Settings, *, start_bridge: bool = True) -> Se
     await prepare_database(infra.database_url, settings)
     resolved = settings.model_copy(update={"database_url": infra.database_url, "redis_url": infra.redis_url})
     pool = await create_pool(infra.database_url, min_size=2, max_size=20)
-    app = build_application(resolved, pool, infra.database_url)
+    app = ray_application(resolved, pool, infra.database_url)
     services = Services(resolved, infra.database_url, app, CalendarFeeds(app.catalog, pool, resolved.smtp_from))
     services._tasks.append(asyncio.create_task(_sweep_holds(app.booking, resolved.hold_sweep_seconds)))
     retention = timedelta(hours=resolved.idempotency_retention_hours)

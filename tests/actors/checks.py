@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from actors.booking import BookingService
+from application.booking import BookingService
+from application.booking_queries import BookingQueries
 from domain.events import EventEnvelope
 from domain.time_windows import Interval
 from store import appointment_repository as appointments
@@ -38,7 +39,7 @@ async def outbox_events(pool: Any, appointment_id: str) -> list[EventEnvelope]:
 async def calendars_match_database(service: BookingService, shop_id: str, now: datetime) -> list[str]:
     """Differences between each actor's live entries and the database's live rows (empty when equal)."""
     window = Interval(now - timedelta(days=1), now + timedelta(days=30))
-    busy = await service.resource_busy(shop_id, window, now)
+    busy = await queries_for(service).resource_busy(shop_id, window, now)
     problems: list[str] = []
     async with service.pool.acquire() as conn:
         for tech in await catalog.list_technicians(conn, shop_id=shop_id):
@@ -57,3 +58,8 @@ def _compare(resource_id: str, rows: list[Any], entries: Any) -> list[str]:
         return []
     return [f"{resource_id}: only in db {sorted(map(str, stored - memory))}, only in actor "
             f"{sorted(map(str, memory - stored))}"]
+
+
+def queries_for(service: BookingService) -> BookingQueries:
+    """The reads over the same pool, calendars and catalog as ``service``."""
+    return BookingQueries(service.pool, service.directory, service.catalog, service.clock)

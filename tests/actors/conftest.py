@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from actors.booking import BookingRequest, BookingService
-from actors.clock import ManualClock
 from actors.directory import Placement
 from actors.factory import RayDirectory
+from application.booking import BookingRequest, BookingService
+from application.clock import ManualClock
 from domain.customer import Customer
 from domain.job import Job
 from domain.policy import CancellationPolicy, SchedulingPolicy

@@ -10,10 +10,10 @@ from typing import Any
 
 import ray
 
-from actors.booking import BookingService
-from actors.commands import ResourceKind, ResourceRef
 from actors.directory import Placement
 from actors.factory import RayDirectory
+from application.booking import BookingService
+from application.ports import ResourceKind, ResourceRef
 from domain.appointment import AppointmentStatus
 from domain.errors import DomainError
 from domain.policy import CancellationPolicy

@@ -16,15 +16,14 @@ from typing import Any
 
 import pytest
 
-from actors.booking import BookingService
-from actors.commands import HoldToken, ResourceRef
-from actors.directory import ResourceHandle
 from actors.factory import RayDirectory
+from application.booking import BookingService
+from application.ports import HoldToken, ResourceHandle, ResourceRef
 from domain.appointment import AppointmentStatus
 from domain.errors import DomainError, InvalidRequest
 from domain.policy import CancellationPolicy
 from domain.time_windows import Interval
-from tests.actors.checks import calendars_match_database
+from tests.actors.checks import calendars_match_database, queries_for
 from tests.actors.conftest import NOW, POLICY, START, request
 from tests.factories import seed_shop
 
@@ -99,7 +98,7 @@ async def test_a_settle_lost_after_the_commit_does_not_fail_the_booking(
         appt = await lossy.confirm(appt.id, now=NOW)
 
     assert appt.status is AppointmentStatus.SCHEDULED
-    stored = await lossy.get(appt.id)
+    stored = await queries_for(lossy).get(appt.id)
     assert stored.status is AppointmentStatus.SCHEDULED
     # the calendars reloaded from the store: a second booking of the same time is refused
     with pytest.raises(DomainError):

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from actors.booking import BookingService
 from actors.directory import Placement
 from actors.factory import RayDirectory
+from application.booking import BookingService
 from domain.errors import SlotTaken
 from domain.policy import CancellationPolicy
 from tests.actors.checks import calendars_match_database, overlapping_rows

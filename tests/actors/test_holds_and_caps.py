@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
-from actors import booking as booking_module
-from actors.booking import TRANSIENT_HOLD_TTL, BookingService
-from actors.clock import ManualClock
-from actors.resource_pair import PairPlacement
+from application import booking as booking_module
+from application.booking import TRANSIENT_HOLD_TTL, BookingService
+from application.clock import ManualClock
+from application.resource_pair import PairPlacement
 from domain.appointment import AppointmentStatus
 from domain.errors import DailyCapReached, HoldExpired, SlotTaken
-from tests.actors.checks import calendars_match_database, outbox_events, overlapping_rows
+from tests.actors.checks import calendars_match_database, outbox_events, overlapping_rows, queries_for
 from tests.actors.conftest import START, request
 from tests.factories import seed_shop
 
@@ -32,7 +32,7 @@ async def test_a_hold_expires_after_its_ttl_and_its_time_becomes_bookable(
     assert booked.status is AppointmentStatus.SCHEDULED
     with pytest.raises(HoldExpired):
         await service.confirm(held.id)
-    assert (await service.get(held.id)).status is AppointmentStatus.EXPIRED
+    assert (await queries_for(service).get(held.id)).status is AppointmentStatus.EXPIRED
     assert await overlapping_rows(db) == 0
     assert await calendars_match_database(service, "shop_a", clock.now()) == []
 

@@ -8,14 +8,14 @@ from typing import Any
 
 import pytest
 
-from actors.booking import BookingService
-from actors.clock import ManualClock
+from application.booking import BookingService
+from application.clock import ManualClock
 from domain.appointment import AppointmentStatus
 from domain.customer import Customer
 from domain.errors import InvalidRequest, MissingEquipment, MissingSkill, NotFound, OutsideWorkingHours, SlotTaken
 from domain.time_windows import Interval
 from store import catalog_repository as catalog
-from tests.actors.checks import calendars_match_database, outbox_events, overlapping_rows
+from tests.actors.checks import calendars_match_database, outbox_events, overlapping_rows, queries_for
 from tests.actors.conftest import START, request
 from tests.factories import bay, seed_shop, technician
 
@@ -53,7 +53,7 @@ async def test_a_refused_move_keeps_the_original(db: Any, service: BookingServic
     second = await service.book(request("shop_a_t1", start=START + timedelta(hours=3)))
     with pytest.raises(SlotTaken):
         await service.reschedule(second.id, start=START + timedelta(minutes=30))
-    kept = await service.get(second.id)
+    kept = await queries_for(service).get(second.id)
     assert (kept.start, kept.status, kept.sequence) == (second.start, AppointmentStatus.SCHEDULED, 0)
     with pytest.raises(SlotTaken):  # the original time is still taken in memory too
         await service.book(request("shop_a_t0", start=START + timedelta(hours=3)))
@@ -134,8 +134,8 @@ async def test_details_change_without_moving_time(db: Any, service: BookingServi
     appt = await service.book(request(vehicle="V001"))
     updated = await service.update_details(appt.id, notes="bring keys", customer=Customer(name="Bo"))
     assert (updated.notes, updated.customer.name, updated.interval) == ("bring keys", "Bo", appt.interval)
-    assert (await service.get(appt.id)).notes == "bring keys"
-    assert [a.id for a in await service.list_by_vehicle("V001", 10, 0)] == [appt.id]
+    assert (await queries_for(service).get(appt.id)).notes == "bring keys"
+    assert [a.id for a in await queries_for(service).list_by_vehicle("V001", 10, 0)] == [appt.id]
 
 
 async def test_busy_time_and_schedules_come_from_the_actors(db: Any, service: BookingService) -> None:
@@ -143,11 +143,11 @@ async def test_busy_time_and_schedules_come_from_the_actors(db: Any, service: Bo
     appt = await service.book(request())
     held = await service.book(request("shop_a_t1", start=START + timedelta(hours=2)), hold=True)
     day = Interval(START.replace(hour=0), START.replace(hour=0) + timedelta(days=1))
-    busy = await service.resource_busy("shop_a", day)
+    busy = await queries_for(service).resource_busy("shop_a", day)
     assert busy.technicians["shop_a_t0"].busy == (appt.interval.widened(timedelta(minutes=30), timedelta(minutes=30)),)
     assert busy.technicians["shop_a_t0"].jobs_per_day == {START.date(): 1}
     assert busy.bays["shop_a_b0"].busy == (appt.interval, held.interval)
-    schedule = await service.technician_schedule("shop_a_t1", day)
+    schedule = await queries_for(service).technician_schedule("shop_a_t1", day)
     assert [h.id for h in schedule.holds] == [held.id] and schedule.appointments == []
     assert schedule.working == [Interval(START.replace(hour=7), START.replace(hour=19))]
     assert held.interval.start not in [f.start for f in schedule.free]

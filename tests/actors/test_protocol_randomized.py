@@ -15,9 +15,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from actors.booking import BookingService
-from actors.clock import ManualClock
 from actors.factory import RayDirectory
+from application.booking import BookingService
+from application.clock import ManualClock
 from domain.errors import DomainError
 from domain.policy import CancellationPolicy
 from store.database import create_pool

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 
-from actors.transactions import read
+from application.transactions import read
 from domain.catalog import ServiceType
 from domain.errors import InvalidRequest, NotFound
 from domain.parts import PartStock
@@ -113,15 +113,14 @@ class CatalogCache:
         self, *, shop_id: str | None, skill: str | None, limit: int, offset: int
     ) -> tuple[list[Technician], int]:
         """A page of technicians (read through, not cached: it is paginated) and the total."""
+
         async def load(conn: asyncpg.Connection) -> tuple[list[Technician], int]:
             items = await catalog.list_technicians(conn, shop_id=shop_id, skill=skill, limit=limit, offset=offset)
             return items, await catalog.count_technicians(conn, shop_id=shop_id, skill=skill)
 
         return await read(self._pool, load)
 
-    async def names(
-        self, technician_id: str, bay_id: str, conn: asyncpg.Connection | None = None
-    ) -> tuple[str, str]:
+    async def names(self, technician_id: str, bay_id: str, conn: asyncpg.Connection | None = None) -> tuple[str, str]:
         """Display names of a technician and a bay for event payloads (their ids if unknown)."""
         try:
             tech = (await self.technician(technician_id, conn)).name

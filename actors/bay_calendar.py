@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from actors.commands import Requirement, ResourceKind, ResourceRef
-from actors.resource_actor import ResourceActor
+from actors.calendar_shell import CalendarShell
+from application.ports import Requirement, ResourceKind, ResourceRef
 from domain.calendar import ResourceCalendar
 from domain.errors import InvalidRequest, MissingEquipment, NotFound
 from domain.resources import DailyWindows, ServiceBay
@@ -11,7 +11,7 @@ from domain.shop import Shop
 from domain.time_windows import Interval
 
 
-class BayActor(ResourceActor):
+class BayCalendar(CalendarShell):
     """One bay's appointments and holds. A bay needs no buffer and has no daily cap."""
 
     def __init__(self, bay: ServiceBay, shop: Shop, *, rid: int, loaded: Interval) -> None:

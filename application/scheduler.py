@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from actors.booking import BookingRequest, BookingService
-from actors.catalog_cache import CatalogCache
-from actors.slot_search import SlotFinder, SlotSearch, SlotSearchResult
+from application.booking import BookingRequest, BookingService
+from application.catalog_cache import CatalogCache
+from application.slot_search import SlotFinder, SlotSearch, SlotSearchResult
 from domain.appointment import Appointment
 from domain.customer import Customer
 from domain.errors import (

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
 
-from actors.catalog_cache import CatalogCache, ShopCatalog
+from application.booking_queries import BookingQueries
+from application.catalog_cache import CatalogCache, ShopCatalog
+from application.ports import ResourceView
 from domain.customer import CustomerTier
 from domain.errors import InvalidRequest, NoSlotAvailable, NotFound
 from domain.job import Job, Slot
@@ -31,17 +33,11 @@ NEAREST_SHOPS_WITHOUT_RADIUS = 3
 
 
 @dataclass(frozen=True, slots=True)
-class ResourceAvailability:
-    """A resource's free time in a window (buffer already kept) and its jobs per local date."""
-
-    free: tuple[Interval, ...]
-    jobs_per_day: Mapping[date, int] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
 class ShopAvailability:
-    technicians: Mapping[str, ResourceAvailability]
-    bays: Mapping[str, ResourceAvailability]
+    """A shop's technicians and bays as their calendars see them (free time, jobs per local day)."""
+
+    technicians: Mapping[str, ResourceView]
+    bays: Mapping[str, ResourceView]
 
 
 class AvailabilitySource(Protocol):
@@ -52,6 +48,21 @@ class AvailabilitySource(Protocol):
     async def vehicle_busy(self, vehicle_id: str, window: Interval, now: datetime) -> list[Interval]:
         """When the vehicle is already booked (any shop): a car is in one place at a time."""
         ...
+
+
+class CalendarAvailability:
+    """Availability read through the calendar port (the resources' memory) and a vehicle's time from the store."""
+
+    def __init__(self, queries: BookingQueries) -> None:
+        self._queries = queries
+
+    async def shop_availability(self, catalog: ShopCatalog, window: Interval, now: datetime) -> ShopAvailability:
+        resources = ([t.id for t in catalog.technicians], [b.id for b in catalog.bays])
+        busy = await self._queries.resource_busy(catalog.shop.id, window, now, resources=resources)
+        return ShopAvailability(technicians=busy.technicians, bays=busy.bays)
+
+    async def vehicle_busy(self, vehicle_id: str, window: Interval, now: datetime) -> list[Interval]:
+        return await self._queries.vehicle_busy(vehicle_id, window, now)
 
 
 class SolveRunner(Protocol):

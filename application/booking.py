@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -20,15 +19,14 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from actors import booking_events as events
-from actors.catalog_cache import CatalogCache
-from actors.clock import Clock, SystemClock
-from actors.commands import HoldToken, ResourceKind, ResourceRef, ResourceView
-from actors.directory import ResourceDirectory
-from actors.idempotent_effects import record_effect
-from actors.key_locks import KeyedLocks
-from actors.resource_pair import PairPlacement, Previous
-from actors.transactions import in_transaction, read
+from application import booking_events as events
+from application.catalog_cache import CatalogCache
+from application.clock import Clock, SystemClock
+from application.idempotent_effects import record_effect
+from application.key_locks import KeyedLocks
+from application.ports import HoldToken, ResourceDirectory, ResourceKind, ResourceRef
+from application.resource_pair import PairPlacement, Previous
+from application.transactions import in_transaction, read
 from domain.appointment import Appointment, AppointmentStatus, Cancellation, check_transition
 from domain.catalog import ServiceType
 from domain.customer import Customer
@@ -45,7 +43,6 @@ from domain.events import EventType
 from domain.job import Job
 from domain.parts import PartsAvailability, check_parts
 from domain.policy import CancellationPolicy, SchedulingPolicy
-from domain.resources import Technician
 from domain.time_windows import Interval, local_date, local_day_bounds, require_aware
 from store import appointment_repository as appointments
 from store import catalog_repository as catalog
@@ -82,32 +79,15 @@ class BookingRequest:
     """What created it when not a person (``alert:<id>``); a second booking with it returns the first."""
 
 
-@dataclass(frozen=True, slots=True)
-class TechnicianSchedule:
-    technician: Technician
-    window: Interval
-    appointments: list[Appointment]
-    holds: list[Appointment]
-    working: list[Interval]
-    free: list[Interval]
-
-
-@dataclass(frozen=True, slots=True)
-class ShopBusy:
-    """A shop's resources as their actors see them: busy and free time, jobs per local day."""
-
-    shop_id: str
-    window: Interval
-    technicians: dict[str, ResourceView]
-    bays: dict[str, ResourceView]
-
-
 class _DuplicateSource(Exception):
     """The source_ref is already booked (unique violation): answer with the first booking."""
 
 
 class BookingService:
-    """Book, hold, confirm, reschedule and cancel appointments, and read what the actors know."""
+    """The booking commands: book, hold, confirm, reschedule, cancel, and the hold sweep.
+
+    Reads live in ``application.booking_queries``.
+    """
 
     def __init__(
         self,
@@ -186,8 +166,14 @@ class BookingService:
             await appointments.lock_resources(conn, tech.rid, bay.rid, appt.vehicle_id)
             try:
                 jobs = await appointments.insert_under_cap(
-                    conn, appt, tech_rid=tech.rid, bay_rid=bay.rid, buffer=self.policy.buffer,
-                    day=local_day_bounds(day, tz), cap=cap, now=now,
+                    conn,
+                    appt,
+                    tech_rid=tech.rid,
+                    bay_rid=bay.rid,
+                    buffer=self.policy.buffer,
+                    day=local_day_bounds(day, tz),
+                    cap=cap,
+                    now=now,
                 )
             except asyncpg.exceptions.UniqueViolationError:
                 # only source_ref is unique besides the fresh id: the transaction rolls back whole
@@ -305,9 +291,14 @@ class BookingService:
             cancelled = replace(appt, status=_S.CANCELLED, hold_expires_at=None, cancellation=cancellation)
             if appt.status is not _S.HELD:
                 await events.record(
-                    conn, EventType.APPOINTMENT_CANCELLED, cancelled,
-                    await self.catalog.names(cancelled.technician_id, cancelled.bay_id, conn), now,
-                    late=cancellation.late, fee=str(cancellation.fee), reason=reason,
+                    conn,
+                    EventType.APPOINTMENT_CANCELLED,
+                    cancelled,
+                    await self.catalog.names(cancelled.technician_id, cancelled.bay_id, conn),
+                    now,
+                    late=cancellation.late,
+                    fee=str(cancellation.fee),
+                    reason=reason,
                 )
             await record_effect(conn, appt.id)
             return cancelled
@@ -332,7 +323,7 @@ class BookingService:
     async def _reschedule(
         self, appointment_id: str, start: datetime, technician_id: str | None, bay_id: str | None, now: datetime
     ) -> Appointment:
-        original = await self.get(appointment_id)
+        original = await self._get(appointment_id)
         if original.status not in (_S.SCHEDULED, _S.HELD) or not original.blocks(now):
             raise InvalidTransition(
                 f"appointment {original.id} is {original.status.value} and cannot move", current=original.status.value
@@ -342,7 +333,8 @@ class BookingService:
         if original.parts_ready_at is not None and start < original.parts_ready_at:
             raise InvalidRequest(
                 f"parts arrive {original.parts_ready_at.isoformat()}; the job cannot start before",
-                field="start", parts_ready_at=original.parts_ready_at.isoformat(),
+                field="start",
+                parts_ready_at=original.parts_ready_at.isoformat(),
             )
         moved = replace(
             original,
@@ -352,7 +344,9 @@ class BookingService:
             sequence=original.sequence + 1,
         )
         if (moved.interval, moved.technician_id, moved.bay_id) == (
-            original.interval, original.technician_id, original.bay_id,
+            original.interval,
+            original.technician_id,
+            original.bay_id,
         ):
             return original
         service = await self._service(original.service_type)
@@ -364,22 +358,32 @@ class BookingService:
         # an appointment's move is held only for the transaction.
         held_until = original.hold_expires_at if original.status is _S.HELD else None
         tech, bay = await pair.hold(
-            moved.interval, held_until or now + TRANSIENT_HOLD_TTL, now,
-            skill=service.required_skill, equipment=service.required_equipment,
+            moved.interval,
+            held_until or now + TRANSIENT_HOLD_TTL,
+            now,
+            skill=service.required_skill,
+            equipment=service.required_equipment,
         )
 
         async def write(conn: asyncpg.Connection) -> Appointment:
             current = await self._get_for_update(conn, appointment_id)
             if current.status is not original.status or current.sequence != original.sequence:
-                raise InvalidTransition(f"appointment {current.id} changed meanwhile; try again",
-                                        current=current.status.value)
+                raise InvalidTransition(
+                    f"appointment {current.id} changed meanwhile; try again", current=current.status.value
+                )
             await self._lock_and_check_cap(conn, moved, tech, bay, now)
             await appointments.move(conn, moved, tech_rid=tech.rid, bay_rid=bay.rid, buffer=self.policy.buffer, now=now)
             if moved.status is _S.SCHEDULED:
                 names = (tech.resource_name, bay.resource_name)
-                await events.record(conn, EventType.APPOINTMENT_RESCHEDULED, moved, names, now,
-                                    previous_start=original.start.isoformat(),
-                                    previous_technician_id=original.technician_id)
+                await events.record(
+                    conn,
+                    EventType.APPOINTMENT_RESCHEDULED,
+                    moved,
+                    names,
+                    now,
+                    previous_start=original.start.isoformat(),
+                    previous_technician_id=original.technician_id,
+                )
                 if moved.technician_id != original.technician_id:
                     await events.record(conn, EventType.TECHNICIAN_ASSIGNED, moved, names, now)
             await record_effect(conn, moved.id)
@@ -422,73 +426,12 @@ class BookingService:
 
         return await in_transaction(self.pool, write)
 
-    # -- reading ----------------------------------------------------------------------
-
-    async def get(self, appointment_id: str) -> Appointment:
-        appt = await read(self.pool, lambda conn: appointments.get(conn, appointment_id))
-        if appt is None:
-            raise NotFound(f"no appointment {appointment_id}", appointment_id=appointment_id)
-        return appt
-
-    async def vehicle_busy(self, vehicle_id: str, window: Interval, now: datetime) -> list[Interval]:
-        """When the vehicle has live appointments or holds in ``window`` (the store: any shop)."""
-        return await read(self.pool, lambda conn: appointments.vehicle_busy(conn, vehicle_id, window, now))
-
-    async def list_by_vehicle(self, vehicle_id: str, limit: int = 50, offset: int = 0) -> list[Appointment]:
-        return await read(
-            self.pool, lambda conn: appointments.list_by_vehicle(conn, vehicle_id, limit=limit, offset=offset)
-        )
-
-    async def technician_schedule(
-        self, technician_id: str, window: Interval, now: datetime | None = None
-    ) -> TechnicianSchedule:
-        """A technician's appointments and live holds (store), working and free time (actor)."""
-        now = self._now(now)
-        tech = await read(self.pool, lambda conn: catalog.get_technician(conn, technician_id))
-        if tech is None:
-            raise NotFound(f"no technician {technician_id}", technician_id=technician_id)
-        live = await read(self.pool, lambda conn: appointments.list_live_for_technician(conn, tech.id, window, now))
-        view = await self.directory.technician(tech.shop_id, tech.id).view(window, now=now)
-        return TechnicianSchedule(
-            technician=tech,
-            window=window,
-            appointments=[a for a in live if a.status is not _S.HELD],
-            holds=[a for a in live if a.status is _S.HELD],
-            working=list(view.working),
-            free=list(view.free),
-        )
-
-    async def resource_busy(
-        self,
-        shop_id: str,
-        window: Interval,
-        now: datetime | None = None,
-        *,
-        resources: tuple[Sequence[str], Sequence[str]] | None = None,
-    ) -> ShopBusy:
-        """Every technician's and bay's busy/free time and jobs per day, from the actors' memory.
-
-        ``resources`` (technician ids, bay ids) spares the catalog read when the caller has them.
-        """
-        now = self._now(now)
-        techs, bays = resources if resources is not None else await self._shop_resources(shop_id)
-        views = await asyncio.gather(
-            *(self.directory.technician(shop_id, t).view(window, now=now) for t in techs),
-            *(self.directory.bay(shop_id, b).view(window, now=now) for b in bays),
-        )
-        return ShopBusy(
-            shop_id=shop_id,
-            window=window,
-            technicians={v.resource_id: v for v in views[: len(techs)]},
-            bays={v.resource_id: v for v in views[len(techs) :]},
-        )
-
     async def activate_shop(self, shop_id: str, now: datetime | None = None) -> int:
         """Start a shop's resource actors and load their calendars; answers how many."""
         now = self._now(now)
-        techs, bays = await self._shop_resources(shop_id)
-        refs = [ResourceRef(ResourceKind.TECHNICIAN, shop_id, t) for t in techs]
-        refs += [ResourceRef(ResourceKind.BAY, shop_id, b) for b in bays]
+        cat = await self.catalog.shop_catalog(shop_id)
+        refs = [ResourceRef(ResourceKind.TECHNICIAN, shop_id, t.id) for t in cat.technicians]
+        refs += [ResourceRef(ResourceKind.BAY, shop_id, b.id) for b in cat.bays]
         await self.directory.activate(refs, now)
         return len(refs)
 
@@ -502,9 +445,7 @@ class BookingService:
             return await appointments.expire_all_stale_holds(conn, now)
 
         expired = await in_transaction(self.pool, write)
-        await asyncio.gather(
-            *(self._pair(a.id, a.shop_id, a.technician_id, a.bay_id).undo(now) for a in expired)
-        )
+        await asyncio.gather(*(self._pair(a.id, a.shop_id, a.technician_id, a.bay_id).undo(now) for a in expired))
         return expired
 
     # -- helpers ------------------------------------------------------------------------------
@@ -528,6 +469,12 @@ class BookingService:
         cap = self.policy.max_bookings_per_technician_per_day
         if jobs >= cap:
             raise _cap_reached(appt.technician_id, cap, day)
+
+    async def _get(self, appointment_id: str) -> Appointment:
+        appt = await read(self.pool, lambda conn: appointments.get(conn, appointment_id))
+        if appt is None:
+            raise NotFound(f"no appointment {appointment_id}", appointment_id=appointment_id)
+        return appt
 
     async def _get_for_update(self, conn: asyncpg.Connection, appointment_id: str) -> Appointment:
         appt = await appointments.get(conn, appointment_id, for_update=True)
@@ -558,16 +505,6 @@ class BookingService:
         if service is None or not service.required_parts:
             return None
         return check_parts(service.required_parts, await catalog.parts_stock(conn, appt.shop_id), now)
-
-    async def _shop_resources(self, shop_id: str) -> tuple[list[str], list[str]]:
-        async def load(conn: asyncpg.Connection) -> tuple[list[str], list[str]]:
-            if await catalog.get_shop(conn, shop_id) is None:
-                raise NotFound(f"no shop {shop_id}", shop_id=shop_id)
-            techs = [t.id for t in await catalog.list_technicians(conn, shop_id=shop_id)]
-            bays = [b.id for b in await catalog.list_bays(conn, shop_id)]
-            return techs, bays
-
-        return await read(self.pool, load)
 
 
 def _cap_reached(technician_id: str, cap: int, day: date) -> DailyCapReached:
@@ -602,6 +539,8 @@ def _check_parts_lead_time(parts: PartsAvailability | None, start: datetime) -> 
         raise InvalidRequest(
             f"parts {', '.join(parts.missing)} must be ordered and arrive {parts.ready_at.isoformat()}; "
             f"the job cannot start before then",
-            field="start", missing=list(parts.missing), parts_ready_at=parts.ready_at.isoformat(),
+            field="start",
+            missing=list(parts.missing),
+            parts_ready_at=parts.ready_at.isoformat(),
         )
     return parts.ready_at

@@ -13,8 +13,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime
 
-from actors.commands import HoldToken, Requirement
-from actors.directory import ResourceHandle
+from application.ports import HoldToken, Requirement, ResourceHandle
 from domain.time_windows import Interval
 
 log = logging.getLogger(__name__)
@@ -54,6 +53,7 @@ class PairPlacement:
         technician is held first and the bay only then: were they held at once,
         racing callers could each take one half and all of them fail.
         """
+
         def hold_technician() -> Awaitable[HoldToken]:
             return self.technician.hold(self.key, interval, expires_at, now=now, requirement=Requirement(skill=skill))
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from actors.commands import Requirement, ResourceKind, ResourceRef
-from actors.resource_actor import ResourceActor
+from actors.calendar_shell import CalendarShell
+from application.ports import Requirement, ResourceKind, ResourceRef
 from domain.calendar import ResourceCalendar
 from domain.errors import InvalidRequest, MissingSkill, NotFound
 from domain.policy import SchedulingPolicy
@@ -12,7 +12,7 @@ from domain.shop import Shop
 from domain.time_windows import Interval
 
 
-class TechnicianActor(ResourceActor):
+class TechnicianCalendar(CalendarShell):
     """One technician's appointments and holds; keeps ``buffer`` between jobs and the daily cap."""
 
     def __init__(self, technician: Technician, shop: Shop, *, rid: int, policy: SchedulingPolicy, loaded: Interval):

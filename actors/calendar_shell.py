@@ -13,13 +13,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from datetime import date, datetime
 
-from actors.commands import Book, Hold, HoldToken, Requirement, ResourceRef, ResourceView, Settle
+from actors.commands import Book, Hold, Settle
+from application.ports import HoldToken, Requirement, ResourceRef, ResourceView
 from domain.calendar import CalendarEntry, ResourceCalendar, WorkingTime
 from domain.errors import DomainError
 from domain.time_windows import Interval, local_date, local_dates, local_day_bounds
 
 
-class ResourceActor(ABC):
+class CalendarShell(ABC):
     """One resource's calendar and soft locks, rebuilt from the store when its host starts."""
 
     def __init__(

@@ -1,0 +1,59 @@
+"""The application stack, wired once per process over the ports the entry point chooses.
+
+The HTTP ingress and the event bridge each build one (their composition roots
+pass the Ray implementations of the calendar port and of the solve runner);
+tests pass in-process ones. Nothing here knows Ray.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import asyncpg
+
+from application.booking import BookingService
+from application.booking_queries import BookingQueries
+from application.catalog_cache import CatalogCache
+from application.ports import ResourceDirectory
+from application.scheduler import Scheduler
+from application.slot_search import CalendarAvailability, SlotFinder, SolveRunner
+from domain.policy import CancellationPolicy, SchedulingPolicy
+
+SINGLE_SHOP_TIME_LIMIT_S = 0.5
+"""A one-shop search's CP-SAT limit (in a thread); a chain-wide search has the overall deadline."""
+
+
+@dataclass(frozen=True, slots=True)
+class Application:
+    """The use cases of one process, sharing its pool, catalog cache and calendar port."""
+
+    pool: asyncpg.Pool
+    catalog: CatalogCache
+    booking: BookingService
+    queries: BookingQueries
+    finder: SlotFinder
+    scheduler: Scheduler
+    directory: ResourceDirectory
+
+
+def build_application(
+    pool: asyncpg.Pool,
+    directory: ResourceDirectory,
+    policy: SchedulingPolicy,
+    cancellation: CancellationPolicy,
+    *,
+    multi_runner: SolveRunner | None = None,
+    solver_deadline_s: float = 2.0,
+) -> Application:
+    """Everything above the store over ``pool``, reaching calendars through ``directory``."""
+    catalog = CatalogCache(pool)  # one per process, shared by booking, queries and slot search
+    booking = BookingService(pool, directory, policy, cancellation, catalog=catalog)
+    queries = BookingQueries(pool, directory, catalog)
+    finder = SlotFinder(
+        catalog,
+        CalendarAvailability(queries),
+        policy,
+        multi_runner=multi_runner,
+        time_limit_s=min(SINGLE_SHOP_TIME_LIMIT_S, solver_deadline_s),
+    )
+    return Application(pool, catalog, booking, queries, finder, Scheduler(finder, booking, catalog), directory)

@@ -1,0 +1,23 @@
+"""The composition root shared by the bridge actor and the ingress: the use cases over the Ray ports."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from actors.factory import ray_directory
+from actors.solve_tasks import RaySolveRunner
+from application.wiring import Application, build_application
+from config.settings import Settings
+
+
+def ray_application(settings: Settings, pool: asyncpg.Pool, database_url: str) -> Application:
+    """The application over ``pool``, with calendar hosts and solver tasks on the connected Ray cluster."""
+    deadline = settings.solver_time_limit_seconds
+    return build_application(
+        pool,
+        ray_directory(settings, dsn=database_url, namespace=settings.ray_namespace),
+        settings.scheduling_policy(),
+        settings.cancellation_policy(),
+        multi_runner=RaySolveRunner(deadline_s=deadline),
+        solver_deadline_s=deadline,
+    )
