@@ -39,7 +39,7 @@ from domain.errors import (
     SlotTaken,
     VehicleAlreadyBooked,
 )
-from domain.events import EventType
+from domain.events import AppointmentCancelled, AppointmentRescheduled, PublishedEvent, TechnicianAssigned
 from domain.job import Job
 from domain.parts import PartsAvailability, check_parts
 from domain.policy import CancellationPolicy, SchedulingPolicy
@@ -290,16 +290,8 @@ class BookingService:
             await appointments.cancel(conn, appt.id, cancellation)
             cancelled = replace(appt, status=_S.CANCELLED, hold_expires_at=None, cancellation=cancellation)
             if appt.status is not _S.HELD:
-                await events.record(
-                    conn,
-                    EventType.APPOINTMENT_CANCELLED,
-                    cancelled,
-                    await self.catalog.names(cancelled.technician_id, cancelled.bay_id, conn),
-                    now,
-                    late=cancellation.late,
-                    fee=str(cancellation.fee),
-                    reason=reason,
-                )
+                names = await self.catalog.names(cancelled.technician_id, cancelled.bay_id, conn)
+                await events.record(conn, cancelled.id, [AppointmentCancelled(cancelled, *names)], now)
             await record_effect(conn, appt.id)
             return cancelled
 
@@ -375,17 +367,14 @@ class BookingService:
             await appointments.move(conn, moved, tech_rid=tech.rid, bay_rid=bay.rid, buffer=self.policy.buffer, now=now)
             if moved.status is _S.SCHEDULED:
                 names = (tech.resource_name, bay.resource_name)
-                await events.record(
-                    conn,
-                    EventType.APPOINTMENT_RESCHEDULED,
-                    moved,
-                    names,
-                    now,
-                    previous_start=original.start.isoformat(),
-                    previous_technician_id=original.technician_id,
-                )
+                changes: list[PublishedEvent] = [
+                    AppointmentRescheduled(
+                        moved, *names, previous_start=original.start, previous_technician_id=original.technician_id
+                    )
+                ]
                 if moved.technician_id != original.technician_id:
-                    await events.record(conn, EventType.TECHNICIAN_ASSIGNED, moved, names, now)
+                    changes.append(TechnicianAssigned(moved, *names))
+                await events.record(conn, moved.id, changes, now)
             await record_effect(conn, moved.id)
             return moved
 

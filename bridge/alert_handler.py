@@ -20,7 +20,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import asyncpg
 
@@ -28,7 +27,7 @@ from bridge.db import connection, transaction
 from bridge.ports import AutoBooker, BookingOutcome
 from domain.alert_mapping import VehicleAlert, job_for, parse_agent_decision, parse_alert, plan_booking
 from domain.errors import DomainError, HoldExpired, SlotTaken
-from domain.events import EventEnvelope, EventType, MalformedEvent
+from domain.events import AppointmentNotBooked, EventEnvelope, EventType, MalformedEvent
 from store import event_repository as events
 from store import outbox_repository as outbox
 from store.event_repository import Outcome, ProcessedEvent
@@ -169,17 +168,17 @@ class AlertHandler:
 def _not_booked_event(
     envelope: EventEnvelope, alert: VehicleAlert, result: BookingOutcome, now: datetime
 ) -> EventEnvelope:
-    data: dict[str, Any] = {
-        "alert_id": alert.alert_id,
-        "source_ref": alert.dedupe_key,
-        "vehicle_id": alert.vehicle_id,
-        "service_type": alert.service_type,
-        "urgency": alert.severity.value,
-        "shop_id": alert.shop_id,
-        "reasons": list(result.reasons),
-        "caused_by_event_id": envelope.event_id,
-    }
-    return EventEnvelope.new(EventType.APPOINTMENT_NOT_BOOKED, data, now)
+    event = AppointmentNotBooked(
+        alert_id=alert.alert_id,
+        source_ref=alert.dedupe_key,
+        vehicle_id=alert.vehicle_id,
+        service_type=alert.service_type,
+        urgency=alert.severity,
+        shop_id=alert.shop_id,
+        reasons=result.reasons,
+        caused_by_event_id=envelope.event_id,
+    )
+    return EventEnvelope.of(event, now)
 
 
 def _notes(alert: VehicleAlert) -> str:

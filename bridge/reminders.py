@@ -19,14 +19,12 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 import asyncpg
 
 from bridge.db import transaction
 from bridge.loops import utc_now, wait_or_stop
-from domain.appointment import Appointment
-from domain.events import EventEnvelope, EventType
+from domain.events import AppointmentReminder, EventEnvelope
 from store import event_repository as events
 from store import outbox_repository as outbox
 
@@ -73,7 +71,7 @@ class ReminderScheduler:
             async with transaction(self._pool) as conn:
                 due = await events.due_reminders(conn, now, self._lead, limit=self._batch_size)
                 for appt in due:
-                    envelope = EventEnvelope.new(EventType.APPOINTMENT_REMINDER, self._data(appt, now), now)
+                    envelope = EventEnvelope.of(AppointmentReminder(appt, starts_in=appt.start - now), now)
                     if await events.record_reminder(conn, appt.id, appt.start, envelope.event_id, now):
                         await outbox.add(conn, envelope, appt.id)
                         sent += 1
@@ -96,17 +94,3 @@ class ReminderScheduler:
                 self.stats.last_error = repr(exc)
                 log.exception("writing reminders failed; retrying next tick")
             await wait_or_stop(stop, self._interval_s)
-
-    def _data(self, appt: Appointment, now: datetime) -> dict[str, Any]:
-        return {
-            "appointment_id": appt.id,
-            "shop_id": appt.shop_id,
-            "vehicle_id": appt.vehicle_id,
-            "service_type": appt.service_type,
-            "technician_id": appt.technician_id,
-            "bay_id": appt.bay_id,
-            "start": appt.start.isoformat(),
-            "end": appt.end.isoformat(),
-            "starts_in_minutes": int((appt.start - now).total_seconds() // 60),
-            "customer": {"name": appt.customer.name, "email": appt.customer.email, "phone": appt.customer.phone},
-        }

@@ -1,8 +1,13 @@
-"""Event envelopes: the contract on Redis Streams (DESIGN.md, "Events").
+"""Events: the contract on Redis Streams (DESIGN.md, "Events").
 
 Each stream message carries one field ``event`` holding the JSON envelope
 ``{event_id, event_type, occurred_at, source, data}``. Parsing tolerates
 unknown fields.
+
+Each event this service publishes is one small class below; its ``data()`` is
+the payload on the wire (times as ISO 8601 with an offset, amounts as
+strings), and ``EventEnvelope.of`` is the one place an event becomes an
+envelope. Payloads carry everything a consumer needs without calling back.
 """
 
 from __future__ import annotations
@@ -10,10 +15,12 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, ClassVar, Protocol
 
+from domain.appointment import Appointment
 from domain.time_windows import require_aware
+from domain.urgency import Urgency
 
 SOURCE = "scheduling-service"
 
@@ -48,6 +55,11 @@ class EventEnvelope:
     def new(cls, event_type: str, data: dict[str, Any], now: datetime) -> EventEnvelope:
         return cls(str(uuid.uuid4()), event_type, require_aware(now), SOURCE, data)
 
+    @classmethod
+    def of(cls, event: PublishedEvent, now: datetime) -> EventEnvelope:
+        """The envelope that publishes ``event``, occurring at ``now``."""
+        return cls.new(event.event_type, event.data(), now)
+
     def to_json(self) -> str:
         return json.dumps(
             {
@@ -80,3 +92,167 @@ class EventEnvelope:
         except ValueError as exc:
             raise MalformedEvent(f"event field 'occurred_at': {exc}") from None
         return cls(doc["event_id"], doc["event_type"], occurred, str(doc.get("source", "")), data)
+
+
+class PublishedEvent(Protocol):
+    """An event this service publishes: its type and its JSON-ready payload."""
+
+    event_type: ClassVar[str]
+
+    def data(self) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _AppointmentEvent:
+    """An event about one appointment, with the names of its technician and bay."""
+
+    appointment: Appointment
+    technician_name: str
+    bay_name: str
+
+    def data(self) -> dict[str, Any]:
+        return self._appointment_data()
+
+    def _appointment_data(self) -> dict[str, Any]:
+        appt = self.appointment
+        return {
+            "appointment_id": appt.id,
+            "shop_id": appt.shop_id,
+            "vehicle_id": appt.vehicle_id,
+            "service_type": appt.service_type,
+            "urgency": appt.urgency.value,
+            "technician_id": appt.technician_id,
+            "technician_name": self.technician_name,
+            "bay_id": appt.bay_id,
+            "bay_name": self.bay_name,
+            "start": appt.start.isoformat(),
+            "end": appt.end.isoformat(),
+            "status": appt.status.value,
+            "sequence": appt.sequence,
+            "customer": {"name": appt.customer.name, "email": appt.customer.email},
+            "source_ref": appt.source_ref,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentScheduled(_AppointmentEvent):
+    """``appointment.scheduled``: a booking is confirmed."""
+
+    event_type: ClassVar[str] = EventType.APPOINTMENT_SCHEDULED
+
+
+@dataclass(frozen=True, slots=True)
+class TechnicianAssigned(_AppointmentEvent):
+    """``technician.assigned``: a technician has a new job (booked, or moved to them)."""
+
+    event_type: ClassVar[str] = EventType.TECHNICIAN_ASSIGNED
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentRescheduled(_AppointmentEvent):
+    """``appointment.rescheduled``: a scheduled appointment moved; where it was before."""
+
+    event_type: ClassVar[str] = EventType.APPOINTMENT_RESCHEDULED
+    previous_start: datetime
+    previous_technician_id: str
+
+    def data(self) -> dict[str, Any]:
+        return {
+            **self._appointment_data(),
+            "previous_start": self.previous_start.isoformat(),
+            "previous_technician_id": self.previous_technician_id,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentCancelled(_AppointmentEvent):
+    """``appointment.cancelled``: an announced appointment is cancelled; late or not, and the fee."""
+
+    event_type: ClassVar[str] = EventType.APPOINTMENT_CANCELLED
+
+    def __post_init__(self) -> None:
+        if self.appointment.cancellation is None:
+            raise ValueError(f"appointment {self.appointment.id} carries no cancellation")
+
+    def data(self) -> dict[str, Any]:
+        cancellation = self.appointment.cancellation
+        assert cancellation is not None  # checked at construction
+        return {
+            **self._appointment_data(),
+            "late": cancellation.late,
+            "fee": str(cancellation.fee),
+            "reason": cancellation.reason,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentReminder:
+    """``appointment.reminder``: an appointment starts in ``starts_in``."""
+
+    event_type: ClassVar[str] = EventType.APPOINTMENT_REMINDER
+    appointment: Appointment
+    starts_in: timedelta
+
+    def data(self) -> dict[str, Any]:
+        appt = self.appointment
+        return {
+            "appointment_id": appt.id,
+            "shop_id": appt.shop_id,
+            "vehicle_id": appt.vehicle_id,
+            "service_type": appt.service_type,
+            "technician_id": appt.technician_id,
+            "bay_id": appt.bay_id,
+            "start": appt.start.isoformat(),
+            "end": appt.end.isoformat(),
+            "starts_in_minutes": int(self.starts_in.total_seconds() // 60),
+            "customer": {"name": appt.customer.name, "email": appt.customer.email, "phone": appt.customer.phone},
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PartsOrderRequested:
+    """``parts.order.requested``: the parts an appointment waits on, needed by its start."""
+
+    event_type: ClassVar[str] = EventType.PARTS_ORDER_REQUESTED
+    appointment: Appointment
+    parts: tuple[str, ...]
+    expected_at: datetime
+
+    def data(self) -> dict[str, Any]:
+        appt = self.appointment
+        return {
+            "appointment_id": appt.id,
+            "shop_id": appt.shop_id,
+            "vehicle_id": appt.vehicle_id,
+            "service_type": appt.service_type,
+            "parts": list(self.parts),
+            "needed_by": appt.start.isoformat(),
+            "expected_at": self.expected_at.isoformat(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentNotBooked:
+    """``appointment.not_booked``: an alert that could not be booked, and why."""
+
+    event_type: ClassVar[str] = EventType.APPOINTMENT_NOT_BOOKED
+    alert_id: str
+    source_ref: str
+    vehicle_id: str
+    service_type: str
+    urgency: Urgency
+    shop_id: str | None
+    reasons: tuple[str, ...]
+    caused_by_event_id: str
+
+    def data(self) -> dict[str, Any]:
+        return {
+            "alert_id": self.alert_id,
+            "source_ref": self.source_ref,
+            "vehicle_id": self.vehicle_id,
+            "service_type": self.service_type,
+            "urgency": self.urgency.value,
+            "shop_id": self.shop_id,
+            "reasons": list(self.reasons),
+            "caused_by_event_id": self.caused_by_event_id,
+        }
