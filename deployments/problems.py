@@ -166,7 +166,9 @@ def install_problem_handlers(app: FastAPI) -> None:
         if lost_dependency(exc):
             log.warning("%s %s: a dependency is unreachable: %r", request.method, request.url.path, exc)
             return problem(
-                503, "service_unavailable", "a dependency of the service is unreachable; retry shortly",
+                503,
+                "service_unavailable",
+                "a dependency of the service is unreachable; retry shortly",
                 instance=request.url.path,
             )
         log.exception("unhandled error on %s %s", request.method, request.url.path)
