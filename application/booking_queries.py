@@ -19,9 +19,9 @@ from application.ports import ResourceDirectory, ResourceView
 from application.transactions import read
 from domain.appointment import Appointment, AppointmentStatus
 from domain.errors import NotFound
+from domain.invites import InviteDelivery
 from domain.resources import Technician
 from domain.time_windows import Interval, require_aware
-from integrations.delivery import InviteDelivery
 from store import appointment_repository as appointments
 from store import catalog_repository as catalog
 from store.invite_repository import PostgresInviteRepository

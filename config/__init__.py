@@ -1,1 +1,1 @@
-"""Configuration (one settings class) and the admin command line."""
+"""Configuration: the one settings class (``config.settings``)."""

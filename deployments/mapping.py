@@ -9,10 +9,10 @@ from application.slot_search import SlotSearch, SlotSearchResult
 from deployments import schemas
 from domain.appointment import Appointment
 from domain.customer import Customer
+from domain.invites import InviteDelivery
 from domain.job import Slot
 from domain.resources import Technician
 from domain.shop import GeoPoint, Shop
-from integrations.delivery import InviteDelivery
 from store.codecs import hours_to_json
 
 

@@ -1,7 +1,7 @@
 """Calendar invites: Google Calendar, Microsoft Graph (Outlook), iCalendar files and confirmation email.
 
 Every appointment change (scheduled, rescheduled, cancelled) becomes an
-:class:`~integrations.invite.Invite` through one mapping,
+:class:`~domain.invites.Invite` through one mapping,
 :func:`~integrations.invite.invite_for`, and the
 :class:`~integrations.dispatcher.InviteDispatcher` brings every enabled
 provider in line with it, storing each delivery's state (pending / sent /
@@ -56,23 +56,18 @@ from integrations.calendar_target import (
     RequestRejected,
     TransientCalendarError,
 )
-from integrations.delivery import DeliveryState, InviteDelivery, InviteDeliveryRepository, Operation
+from integrations.delivery import InviteDeliveryRepository
 from integrations.dispatcher import InviteDispatcher, RetryPolicy
 from integrations.ics import invite_ics, technician_feed
-from integrations.invite import Invite, InviteStatus, invite_for, invite_uid
+from integrations.invite import invite_for, invite_uid
 
 __all__ = [
     "CalendarError",
     "CalendarTarget",
     "CredentialsRejected",
-    "DeliveryState",
     "EventGone",
-    "Invite",
-    "InviteDelivery",
     "InviteDeliveryRepository",
     "InviteDispatcher",
-    "InviteStatus",
-    "Operation",
     "RequestRejected",
     "RetryPolicy",
     "TransientCalendarError",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from integrations.invite import Invite
+from domain.invites import Invite
 
 
 class CalendarError(Exception):

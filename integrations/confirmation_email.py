@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
+from domain.invites import Invite
 from integrations.calendar_target import (
     CalendarError,
     CredentialsRejected,
@@ -22,7 +23,6 @@ from integrations.calendar_target import (
     TransientCalendarError,
 )
 from integrations.ics import invite_ics
-from integrations.invite import Invite
 
 
 @dataclass(frozen=True, slots=True)

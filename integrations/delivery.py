@@ -1,55 +1,14 @@
-"""The stored state of one invite at one provider, and the port that stores it."""
+"""The port that stores invite deliveries (:class:`~domain.invites.InviteDelivery`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Protocol
 
-from integrations.invite import Invite
+from domain.invites import InviteDelivery
 
 CREDENTIALS_REJECTED = "credentials rejected"
 """The start of ``last_error`` when a provider refused our credentials."""
-
-
-class DeliveryState(StrEnum):
-    """Where an invite's latest operation stands at one provider."""
-
-    PENDING = "pending"
-    SENT = "sent"
-    FAILED = "failed"
-
-
-class Operation(StrEnum):
-    """What the provider must be told for the invite's current version."""
-
-    CREATE = "create"
-    UPDATE = "update"
-    CANCEL = "cancel"
-
-
-@dataclass(frozen=True, slots=True)
-class InviteDelivery:
-    """One appointment's invite at one provider: the latest operation and how it went.
-
-    Keyed by ``(appointment_id, provider)``. ``sequence`` and ``operation`` say
-    which version of the invite the state is about; ``invite`` is that version,
-    kept so that a retry needs nothing else. ``next_attempt_at`` is set while a
-    retry is scheduled; a failed delivery without one has been given up.
-    """
-
-    appointment_id: str
-    provider: str
-    state: DeliveryState
-    operation: Operation
-    sequence: int
-    invite: Invite
-    updated_at: datetime
-    provider_event_id: str | None = None
-    attempts: int = 0
-    last_error: str | None = None
-    next_attempt_at: datetime | None = None
 
 
 class InviteDeliveryRepository(Protocol):

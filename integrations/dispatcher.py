@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from domain.events import EventType
+from domain.invites import DeliveryState, Invite, InviteDelivery, Operation
 from integrations.calendar_target import (
     CalendarTarget,
     CredentialsRejected,
@@ -29,14 +30,7 @@ from integrations.calendar_target import (
     RequestRejected,
     TransientCalendarError,
 )
-from integrations.delivery import (
-    CREDENTIALS_REJECTED,
-    DeliveryState,
-    InviteDelivery,
-    InviteDeliveryRepository,
-    Operation,
-)
-from integrations.invite import Invite
+from integrations.delivery import CREDENTIALS_REJECTED, InviteDeliveryRepository
 
 log = logging.getLogger(__name__)
 

@@ -24,6 +24,7 @@ from google_auth_httplib2 import AuthorizedHttp
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
+from domain.invites import Invite, InviteStatus
 from integrations.calendar_target import (
     CalendarError,
     CredentialsRejected,
@@ -31,7 +32,6 @@ from integrations.calendar_target import (
     RequestRejected,
     TransientCalendarError,
 )
-from integrations.invite import Invite, InviteStatus
 
 CALENDAR_EVENTS_SCOPE = "https://www.googleapis.com/auth/calendar.events"
 """The only scope asked for: events, not calendars or settings."""

@@ -15,7 +15,8 @@ from datetime import UTC, datetime
 from icalendar import Calendar, Event, vCalAddress
 from icalendar.enums import STATUS
 
-from integrations.invite import UID_DOMAIN, Invite, repeated_wall_time
+from domain.invites import Invite
+from integrations.invite import UID_DOMAIN, repeated_wall_time
 
 PRODID = "-//scheduling-service//calendar invites//EN"
 

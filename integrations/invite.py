@@ -1,30 +1,19 @@
-"""An invite: what every calendar target is told about one appointment.
+"""The one crossing from an appointment to its invite, and the invite's UID.
 
-The one crossing from the domain into integrations is :func:`invite_for`;
-providers (Google, Graph, iCalendar, email) only ever see an :class:`Invite`.
+:func:`invite_for` maps an appointment to a :class:`~domain.invites.Invite`;
+providers (Google, Graph, iCalendar, email) only ever see an invite.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
-from typing import Any
-from zoneinfo import ZoneInfo
 
 from domain.appointment import Appointment, AppointmentStatus
+from domain.invites import Invite, InviteStatus
 from domain.resources import Technician
 from domain.shop import Shop
 
 UID_DOMAIN = "scheduling-service"
-
-
-class InviteStatus(StrEnum):
-    """The event's status, named as iCalendar's VEVENT STATUS values."""
-
-    TENTATIVE = "TENTATIVE"
-    CONFIRMED = "CONFIRMED"
-    CANCELLED = "CANCELLED"
 
 
 # A hold is not yet a promise; an expired hold or a cancellation removes the event.
@@ -34,73 +23,6 @@ _STATUS_FOR: dict[AppointmentStatus, InviteStatus] = {
     AppointmentStatus.CANCELLED: InviteStatus.CANCELLED,
     AppointmentStatus.EXPIRED: InviteStatus.CANCELLED,
 }
-
-
-@dataclass(frozen=True, slots=True)
-class Invite:
-    """One appointment as a calendar event.
-
-    ``start`` and ``end`` are aware datetimes in the shop's zone ``timezone``,
-    so that every rendering keeps the shop's wall-clock time across DST.
-    """
-
-    appointment_id: str
-    uid: str
-    sequence: int
-    summary: str
-    description: str
-    location: str
-    start: datetime
-    end: datetime
-    timezone: str
-    status: InviteStatus
-    attendee_email: str | None = None
-    attendee_name: str | None = None
-    customer_email: str | None = None
-    customer_name: str | None = None
-
-    @property
-    def cancelled(self) -> bool:
-        return self.status is InviteStatus.CANCELLED
-
-    def to_json_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (stored with the invite's delivery state, for retries)."""
-        return {
-            "appointment_id": self.appointment_id,
-            "uid": self.uid,
-            "sequence": self.sequence,
-            "summary": self.summary,
-            "description": self.description,
-            "location": self.location,
-            "start": self.start.isoformat(),
-            "end": self.end.isoformat(),
-            "timezone": self.timezone,
-            "status": self.status.value,
-            "attendee_email": self.attendee_email,
-            "attendee_name": self.attendee_name,
-            "customer_email": self.customer_email,
-            "customer_name": self.customer_name,
-        }
-
-    @classmethod
-    def from_json_dict(cls, doc: dict[str, Any]) -> Invite:
-        tz = ZoneInfo(doc["timezone"])
-        return cls(
-            appointment_id=doc["appointment_id"],
-            uid=doc["uid"],
-            sequence=int(doc["sequence"]),
-            summary=doc["summary"],
-            description=doc["description"],
-            location=doc["location"],
-            start=datetime.fromisoformat(doc["start"]).astimezone(tz),
-            end=datetime.fromisoformat(doc["end"]).astimezone(tz),
-            timezone=doc["timezone"],
-            status=InviteStatus(doc["status"]),
-            attendee_email=doc.get("attendee_email"),
-            attendee_name=doc.get("attendee_name"),
-            customer_email=doc.get("customer_email"),
-            customer_name=doc.get("customer_name"),
-        )
 
 
 def repeated_wall_time(moment: datetime) -> bool:

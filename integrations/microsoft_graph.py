@@ -32,6 +32,7 @@ from msgraph.graph_request_adapter import options as graph_default_options
 from msgraph.graph_service_client import GraphServiceClient
 from msgraph_core import GraphClientFactory
 
+from domain.invites import Invite, InviteStatus
 from integrations.calendar_target import (
     CalendarError,
     CredentialsRejected,
@@ -39,7 +40,7 @@ from integrations.calendar_target import (
     RequestRejected,
     TransientCalendarError,
 )
-from integrations.invite import Invite, InviteStatus, repeated_wall_time
+from integrations.invite import repeated_wall_time
 
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 GRAPH_BASE_URL = "https://graph.microsoft.com/v1.0"

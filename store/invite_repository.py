@@ -1,8 +1,9 @@
 """PostgreSQL storage of calendar invite deliveries (table ``calendar_invites``, migration 0005).
 
-Implements ``integrations.delivery.InviteDeliveryRepository`` over an asyncpg
-pool or connection. Each method is one statement, so it needs no transaction
-of its own; given a connection inside a transaction it joins that one.
+Satisfies the port ``integrations.delivery.InviteDeliveryRepository`` (a
+``Protocol``, so nothing here imports it) over an asyncpg pool or connection.
+Each method is one statement, so it needs no transaction of its own; given a
+connection inside a transaction it joins that one.
 """
 
 from __future__ import annotations
@@ -13,8 +14,7 @@ from typing import Any
 
 import asyncpg
 
-from integrations.delivery import DeliveryState, InviteDelivery, Operation
-from integrations.invite import Invite
+from domain.invites import DeliveryState, Invite, InviteDelivery, Operation
 
 _COLUMNS = (
     "appointment_id, provider, state, operation, sequence, provider_event_id, "

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from config.cli import main
 from config.settings import Settings
+from deployments.cli import main
 from store.shop_loader import demo_chain_text
 
 ROOT = Path(__file__).parents[1]
@@ -90,7 +90,7 @@ def test_malformed_file_exits_2_from_the_console_entry_point_without_touching_th
     path, line = bad_last_shop(tmp_path)
     env = {**os.environ, "DATABASE_URL": UNREACHABLE_DB}
     done = subprocess.run(
-        [sys.executable, "-m", "config.cli", "load-shops", str(path)],
+        [sys.executable, "-m", "deployments.cli", "load-shops", str(path)],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -119,23 +119,33 @@ def test_usage_errors_exit_2(capsys: Any) -> None:
     assert "usage: scheduling-service" in capsys.readouterr().err
 
 
-# -- serve and stop-embedded: modules others provide ---------------------------------------
+# -- serve and stop-embedded: the launcher and the embedded servers replaced by fakes ------
 
 
-def test_serve_without_a_launcher_says_so(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: Any) -> None:
-    monkeypatch.setitem(sys.modules, "deployments.launcher", None)  # makes the import fail as if missing
-    assert main(["serve"], settings=settings_for(None, tmp_path)) == 1
-    assert "deployments.launcher is missing" in capsys.readouterr().err
-
-
-def test_serve_hands_the_settings_to_the_launcher(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    seen: list[Settings] = []
+def fake_launcher(run: Any) -> types.ModuleType:
     launcher = types.ModuleType("deployments.launcher")
-    launcher.run = lambda settings: seen.append(settings)  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "deployments.launcher", launcher)
+    launcher.run = run  # type: ignore[attr-defined]
+    return launcher
+
+
+def test_serve_hands_the_settings_to_the_launcher_and_exits_with_its_status(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    seen: list[Settings] = []
+    monkeypatch.setitem(sys.modules, "deployments.launcher", fake_launcher(lambda settings: seen.append(settings) or 3))
     settings = settings_for(None, tmp_path)
-    assert main(["serve"], settings=settings) == 0
+    assert main(["serve"], settings=settings) == 3
     assert seen == [settings]
+
+
+def test_serve_that_fails_is_one_line_on_stderr(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: Any) -> None:
+    def run(settings: Settings) -> int:
+        raise RuntimeError("no Ray for you")
+
+    monkeypatch.setitem(sys.modules, "deployments.launcher", fake_launcher(run))
+    assert main(["serve"], settings=settings_for(None, tmp_path)) == 1
+    err = capsys.readouterr().err
+    assert err == "scheduling-service serve: RuntimeError: no Ray for you\n"
 
 
 def test_stop_embedded_with_nothing_running(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: Any) -> None:
@@ -148,6 +158,3 @@ def test_stop_embedded_with_nothing_running(monkeypatch: pytest.MonkeyPatch, tmp
     out = capsys.readouterr().out
     assert "no embedded PostgreSQL running" in out and "no embedded Redis running" in out
     assert stopped == [settings.data_dir]
-    monkeypatch.setitem(sys.modules, "bridge.embedded_redis", None)
-    assert main(["stop-embedded"], settings=settings) == 0
-    assert "Redis" not in capsys.readouterr().out

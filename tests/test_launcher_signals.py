@@ -62,7 +62,7 @@ def test_serve_in_the_background_stops_on_sigterm_with_its_ray_processes_and_emb
     }
     with (service_dir / "serve.log").open("wb") as log:
         launcher = subprocess.Popen(
-            [sys.executable, "-m", "config.cli", "serve"],
+            [sys.executable, "-m", "deployments.cli", "serve"],
             cwd=ROOT,
             env=env,
             stdout=log,

@@ -207,7 +207,7 @@ async def test_appointment_calendar_file_is_icalendar(client: httpx.AsyncClient)
 async def test_reading_an_appointment_shows_its_calendar_invites(
     client: httpx.AsyncClient, api_database_url: str
 ) -> None:
-    from integrations.delivery import DeliveryState, InviteDelivery, Operation
+    from domain.invites import DeliveryState, InviteDelivery, Operation
     from integrations.invite import invite_for
     from store import appointment_repository, catalog_repository
     from store.database import connect

@@ -8,11 +8,12 @@ from typing import Any
 
 from domain.appointment import Appointment, AppointmentStatus
 from domain.customer import Customer
+from domain.invites import Invite
 from domain.resources import Technician
 from domain.shop import Shop, WeeklyHours
 from domain.time_windows import Interval
 from domain.urgency import Urgency
-from integrations.invite import Invite, invite_for
+from integrations.invite import invite_for
 
 HOURS = WeeklyHours({d: ((time(7), time(19)),) for d in range(1, 8)})
 
@@ -79,6 +80,6 @@ def rescheduled(inv: Invite, by: timedelta = timedelta(days=1)) -> Invite:
 
 
 def cancelled(inv: Invite) -> Invite:
-    from integrations.invite import InviteStatus
+    from domain.invites import InviteStatus
 
     return replace(inv, status=InviteStatus.CANCELLED)

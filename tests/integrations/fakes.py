@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from integrations.delivery import CREDENTIALS_REJECTED, DeliveryState, InviteDelivery
+from domain.invites import DeliveryState, InviteDelivery
+from integrations.delivery import CREDENTIALS_REJECTED
 
 
 def credentials_rejected(delivery: InviteDelivery) -> bool:

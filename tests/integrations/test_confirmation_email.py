@@ -13,8 +13,8 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from icalendar import Calendar
 
+from domain.invites import DeliveryState
 from integrations.confirmation_email import ConfirmationEmailTarget, SmtpConfig
-from integrations.delivery import DeliveryState
 from integrations.dispatcher import InviteDispatcher
 from tests.integrations import builders
 from tests.integrations.fakes import FakeClock, InMemoryInviteRepository, credentials_rejected

@@ -13,7 +13,7 @@ from google_auth_httplib2 import AuthorizedHttp
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
-from integrations.delivery import DeliveryState, Operation
+from domain.invites import DeliveryState, Operation
 from integrations.dispatcher import InviteDispatcher, RetryPolicy
 from integrations.google_calendar import (
     CALENDAR_EVENTS_SCOPE,

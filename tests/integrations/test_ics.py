@@ -13,9 +13,10 @@ from hypothesis import strategies as st
 from icalendar import Calendar
 
 from domain.appointment import Appointment, AppointmentStatus
+from domain.invites import Invite
 from domain.time_windows import local_instant
 from integrations.ics import invite_ics, technician_feed
-from integrations.invite import Invite, invite_for, invite_uid, repeated_wall_time
+from integrations.invite import invite_for, invite_uid, repeated_wall_time
 from tests.integrations import builders, rfc5545_lines
 
 BERLIN = ZoneInfo("Europe/Berlin")

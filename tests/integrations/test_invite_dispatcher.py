@@ -8,10 +8,9 @@ from datetime import timedelta
 import pytest
 
 from domain.events import EventType
+from domain.invites import DeliveryState, Invite, Operation
 from integrations.calendar_target import CalendarError, EventGone, RequestRejected, TransientCalendarError
-from integrations.delivery import DeliveryState, Operation
 from integrations.dispatcher import InviteDispatcher, RetryPolicy
-from integrations.invite import Invite
 from tests.integrations import builders
 from tests.integrations.fakes import FakeClock, InMemoryInviteRepository
 

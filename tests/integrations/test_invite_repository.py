@@ -13,10 +13,9 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
+from domain.invites import DeliveryState, Invite, InviteDelivery, Operation
 from integrations.calendar_target import CredentialsRejected
-from integrations.delivery import DeliveryState, InviteDelivery, Operation
 from integrations.dispatcher import InviteDispatcher, RetryPolicy
-from integrations.invite import Invite
 from store.invite_repository import PostgresInviteRepository
 from tests.integrations import builders
 from tests.integrations.fakes import FakeClock

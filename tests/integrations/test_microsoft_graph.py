@@ -14,7 +14,7 @@ import pytest
 from msgraph.generated.models.event import Event
 from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 
-from integrations.delivery import DeliveryState, Operation
+from domain.invites import DeliveryState, Operation
 from integrations.dispatcher import InviteDispatcher, RetryPolicy
 from integrations.microsoft_graph import GRAPH_SCOPE, MicrosoftGraphTarget, graph_client, graph_event
 from tests.integrations import builders

@@ -3,19 +3,20 @@
 Every failure is one message on stderr and a non-zero exit status, never a
 traceback (``--traceback`` shows one). A shop file that cannot be loaded
 exits with 2, like any other usage error.
+
+Each command imports what it runs inside its function, so that ``migrate`` or
+``load-shops`` does not pay for the launcher's imports at start-up.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
 import logging
 import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 from config.settings import Settings, get_settings
 
@@ -82,11 +83,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    launcher = _optional_module("deployments.launcher")
-    if launcher is None:
-        raise CommandError("serve is not available: the module deployments.launcher is missing from this install")
-    result = launcher.run(settings)
-    return result if isinstance(result, int) else EXIT_OK
+    from deployments.launcher import run
+
+    return run(settings)
 
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
@@ -136,15 +135,14 @@ def _load_shops(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _stop_embedded(args: argparse.Namespace, settings: Settings) -> int:
+    from bridge.embedded_redis import stop_embedded_redis
     from store.embedded import stop_embedded_postgres
 
     data_dir = settings.data_dir
     stopped = stop_embedded_postgres(data_dir)
     print(f"stopped embedded PostgreSQL in {data_dir}" if stopped else f"no embedded PostgreSQL running in {data_dir}")
-    redis = _optional_module("bridge.embedded_redis")
-    if redis is not None:
-        stopped = bool(redis.stop_embedded_redis(data_dir))
-        print(f"stopped embedded Redis in {data_dir}" if stopped else f"no embedded Redis running in {data_dir}")
+    stopped = stop_embedded_redis(data_dir)
+    print(f"stopped embedded Redis in {data_dir}" if stopped else f"no embedded Redis running in {data_dir}")
     return EXIT_OK
 
 
@@ -159,16 +157,6 @@ def _database_url(settings: Settings) -> str:
         return database_url_or_embedded(settings.database_url, settings.data_dir)
     except ModuleNotFoundError as exc:
         raise CommandError(f"no DATABASE_URL is set and the embedded PostgreSQL is unavailable ({exc})") from None
-
-
-def _optional_module(name: str) -> Any | None:
-    """The module, or None when it (or its package) does not exist; other import errors propagate."""
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name is not None and name.startswith(exc.name):
-            return None
-        raise
 
 
 if __name__ == "__main__":
