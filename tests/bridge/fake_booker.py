@@ -18,7 +18,7 @@ import asyncpg
 from bridge.ports import BookingOutcome
 from domain.appointment import Appointment, AppointmentStatus
 from domain.customer import Customer
-from domain.events import EventEnvelope, EventType
+from domain.events import AppointmentScheduled, EventEnvelope, TechnicianAssigned
 from domain.job import Job
 from domain.time_windows import Interval
 from store import appointment_repository as appointments
@@ -93,11 +93,9 @@ class FakeAutoBooker:
             )
             await appointments.insert_under_cap(conn, appt, tech_rid=tech_rid, bay_rid=bay_rid, buffer=timedelta(0),
                                                 day=appt.interval, cap=NO_CAP, now=now)
-            data = {"appointment_id": appt.id, "shop_id": shop_id, "vehicle_id": appt.vehicle_id,
-                    "service_type": appt.service_type, "technician_id": tech_id, "bay_id": bay_id,
-                    "start": appt.start.isoformat(), "end": appt.end.isoformat(), "source_ref": source_ref}
-            await outbox.add(conn, EventEnvelope.new(EventType.APPOINTMENT_SCHEDULED, data, now), appt.id)
-            await outbox.add(conn, EventEnvelope.new(EventType.TECHNICIAN_ASSIGNED, data, now), appt.id)
+            # the real events (names stand in as ids): consumers of the fake see the wire format they will get
+            for event in (AppointmentScheduled(appt, tech_id, bay_id), TechnicianAssigned(appt, tech_id, bay_id)):
+                await outbox.add(conn, EventEnvelope.of(event, now), appt.id)
         return appt
 
 
