@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import ray
 from ray.exceptions import RayActorError
+from tenacity import RetryError, retry, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from actors.batching import Batcher
 from actors.calendar_host import CalendarHost
@@ -37,6 +37,13 @@ from domain.policy import SchedulingPolicy
 DEFAULT_NAMESPACE = "scheduling"
 RETRY_DEADLINE_S = 30.0
 """How long a batch is resent to a host that died before the caller hears about it."""
+
+RESEND_TO_A_DEAD_HOST = retry(
+    retry=retry_if_exception_type(RayActorError),
+    wait=wait_exponential(multiplier=0.02, max=0.5),  # 0.02 s, doubling, at most 0.5 s
+    stop=stop_after_delay(RETRY_DEADLINE_S),
+)
+"""Resend a call to a host that died (``RayActorError``) until ``RETRY_DEADLINE_S``; then ``RetryError``."""
 
 
 class RayCalendarHost(CalendarHost):
@@ -170,20 +177,21 @@ class RayDirectory:
         return actor
 
     async def _call(self, name: str, method: str, *args: Any) -> Any:
-        deadline = time.monotonic() + RETRY_DEADLINE_S
-        delay = 0.02
-        while True:
-            actor = self._actor(name)
-            try:
-                return await getattr(actor, method).remote(*args)
-            except RayActorError:
-                # Dead (retired, killed for good) or restarting: get-or-create again and resend.
-                if self._actors.get(name) is actor:
-                    del self._actors[name]
-                if time.monotonic() > deadline:
-                    raise ServiceUnavailable(f"the calendars of {name} cannot be reached; retry shortly") from None
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 0.5)
+        try:
+            return await self._send(name, method, *args)
+        except RetryError:
+            raise ServiceUnavailable(f"the calendars of {name} cannot be reached; retry shortly") from None
+
+    @RESEND_TO_A_DEAD_HOST
+    async def _send(self, name: str, method: str, *args: Any) -> Any:
+        actor = self._actor(name)
+        try:
+            return await getattr(actor, method).remote(*args)
+        except RayActorError:
+            # Dead (retired, killed for good) or restarting: the next try gets-or-creates it again.
+            if self._actors.get(name) is actor:
+                del self._actors[name]
+            raise
 
 
 _HOST_CLASS: Any = None

@@ -7,6 +7,18 @@ work ran (before COMMIT was sent) is retried once on a fresh connection; one
 lost during COMMIT is not, since the commit may have happened: the caller
 hears ``ServiceUnavailable`` and a retry with its ``Idempotency-Key`` finds
 the effect if there was one. Reads are retried once too.
+
+Retries here, and wherever else the service resends (Ray calls in
+``actors/factory.py``, an idempotency claim released in the background in
+``deployments/idempotency.py``), are tenacity policies, each named and
+declared next to the call it wraps. tenacity rather than a helper of our own:
+it is the well-kept library for this, any layer may import it (a helper would
+need a home that every layer may import, and ``domain/`` takes no I/O), and
+its vocabulary (``stop_after_attempt``, ``stop_after_delay``,
+``wait_exponential``) says what a policy does in one line each. Loops that run
+for the life of the service (relays, consumers, sweepers) keep their own sleep,
+and the invite dispatcher's backoff is a schedule stored with each delivery
+(``integrations.dispatcher.RetryPolicy``), not a loop.
 """
 
 from __future__ import annotations
@@ -16,9 +28,17 @@ import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import TypeVar, cast
+from typing import Generic, TypeVar, cast
 
 import asyncpg
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry,
+    retry_if_exception,
+    retry_if_exception_type,
+    stop_after_attempt,
+)
 
 from domain.errors import ServiceUnavailable
 
@@ -48,40 +68,78 @@ def _unavailable(exc: BaseException) -> ServiceUnavailable:
     return ServiceUnavailable(f"the database is unreachable ({type(exc).__name__}); retry shortly")
 
 
+def _pause_before_rerun(state: RetryCallState) -> float:
+    """Jitter after a conflict, so the two sides of a deadlock do not collide again in lockstep; none after a loss."""
+    if isinstance(_failure(state), RETRYABLE):
+        return random.uniform(0, 0.005 * state.attempt_number)
+    return 0.0
+
+
+def _log_rerun(state: RetryCallState) -> None:
+    failure = _failure(state)
+    if isinstance(failure, RETRYABLE):
+        log.info("transaction retried after %s (attempt %d)", type(failure).__name__, state.attempt_number)
+    else:
+        log.info("transaction retried on a fresh connection after losing the database")
+
+
+def _failure(state: RetryCallState) -> BaseException | None:
+    return state.outcome.exception() if state.outcome is not None else None
+
+
+RERUN_TRANSACTION = AsyncRetrying(
+    stop=stop_after_attempt(MAX_ATTEMPTS),
+    wait=_pause_before_rerun,
+    before_sleep=_log_rerun,
+    reraise=True,
+)
+"""The policy of ``in_transaction``; which failures it reruns is decided per call (``_Transaction.may_rerun``)."""
+
+
 async def in_transaction(pool: asyncpg.Pool, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
     """Run ``work`` in one transaction; rerun it on deadlock, serialization failure, or a connection lost mid-work."""
-    lost_once = False
-    for attempt in range(1, MAX_ATTEMPTS + 1):
-        committing = False
-        try:
-            async with connection(pool) as conn:
-                async with conn.transaction():
-                    result = await work(conn)
-                    committing = True
-                return result
-        except RETRYABLE as exc:
-            if attempt == MAX_ATTEMPTS:
-                raise
-            log.info("transaction retried after %s (attempt %d)", type(exc).__name__, attempt)
-            # jitter, so the two sides of a deadlock do not collide again in lockstep
-            await asyncio.sleep(random.uniform(0, 0.005 * attempt))
-        except ServiceUnavailable:
-            if committing or lost_once:  # the commit may have happened: never run the work twice
-                raise
-            lost_once = True
-            log.info("transaction retried on a fresh connection after losing the database")
-    raise AssertionError("unreachable")
+    transaction = _Transaction(pool, work)
+    result: T = await RERUN_TRANSACTION.copy(retry=retry_if_exception(transaction.may_rerun))(transaction.run)
+    return result
 
 
+class _Transaction(Generic[T]):
+    """One call of ``in_transaction``: its work, and what its failures so far allow."""
+
+    def __init__(self, pool: asyncpg.Pool, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> None:
+        self._pool = pool
+        self._work = work
+        self._committing = False
+        self._lost_once = False
+
+    async def run(self) -> T:
+        self._committing = False
+        async with connection(self._pool) as conn, conn.transaction():
+            result = await self._work(conn)
+            self._committing = True
+        return result
+
+    def may_rerun(self, failure: BaseException) -> bool:
+        """After a deadlock or a serialization failure; after the first database lost before COMMIT, not during it."""
+        if isinstance(failure, RETRYABLE):
+            return True
+        # lost during COMMIT, the commit may have happened: never run the work twice
+        if isinstance(failure, ServiceUnavailable) and not (self._committing or self._lost_once):
+            self._lost_once = True
+            return True
+        return False
+
+
+@retry(
+    retry=retry_if_exception_type(ServiceUnavailable),
+    stop=stop_after_attempt(2),
+    before_sleep=lambda _: log.info("read retried on a fresh connection after losing the database"),
+    reraise=True,
+)
 async def read(pool: asyncpg.Pool, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
     """Run read-only ``work`` on a pooled connection, once more on a fresh one if the database was lost."""
-    try:
-        async with connection(pool) as conn:
-            return await work(conn)
-    except ServiceUnavailable:
-        log.info("read retried on a fresh connection after losing the database")
-        async with connection(pool) as conn:
-            return await work(conn)
+    async with connection(pool) as conn:
+        return await work(conn)
 
 
 @asynccontextmanager

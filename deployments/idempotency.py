@@ -25,6 +25,7 @@ from typing import Any
 import asyncpg
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
+from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from application.idempotent_effects import IdempotencyClaim, claimed
 from application.transactions import connection
@@ -100,8 +101,9 @@ async def run_idempotent(
         effect = await _forget_unless_effect(pool, scope, key, token)
         if effect is None:
             raise
-        log.warning("answer to %s %s failed after its effect committed; answering the effect", scope, key,
-                    exc_info=True)
+        log.warning(
+            "answer to %s %s failed after its effect committed; answering the effect", scope, key, exc_info=True
+        )
         return await _answer_effect(pool, scope, key, token, effect, replay)
     if response.status_code >= 500:
         effect = await _forget_unless_effect(pool, scope, key, token)
@@ -135,22 +137,23 @@ async def _release_unless_effect(pool: asyncpg.Pool, scope: str, key: str, token
 
 _background: set[asyncio.Future[None]] = set()
 RELEASE_RETRY_FOR_S = 300.0
+FIRST_RELEASE_PAUSE_S = 0.25
+
+_release_until_reachable = retry(
+    retry=retry_if_exception_type(ServiceUnavailable),
+    wait=wait_exponential(multiplier=2 * FIRST_RELEASE_PAUSE_S, max=5.0),  # 0.5 s, doubling, at most 5 s
+    stop=stop_after_delay(RELEASE_RETRY_FOR_S),
+    reraise=True,
+)(_release_unless_effect)
+"""``_release_unless_effect`` retried while the database is unreachable, for ``RELEASE_RETRY_FOR_S`` at most."""
 
 
 async def _release_when_back(pool: asyncpg.Pool, scope: str, key: str, token: str) -> None:
-    loop = asyncio.get_running_loop()
-    give_up = loop.time() + RELEASE_RETRY_FOR_S
-    delay = 0.25
-    while loop.time() < give_up:
-        await asyncio.sleep(delay)
-        try:
-            await _release_unless_effect(pool, scope, key, token)
-            return
-        except ServiceUnavailable:
-            delay = min(delay * 2, 5.0)
-        except Exception:
-            log.warning("releasing %s %s failed; it goes stale instead", scope, key, exc_info=True)
-            return
+    await asyncio.sleep(FIRST_RELEASE_PAUSE_S)  # the release has just failed
+    try:
+        await _release_until_reachable(pool, scope, key, token)
+    except Exception:
+        log.warning("releasing %s %s failed; it goes stale instead", scope, key, exc_info=True)
 
 
 async def _answer_effect(
@@ -173,8 +176,7 @@ async def _complete(pool: asyncpg.Pool, scope: str, key: str, token: str | None,
         async with connection(pool) as conn:
             await keys.complete(conn, scope, key, response.status_code, body, datetime.now(UTC), token=token)
     except Exception:
-        log.warning("could not store the answer for %s %s; a retry answers from its effect", scope, key,
-                    exc_info=True)
+        log.warning("could not store the answer for %s %s; a retry answers from its effect", scope, key, exc_info=True)
 
 
 async def purge_idempotency_keys(pool: asyncpg.Pool, retention: timedelta, now: datetime | None = None) -> int:
