@@ -154,11 +154,14 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(asyncpg.UntranslatableCharacterError)
     async def _unstorable_text(request: Request, exc: asyncpg.DataError) -> JSONResponse:
         # e.g. a NUL character in an id or a note: PostgreSQL text cannot hold it
+        message = "the request contains characters that cannot be stored (e.g. NUL)"
         return problem(
             422,
             "validation_error",
-            "the request contains characters that cannot be stored (e.g. NUL)",
+            message,
             instance=request.url.path,
+            # the same shape as a validator's refusal; the database, not the schema, knows the rule
+            errors=[{"field": "request", "message": message, "type": "value_error"}],
         )
 
     @app.exception_handler(Exception)
