@@ -8,8 +8,8 @@ gets-or-creates it again; commands are idempotent by key, so resending a
 batch is safe. Actors restart after a crash (``max_restarts``) and rebuild
 their calendars from the store on first use.
 
-Build it from settings with ``ray_directory(settings, namespace=...)``; a
-connected Ray (``ray.init``) is the caller's business.
+The composition roots build it from plain values (the settings are read at
+the entry points); a connected Ray (``ray.init``) is the caller's business.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from actors.calendar_source import StoreCalendarSource
 from actors.commands import Envelope, Outcome
 from actors.directory import Placement, RoutedHandle
 from application.ports import ResourceHandle, ResourceKind, ResourceRef
-from config.settings import Settings
 from domain.errors import ServiceUnavailable
 from domain.policy import SchedulingPolicy
 
@@ -203,23 +202,3 @@ def _host_class() -> Any:
     if _HOST_CLASS is None:
         _HOST_CLASS = ray.remote(RayCalendarHost)
     return _HOST_CLASS
-
-
-def ray_directory(
-    settings: Settings,
-    *,
-    dsn: str | None = None,
-    namespace: str = DEFAULT_NAMESPACE,
-    placement: Placement = Placement.PER_SHOP,
-) -> RayDirectory:
-    """The Ray directory the service runs with: DSN, policy and idle limit from ``settings``."""
-    url = dsn or settings.database_url
-    if not url:
-        raise ValueError("a database URL is needed (settings.database_url or dsn=)")
-    return RayDirectory(
-        url,
-        settings.scheduling_policy(),
-        namespace=namespace,
-        placement=placement,
-        idle_seconds=settings.actor_idle_seconds,
-    )

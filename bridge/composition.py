@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from actors.factory import ray_directory
+from actors.factory import RayDirectory
 from actors.solve_tasks import RaySolveRunner
 from application.wiring import Application, build_application
 from config.settings import Settings
@@ -15,7 +15,12 @@ def ray_application(settings: Settings, pool: asyncpg.Pool, database_url: str) -
     deadline = settings.solver_time_limit_seconds
     return build_application(
         pool,
-        ray_directory(settings, dsn=database_url, namespace=settings.ray_namespace),
+        RayDirectory(
+            database_url,
+            settings.scheduling_policy(),
+            namespace=settings.ray_namespace,
+            idle_seconds=settings.actor_idle_seconds,
+        ),
         settings.scheduling_policy(),
         settings.cancellation_policy(),
         multi_runner=RaySolveRunner(deadline_s=deadline),
