@@ -26,8 +26,8 @@ from domain.policy import SchedulingPolicy
 from domain.shop import GeoPoint, Shop
 from domain.time_windows import Interval, local_date, local_day_bounds, subtract
 from domain.urgency import Urgency
-from solver import SlotProblem, SlotResult, solve_slots
-from solver.build import build_slot_problem, suggested_date, to_slots
+from solver import Reason, SlotProblem, SlotResult, solve_slots
+from solver.build import build_slot_problem, instant_of, suggested_date, to_slots
 
 NEAREST_SHOPS_WITHOUT_RADIUS = 3
 
@@ -184,8 +184,11 @@ class SlotFinder:
         )
         if window.empty:
             raise NoSlotAvailable("the requested time is in the past", reasons=[{"code": "in_the_past"}])
+        # Calendars are read from the first day's local midnight: the reserves weigh whole days
+        # (time before ``opens`` is cut by the solver's own not-before-now rule).
+        whole_days = Interval(local_day_bounds(first, tz).start, window.end)
         availability, vehicle_busy = await asyncio.gather(
-            self._availability.shop_availability(cat, window, now),
+            self._availability.shop_availability(cat, whole_days, now),
             self._availability.vehicle_busy(job.vehicle_id, window, now),
         )
         parts = check_parts(service.required_parts, cat.parts, now)
@@ -195,6 +198,11 @@ class SlotFinder:
             if (free := availability.technicians.get(t.id)) is not None
         ]
         bays = [(b, availability.bays[b.id].free) for b in cat.bays if b.id in availability.bays]
+        technician_days = {
+            t.id: (view.working, tuple(e.interval for e in view.entries))
+            for t in cat.technicians
+            if (view := availability.technicians.get(t.id)) is not None
+        }
         start_from = opens if search.exact_start is None else max(now, search.exact_start)
         problem = build_slot_problem(
             cat.shop,
@@ -207,6 +215,8 @@ class SlotFinder:
             start_from,
             horizon_days=days,
             top_k=search.top_k if search.exact_start is None else max(search.top_k, 10),
+            technician_days=technician_days,
+            current_time=now,
         )
         if search.exact_start is not None:
             offset = int((search.exact_start - problem.origin).total_seconds() // 60)
@@ -259,7 +269,7 @@ class SlotFinder:
             if result is None:
                 explanation.append(f"{prefix}the solve did not finish in time; this shop was skipped")
                 continue
-            explanation.extend(prefix + r.message for r in result.reasons)
+            explanation.extend(prefix + _reason_text(problem, r, by_shop[problem.shop_id]) for r in result.reasons)
             slots = to_slots(problem, result)
             if search.exact_start is not None:
                 slots = [s for s in slots if s.start == search.exact_start]
@@ -270,6 +280,20 @@ class SlotFinder:
         ranked.sort(key=lambda s: (-s.score, s.start, s.shop_id, s.technician_id))
         top = _rescale_confidence(ranked[: search.top_k])
         return SlotSearchResult(tuple(top), tuple(dict.fromkeys(explanation)), suggestion, searched)
+
+
+def _reason_text(problem: SlotProblem, reason: Reason, shop: Shop) -> str:
+    """A reason as the customer reads it; a reserve's names the time it kept back and when that opens."""
+    if reason.withheld_start is None:
+        return reason.message
+    text = f"{_local(problem, reason.withheld_start, shop)} was not offered: {reason.message}"
+    if reason.released_at is not None:
+        text += f"; it opens to every job at {_local(problem, reason.released_at, shop)}"
+    return text
+
+
+def _local(problem: SlotProblem, minute: int, shop: Shop) -> str:
+    return instant_of(problem, minute).astimezone(shop.tz).isoformat(timespec="minutes")
 
 
 def _without(free: Sequence[Interval], taken: Sequence[Interval]) -> Sequence[Interval]:

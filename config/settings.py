@@ -11,10 +11,10 @@ from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from domain.policy import CancellationPolicy, SchedulingPolicy
+from domain.policy import CancellationPolicy, Reserve, ReserveKind, SchedulingPolicy
 
 
 class Settings(BaseSettings):
@@ -39,6 +39,16 @@ class Settings(BaseSettings):
     slot_step_minutes: int = Field(15, ge=5)
     free_cancellation_hours: float = Field(24, ge=0)
     late_cancellation_fee: Decimal = Decimal("50.00")
+
+    urgent_reserve_share: float = Field(0.2, ge=0, lt=1)
+    """Share of each technician's local day kept from LOW/MEDIUM work (CRITICAL/HIGH may use it)."""
+    urgent_reserve_release_hours: float = Field(24, ge=0)
+    """The urgent reserve opens to all work this long before the day's local midnight."""
+    priority_reserve_share: float = Field(0.1, ge=0, lt=1)
+    """Share of each technician's local day kept from regular customers' LOW/MEDIUM work (fleet/premium may
+    use it); it sits below the urgent reserve, so they add up."""
+    priority_reserve_release_hours: float = Field(48, ge=0)
+    """The priority reserve opens to all work this long before the day's local midnight."""
 
     auto_book_critical_alerts: bool = True
     auto_book_within_days: int = Field(7, ge=1)
@@ -77,6 +87,12 @@ class Settings(BaseSettings):
     idempotency_retention_hours: float = Field(24, ge=24)
     """Idempotency records are kept this long (at least 24 h), then purged by the ingress every hour."""
 
+    @model_validator(mode="after")
+    def _reserves_leave_room(self) -> Settings:
+        if self.urgent_reserve_share + self.priority_reserve_share >= 1:
+            raise ValueError("URGENT_RESERVE_SHARE + PRIORITY_RESERVE_SHARE must be below 1")
+        return self
+
     @property
     def embedded_database(self) -> bool:
         return not self.database_url
@@ -95,6 +111,14 @@ class Settings(BaseSettings):
             max_bookings_per_technician_per_day=self.max_bookings_per_technician_per_day,
             hold_ttl=timedelta(minutes=self.hold_ttl_minutes),
             slot_step=timedelta(minutes=self.slot_step_minutes),
+            urgent_reserve=Reserve(
+                ReserveKind.URGENT, self.urgent_reserve_share, timedelta(hours=self.urgent_reserve_release_hours)
+            ),
+            priority_reserve=Reserve(
+                ReserveKind.PRIORITY,
+                self.priority_reserve_share,
+                timedelta(hours=self.priority_reserve_release_hours),
+            ),
         )
 
     def cancellation_policy(self) -> CancellationPolicy:

@@ -1,21 +1,88 @@
-"""Shop policies: buffer between jobs, daily caps, holds, cancellation fees."""
+"""Shop policies: buffer between jobs, daily caps, holds, reserves, cancellation fees."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from enum import StrEnum
+
+from domain.catalog import CATEGORY_RULES
+from domain.customer import CustomerTier
+from domain.urgency import Urgency
+
+URGENT_WORK = frozenset({Urgency.HIGH, Urgency.CRITICAL})
+"""Urgencies that may use every reserve; LOW/MEDIUM work is *routine*."""
+PRIORITY_TIERS = frozenset({CustomerTier.FLEET, CustomerTier.PREMIUM})
+"""The customers the service card says may be prioritized: the priority reserve is theirs."""
+SHORTEST_CATALOG_JOB = min(rule.min_duration for rule in CATEGORY_RULES.values())
+"""The shortest job the card's table allows (1 h: routine maintenance, emergency)."""
+
+
+class ReserveKind(StrEnum):
+    """The protected shares of a technician's day, named as explanations name them."""
+
+    URGENT = "urgent_reserve"
+    PRIORITY = "priority_reserve"
+
+
+@dataclass(frozen=True, slots=True)
+class Reserve:
+    """A share of each technician's working day kept from some jobs until ``release`` before the day starts.
+
+    A job kept out of the reserve may be placed on a technician's local day
+    only while that day's booked job minutes plus its own stay within
+    ``(1 - share)`` of the technician's working minutes that day; from
+    ``release`` before the day's local midnight on, the reserve is open to all.
+    """
+
+    kind: ReserveKind
+    share: float
+    release: timedelta
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.share < 1.0:
+            raise ValueError(f"{self.kind}: share must be in [0, 1), got {self.share}")
+        if self.release < timedelta(0):
+            raise ValueError(f"{self.kind}: release must not be negative")
 
 
 @dataclass(frozen=True, slots=True)
 class SchedulingPolicy:
-    """The knobs of the service card's "Scheduling Parameters"."""
+    """The knobs of the service card's "Scheduling Parameters", plus the reserves."""
 
     buffer: timedelta = timedelta(minutes=30)
     max_bookings_per_technician_per_day: int = 6
     hold_ttl: timedelta = timedelta(minutes=15)
     slot_step: timedelta = timedelta(minutes=15)
     """Candidate start times are on this grid (shop-local wall clock)."""
+    urgent_reserve: Reserve = field(default_factory=lambda: Reserve(ReserveKind.URGENT, 0.2, timedelta(hours=24)))
+    """Kept from routine (LOW/MEDIUM) work; CRITICAL/HIGH jobs may use it."""
+    priority_reserve: Reserve = field(
+        default_factory=lambda: Reserve(ReserveKind.PRIORITY, 0.1, timedelta(hours=48))
+    )
+    """Kept from routine work of regular customers; fleet/premium customers and urgent work may use it."""
+    shortest_job: timedelta = SHORTEST_CATALOG_JOB
+    """A free gap shorter than this (plus the buffer) is stranded: no job can use it (fragmentation)."""
+
+    def __post_init__(self) -> None:
+        if self.urgent_reserve.share + self.priority_reserve.share >= 1.0:
+            raise ValueError("the urgent and priority reserve shares must sum to less than 1")
+
+    def reserves_closed_to(self, urgency: Urgency, tier: CustomerTier) -> tuple[Reserve, ...]:
+        """The reserves a job may not take (until their release), outermost first.
+
+        Urgent work (HIGH, CRITICAL) may take every reserve. Routine work
+        (LOW, MEDIUM) is kept out of the urgent reserve, and, unless the
+        customer is fleet or premium, out of the priority reserve as well.
+        Reserves with a zero share are left out.
+        """
+        if urgency in URGENT_WORK:
+            return ()
+        closed = [self.urgent_reserve]
+        if tier not in PRIORITY_TIERS:
+            closed.append(self.priority_reserve)
+        return tuple(r for r in closed if r.share > 0)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,11 @@ multiple of the step keeps it aligned).
 Technicians without the skill and bays without the equipment are kept but
 flagged (``skilled``/``equipped`` False): the solver's own skill and bay
 rules then rule them out and can say so in explanations.
+
+The policy's reserves reach the problem as the ones this job is kept out of
+(``SchedulingPolicy.reserves_closed_to``), with each technician's working and
+booked minutes per local day; its buffer and shortest job reach it for the
+fragmentation term.
 """
 
 from __future__ import annotations
@@ -22,12 +27,12 @@ from domain.catalog import ServiceCategory, ServiceType
 from domain.errors import NoSlotAvailable
 from domain.job import Job, Slot
 from domain.parts import PartsAvailability
-from domain.policy import SchedulingPolicy
+from domain.policy import URGENT_WORK, SchedulingPolicy
 from domain.resources import ServiceBay, Technician
 from domain.shop import GeoPoint, Shop
 from domain.time_windows import Interval, local_date, local_day_bounds, local_window, require_aware
 from domain.urgency import Urgency
-from solver.problem import BayFree, SlotProblem, TechnicianFree, Visit, Weights
+from solver.problem import BayFree, ReserveRule, SlotProblem, TechnicianFree, Visit, Weights
 from solver.result import SlotResult
 from solver.spans import Span, normalize
 
@@ -50,6 +55,18 @@ def _spans(intervals: Sequence[Interval], origin: datetime) -> tuple[Span, ...]:
     return tuple(normalize((_ceil_minutes(iv.start, origin), _floor_minutes(iv.end, origin)) for iv in intervals))
 
 
+def _minutes(span: timedelta) -> int:
+    return math.ceil(span.total_seconds() / 60)
+
+
+def _per_day(spans: Sequence[Span], day_starts: Sequence[int], horizon_end: int) -> tuple[int, ...]:
+    """Minutes of ``spans`` on each local day."""
+    bounds = [*day_starts, horizon_end]
+    return tuple(
+        sum(max(0, min(hi, bounds[d + 1]) - max(lo, bounds[d])) for lo, hi in spans) for d in range(len(day_starts))
+    )
+
+
 def build_slot_problem(
     shop: Shop,
     technicians: Sequence[tuple[Technician, Sequence[Interval], Mapping[date, int]]],
@@ -66,6 +83,8 @@ def build_slot_problem(
     on_site: bool = False,
     visits: Mapping[str, Sequence[tuple[Interval, GeoPoint]]] | None = None,
     travel_speed_kmh: float = DEFAULT_TRAVEL_SPEED_KMH,
+    technician_days: Mapping[str, tuple[Sequence[Interval], Sequence[Interval]]] | None = None,
+    current_time: datetime | None = None,
 ) -> SlotProblem:
     """A ``SlotProblem`` for ``job`` at ``shop`` over ``horizon_days`` local days from ``now``.
 
@@ -73,8 +92,13 @@ def build_slot_problem(
     minus busy time widened by the buffer: ``ResourceCalendar.free``) and
     their job count per local date; ``bays`` pairs each bay with its free
     time. ``visits`` (on-site work only) gives each technician's existing
-    on-site jobs and their places, for travel time. Raises ``NoSlotAvailable``
-    when the shop has never stocked a required part (no lead time is known).
+    on-site jobs and their places, for travel time. ``technician_days`` gives
+    each technician's working intervals and booked intervals (jobs and live
+    holds) over whole local days, for the reserves; a technician without them
+    is not held to any reserve. ``current_time`` is the present, against
+    which reserves are released (``now``, where the search starts, by
+    default). Raises ``NoSlotAvailable`` when the shop has never stocked a
+    required part (no lead time is known).
     """
     if parts.unknown:
         raise NoSlotAvailable(
@@ -103,6 +127,19 @@ def build_slot_problem(
         else None
     )
 
+    emergency = job.urgency is Urgency.CRITICAL or service.category is ServiceCategory.EMERGENCY
+    closed = () if emergency else policy.reserves_closed_to(job.urgency, job.customer_tier)
+    reserve_rules = tuple(ReserveRule(r.kind.value, r.share, _minutes(r.release)) for r in closed)
+
+    def day_minutes(tech: Technician) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        if not reserve_rules or technician_days is None or tech.id not in technician_days:
+            return (), ()
+        working, booked = technician_days[tech.id]
+        booked_spans = normalize((_floor_minutes(iv.start, origin), _ceil_minutes(iv.end, origin)) for iv in booked)
+        return _per_day(_spans(working, origin), day_starts, horizon_end), _per_day(
+            booked_spans, day_starts, horizon_end
+        )
+
     def visits_of(tech: Technician) -> tuple[Visit, ...]:
         if not on_site or visits is None or job.location is None:
             return ()
@@ -112,6 +149,7 @@ def build_slot_problem(
             out.append(Visit((_floor_minutes(iv.start, origin), _ceil_minutes(iv.end, origin)), travel))
         return tuple(out)
 
+    minutes = {tech.id: day_minutes(tech) for tech, _, _ in technicians}
     return SlotProblem(
         origin=origin,
         duration=math.ceil(job.duration.total_seconds() / 60),
@@ -127,6 +165,8 @@ def build_slot_problem(
                 rating=tech.rating,
                 skilled=tech.active and tech.has_skill(service.required_skill),
                 visits=visits_of(tech),
+                working_minutes=minutes[tech.id][0],
+                booked_minutes=minutes[tech.id][1],
             )
             for tech, free, counts in technicians
         ),
@@ -140,7 +180,7 @@ def build_slot_problem(
         ),
         urgency_weight=job.urgency.weight,
         tier_weight=job.customer_tier.weight,
-        emergency=job.urgency is Urgency.CRITICAL or service.category is ServiceCategory.EMERGENCY,
+        emergency=emergency,
         step=max(1, round(policy.slot_step.total_seconds() / 60)),
         preferred_day=preferred_day,
         preferred_windows=tuple(windows),
@@ -150,6 +190,11 @@ def build_slot_problem(
         top_k=top_k,
         weights=weights or Weights(),
         shop_id=shop.id,
+        routine=not emergency and job.urgency not in URGENT_WORK,
+        reserves=reserve_rules,
+        now=_floor_minutes(current_time or now, origin),
+        buffer=_minutes(policy.buffer),
+        shortest_job=_minutes(policy.shortest_job),
     )
 
 

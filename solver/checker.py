@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from itertools import pairwise
+from math import floor
 
 from solver.batch import BatchAssignment, BatchProblem
 from solver.problem import SlotProblem
@@ -38,6 +39,18 @@ def violations(problem: SlotProblem, technician_id: str, bay_id: str | None, sta
     day = max(i for i, s in enumerate(problem.day_starts) if s <= start) if start >= problem.day_starts[0] else 0
     if tech.jobs_per_day[day] >= tech.daily_cap:
         found.append("daily_cap")
+    if tech.working_minutes:
+        # Reserves, nested: the i-th may be entered only while the day's job minutes stay within
+        # (1 - the shares of reserves 0..i still held that day) of its working minutes.
+        now = problem.earliest if problem.now is None else problem.now
+        kept = 0.0
+        for reserve in problem.reserves:
+            if now < problem.day_starts[day] - reserve.release:
+                kept += reserve.share
+            limit = floor(tech.working_minutes[day] * (1.0 - kept) + 1e-9)
+            if kept > 0 and tech.booked_minutes[day] + problem.duration > limit:
+                found.append(reserve.code)
+                break
     if problem.needs_bay:
         bay = next((b for b in problem.bays if b.id == bay_id), None)
         if bay is None:

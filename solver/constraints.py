@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from solver import reserves
 from solver.problem import SlotProblem, TechnicianFree
 from solver.spans import Span, clip, grid_starts, intersect, long_enough_spans, normalize, subtract
 
@@ -25,6 +26,8 @@ class Candidate:
     bay_id: str | None
     start: int
     day: int
+    bay_stranded: int = 0
+    """Bay minutes this placement strands (``solver.fragmentation``); the bay is chosen to keep it least."""
 
 
 Restrict = Callable[[SlotProblem, TechnicianFree, list[Span]], list[Span]]
@@ -70,6 +73,18 @@ def _travel_between_visits(problem: SlotProblem, tech: TechnicianFree, windows: 
     return subtract(windows, blocked)
 
 
+def _urgent_reserve(problem: SlotProblem, tech: TechnicianFree, windows: list[Span]) -> list[Span]:
+    return reserves.restrict(URGENT_RESERVE, problem, tech, windows) if problem.reserves else windows
+
+
+def _priority_reserve(problem: SlotProblem, tech: TechnicianFree, windows: list[Span]) -> list[Span]:
+    return reserves.restrict(PRIORITY_RESERVE, problem, tech, windows) if problem.reserves else windows
+
+
+URGENT_RESERVE = "urgent_reserve"
+PRIORITY_RESERVE = "priority_reserve"
+RESERVE_CODES = (URGENT_RESERVE, PRIORITY_RESERVE)
+
 TECHNICIAN_RULES: tuple[HardRule, ...] = (
     HardRule("no_skilled_technician", "no technician with the required skill", _skill),
     HardRule(
@@ -81,6 +96,16 @@ TECHNICIAN_RULES: tuple[HardRule, ...] = (
     HardRule("parts_lead_time", "the parts arrive later (lead time)", _parts_lead_time),
     HardRule("daily_cap", "every skilled technician has reached the daily cap that day", _daily_cap),
     HardRule("travel_time", "no time to drive between on-site jobs", _travel_between_visits),
+    HardRule(
+        URGENT_RESERVE,
+        "the rest of that day is kept for urgent work (urgent reserve, released shortly before the day)",
+        _urgent_reserve,
+    ),
+    HardRule(
+        PRIORITY_RESERVE,
+        "the rest of that day is kept for fleet and premium customers (priority reserve, released before the day)",
+        _priority_reserve,
+    ),
 )
 """Hard constraints on the technician, in the order they are applied and explained."""
 
@@ -103,40 +128,69 @@ def technician_windows(problem: SlotProblem, tech: TechnicianFree, within: Span)
 
 
 def usable_bays(problem: SlotProblem) -> list[tuple[str, list[Span]]]:
-    """Equipped bays with their free spans long enough for the job (computed once per problem)."""
+    """Equipped bays with their free spans long enough for the job (computed once per problem).
+
+    Spans are cut to ``[earliest, horizon_end)``, the same cut ``solver.fragmentation``
+    measures idle time in (technician windows already start at the parts' arrival).
+    """
     out = []
     for bay in problem.bays:
         if bay.equipped:
-            spans = long_enough(clip(bay.free, problem.first_start, problem.horizon_end), problem.duration)
+            spans = long_enough(clip(bay.free, problem.earliest, problem.horizon_end), problem.duration)
             if spans:
                 out.append((bay.id, spans))
     return out
 
 
-def bay_starts(
+def bay_choices(
     problem: SlotProblem, windows: list[Span], bays: list[tuple[str, list[Span]]] | None = None
-) -> dict[int, str | None]:
-    """Grid starts in ``windows`` with the first equipped bay free for the whole job."""
-    starts: dict[int, str | None] = {}
-    duration, step = problem.duration, problem.step
+) -> dict[int, tuple[str | None, int]]:
+    """Grid starts in ``windows``, each with an equipped bay free for the whole job and the bay minutes it strands.
+
+    Among the bays free at a start, the one stranding the fewest minutes is
+    taken (the first such in ``problem.bays`` order).
+    """
+    starts: dict[int, tuple[str | None, int]] = {}
+    duration, step, shortest = problem.duration, problem.step, problem.shortest_job
     if not problem.needs_bay:
         for window in windows:
             for start in grid_starts(window, duration, step):
-                starts[start] = None
+                starts[start] = (None, 0)
         return starts
     for bay_id, free in usable_bays(problem) if bays is None else bays:
+        j = 0
         for window in intersect(windows, free):
-            if window[1] - window[0] >= duration:
+            if window[1] - window[0] < duration:
+                continue
+            if shortest <= 0:
                 for start in grid_starts(window, duration, step):
-                    starts.setdefault(start, bay_id)
+                    starts.setdefault(start, (bay_id, 0))
+                continue
+            while free[j][1] < window[1]:  # the bay span holding this piece
+                j += 1
+            lo, hi = free[j]
+            for start in grid_starts(window, duration, step):
+                left, right = start - lo, hi - start - duration
+                waste = (left if 0 < left < shortest else 0) + (right if 0 < right < shortest else 0)
+                known = starts.get(start)
+                if known is None or waste < known[1]:
+                    starts[start] = (bay_id, waste)
     return starts
+
+
+def bay_starts(
+    problem: SlotProblem, windows: list[Span], bays: list[tuple[str, list[Span]]] | None = None
+) -> dict[int, str | None]:
+    """Grid starts in ``windows`` with an equipped bay free for the whole job."""
+    return {start: bay_id for start, (bay_id, _) in bay_choices(problem, windows, bays).items()}
 
 
 def candidates(problem: SlotProblem) -> list[Candidate]:
     """Every feasible (technician, start) with one bay each, on the slot-step grid.
 
-    Bays do not change a slot's cost, so one free bay per start is enough:
-    keeping all of them would only multiply equal-cost, conflicting choices.
+    A bay changes a slot's cost only by the bay time it strands, which does
+    not depend on the technician, so the least-stranding free bay per start
+    is enough: keeping the others would only add costlier, conflicting choices.
     """
     horizon = (problem.earliest, problem.horizon_end)
     out: list[Candidate] = []
@@ -145,6 +199,6 @@ def candidates(problem: SlotProblem) -> list[Candidate]:
         windows = technician_windows(problem, tech, horizon)
         if not windows:
             continue
-        for start, bay_id in bay_starts(problem, windows, bays).items():
-            out.append(Candidate(index, bay_id, start, problem.day_of(start)))
+        for start, (bay_id, waste) in bay_choices(problem, windows, bays).items():
+            out.append(Candidate(index, bay_id, start, problem.day_of(start), waste))
     return out

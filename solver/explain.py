@@ -4,14 +4,20 @@ The technician rules are replayed, in order, on the preferred time only; the
 rule at which the *furthest-getting* technician stopped is the answer (if a
 skilled technician works then but is at the daily cap, the cap is to blame,
 not the skill of the others).
+
+A reserve is a rule of another kind: it keeps time the job could otherwise
+have. ``withheld_by_reserve`` finds the earliest start a reserve alone kept
+from the job, so an answer can say why that time was not offered and when it
+opens.
 """
 
 from __future__ import annotations
 
-from solver.constraints import BAY_RULE, TECHNICIAN_RULES, bay_starts, long_enough
+from solver import reserves
+from solver.constraints import BAY_RULE, RESERVE_CODES, TECHNICIAN_RULES, bay_starts, long_enough, usable_bays
 from solver.problem import SlotProblem
 from solver.result import Reason
-from solver.spans import Span
+from solver.spans import Span, subtract
 
 
 def preferred_time(problem: SlotProblem) -> Span | None:
@@ -60,3 +66,42 @@ def explain_preferred(problem: SlotProblem) -> tuple[Reason, ...]:
     """Reasons the preferred date/window cannot be had (empty when it can, or none was asked)."""
     wanted = preferred_time(problem)
     return explain(problem, wanted) if wanted is not None else ()
+
+
+def withheld_by_reserve(problem: SlotProblem, within: Span) -> Reason | None:
+    """The earliest start in ``within`` that a reserve alone kept from this job, as a reason; None if none.
+
+    Every other rule (and a free equipped bay) allows that start. The reason
+    names the reserve, the start, and when the day's reserves that kept it
+    have all opened to every job.
+    """
+    lo, hi = within
+    if not problem.reserves or lo >= hi:
+        return None
+    bays = usable_bays(problem) if problem.needs_bay else []
+    span = (lo, min(problem.horizon_end, hi - 1 + problem.duration))
+    found: tuple[int, str] | None = None
+    for tech in problem.technicians:
+        windows = [span]
+        for rule in TECHNICIAN_RULES:
+            kept = long_enough(rule.restrict(problem, tech, windows), problem.duration)
+            if rule.code in RESERVE_CODES and kept != windows:
+                removed = long_enough(subtract(windows, kept), problem.duration)
+                starts = [s for s in bay_starts(problem, removed, bays) if lo <= s < hi]
+                if starts and (found is None or min(starts) < found[0]):
+                    found = (min(starts), rule.code)
+            windows = kept
+            if not windows:
+                break
+    if found is None:
+        return None
+    start, code = found
+    day = problem.day_of(start)
+    index = next(i for i, r in enumerate(problem.reserves) if r.code == code)
+    opens = max(
+        reserves.released_at(problem, r, day)
+        for r in problem.reserves[: index + 1]
+        if reserves.held(problem, r, day)
+    )
+    message = next(rule.message for rule in TECHNICIAN_RULES if rule.code == code)
+    return Reason(code, message, withheld_start=start, released_at=opens)

@@ -58,6 +58,10 @@ class TechnicianFree(_FastPickle):
     rating: float = 4.0
     skilled: bool = True
     visits: tuple[Visit, ...] = ()
+    working_minutes: tuple[int, ...] = ()
+    """Working minutes on each local day of the problem (whole days); empty: no reserve applies."""
+    booked_minutes: tuple[int, ...] = ()
+    """Minutes of jobs (and live holds) already on each local day; with ``working_minutes`` for reserves."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +71,19 @@ class BayFree(_FastPickle):
     id: str
     free: tuple[Span, ...]
     equipped: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ReserveRule(_FastPickle):
+    """A share of each technician's day the job may not take until ``release`` minutes before the day starts.
+
+    ``code`` names it in explanations and checker findings (``urgent_reserve``,
+    ``priority_reserve``); see ``solver.reserves``.
+    """
+
+    code: str
+    share: float
+    release: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,15 +142,35 @@ class SlotProblem(_FastPickle):
     top_k: int = 3
     weights: Weights = field(default_factory=Weights)
     shop_id: str = ""
+    routine: bool = False
+    """LOW/MEDIUM work: placed next to existing jobs or day edges by preference (``solver.objective``)."""
+    reserves: tuple[ReserveRule, ...] = ()
+    """The reserves this job is kept out of, outermost first (nested: each adds its share to those before it)."""
+    now: int | None = None
+    """The minute of now, for the reserves' release; None means ``earliest``."""
+    buffer: int = 0
+    """Minutes a technician keeps between jobs (already cut out of ``free``; fragmentation needs it)."""
+    shortest_job: int = 0
+    """A gap left free shorter than this (plus the buffer, for technicians) is stranded; 0 turns that off."""
 
     def __post_init__(self) -> None:
         if self.duration <= 0 or self.step <= 0:
             raise ValueError("duration and step must be positive")
         if not self.day_starts:
             raise ValueError("day_starts must name at least one day")
+        days = len(self.day_starts)
         for tech in self.technicians:
-            if len(tech.jobs_per_day) != len(self.day_starts):
+            if len(tech.jobs_per_day) != days:
                 raise ValueError(f"technician {tech.id}: jobs_per_day must have one entry per day")
+            if (tech.working_minutes or tech.booked_minutes) and not (
+                len(tech.working_minutes) == len(tech.booked_minutes) == days
+            ):
+                raise ValueError(f"technician {tech.id}: working and booked minutes need one entry per day")
+
+    @property
+    def clock(self) -> int:
+        """Now, in minutes from the origin (the reserves are released against it)."""
+        return self.earliest if self.now is None else self.now
 
     def day_of(self, minute: int) -> int:
         """Index of the local day holding ``minute`` (clamped to the horizon's days)."""

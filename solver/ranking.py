@@ -23,7 +23,7 @@ from ortools.sat.python import cp_model
 from solver.confidence import certainty, confidence
 from solver.constraints import Candidate, candidates
 from solver.distinct import first_fit, max_conflict_degree, prune_size
-from solver.explain import explain, explain_preferred
+from solver.explain import explain, explain_preferred, withheld_by_reserve
 from solver.objective import cost, penalties
 from solver.problem import SlotProblem
 from solver.result import RankedSlot, Reason, SlotResult, SolveStatus
@@ -154,6 +154,10 @@ def ranked_result(
     reasons: tuple[Reason, ...] = ()
     if slots and any(name in ("preferred_date", "preferred_window") for name, _ in slots[0].penalties):
         reasons = explain_preferred(problem)
+    if problem.reserves:
+        # Time the customer wanted, before every offered slot, that a reserve kept back.
+        before = min((s.start for s in slots), default=problem.horizon_end)
+        reasons = with_reason(reasons, withheld_by_reserve(problem, (problem.wanted_start, before)))
     return SlotResult(
         status=status,
         slots=slots,
@@ -167,6 +171,8 @@ def ranked_result(
 def infeasible_result(problem: SlotProblem) -> SlotResult:
     """No slot at all: say why, and suggest when to ask again if parts are the cause."""
     reasons = explain(problem, (problem.earliest, problem.horizon_end))
+    if problem.reserves:
+        reasons = with_reason(reasons, withheld_by_reserve(problem, (problem.first_start, problem.horizon_end)))
     suggested = None
     if problem.parts_ready is not None and problem.parts_ready + problem.duration > problem.horizon_end:
         suggested = problem.parts_ready
@@ -180,3 +186,10 @@ def infeasible_result(problem: SlotProblem) -> SlotResult:
         suggested_start=suggested,
         shop_id=problem.shop_id,
     )
+
+
+def with_reason(reasons: tuple[Reason, ...], reason: Reason | None) -> tuple[Reason, ...]:
+    """``reasons`` with ``reason`` in place of any of the same code (it says more: the start, the release)."""
+    if reason is None:
+        return reasons
+    return (*(r for r in reasons if r.code != reason.code), reason)

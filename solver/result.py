@@ -21,10 +21,16 @@ class SolveStatus(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Reason:
-    """Why time was ruled out: a stable ``code`` and a human message."""
+    """Why time was ruled out: a stable ``code`` and a human message.
+
+    A reserve's reason also names the earliest start it withheld and the
+    minute that reserve opens to every job (minutes from the problem's origin).
+    """
 
     code: str
     message: str
+    withheld_start: int | None = None
+    released_at: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

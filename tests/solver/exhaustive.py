@@ -12,21 +12,25 @@ from itertools import combinations
 from solver.checker import violations
 from solver.constraints import Candidate
 from solver.distinct import conflict
+from solver.fragmentation import bay_stranded
 from solver.objective import cost
 from solver.problem import SlotProblem
 
 
 def all_feasible(problem: SlotProblem) -> list[Candidate]:
-    """Every (technician, start) the checker accepts, with the first acceptable bay."""
+    """Every (technician, start) the checker accepts, with the acceptable bay that strands the least bay time."""
     out: list[Candidate] = []
     first = -(-problem.earliest // problem.step) * problem.step
     bays: list[str | None] = [b.id for b in problem.bays] if problem.needs_bay else [None]
     for index, tech in enumerate(problem.technicians):
         for start in range(first, problem.horizon_end - problem.duration + 1, problem.step):
-            for bay_id in bays:
-                if not violations(problem, tech.id, bay_id, start):
-                    out.append(Candidate(index, bay_id, start, problem.day_of(start)))
-                    break
+            fits = [
+                Candidate(index, bay_id, start, problem.day_of(start), bay_stranded(problem, bay_id, start))
+                for bay_id in bays
+                if not violations(problem, tech.id, bay_id, start)
+            ]
+            if fits:
+                out.append(min(fits, key=lambda c: c.bay_stranded))
     return out
 
 
