@@ -58,9 +58,7 @@ class SchedulingPolicy:
     """Candidate start times are on this grid (shop-local wall clock)."""
     urgent_reserve: Reserve = field(default_factory=lambda: Reserve(ReserveKind.URGENT, 0.2, timedelta(hours=24)))
     """Kept from routine (LOW/MEDIUM) work; CRITICAL/HIGH jobs may use it."""
-    priority_reserve: Reserve = field(
-        default_factory=lambda: Reserve(ReserveKind.PRIORITY, 0.1, timedelta(hours=48))
-    )
+    priority_reserve: Reserve = field(default_factory=lambda: Reserve(ReserveKind.PRIORITY, 0.1, timedelta(hours=48)))
     """Kept from routine work of regular customers; fleet/premium customers and urgent work may use it."""
     shortest_job: timedelta = SHORTEST_CATALOG_JOB
     """A free gap shorter than this (plus the buffer) is stranded: no job can use it (fragmentation)."""

@@ -99,9 +99,7 @@ def withheld_by_reserve(problem: SlotProblem, within: Span) -> Reason | None:
     day = problem.day_of(start)
     index = next(i for i, r in enumerate(problem.reserves) if r.code == code)
     opens = max(
-        reserves.released_at(problem, r, day)
-        for r in problem.reserves[: index + 1]
-        if reserves.held(problem, r, day)
+        reserves.released_at(problem, r, day) for r in problem.reserves[: index + 1] if reserves.held(problem, r, day)
     )
     message = next(rule.message for rule in TECHNICIAN_RULES if rule.code == code)
     return Reason(code, message, withheld_start=start, released_at=opens)

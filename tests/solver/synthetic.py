@@ -11,12 +11,14 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from solver.batch import BatchJob, BatchProblem
-from solver.problem import BayFree, SlotProblem, TechnicianFree
+from solver.problem import BayFree, ReserveRule, SlotProblem, TechnicianFree
 from solver.spans import Span, normalize, subtract
 
 ORIGIN = datetime(2026, 2, 2, tzinfo=UTC)
 DAY = 24 * 60
 OPEN, CLOSE = 8 * 60, 17 * 60
+RESERVES = (ReserveRule("urgent_reserve", 0.2, 24 * 60), ReserveRule("priority_reserve", 0.1, 48 * 60))
+"""The default policy's reserves, as a regular customer's routine job is kept out of them."""
 
 
 def _booked_day(rng: random.Random, day_start: int, load: float, buffer: int) -> list[Span]:
@@ -51,8 +53,15 @@ def synthetic_shop(
     skilled_share: float = 0.7,
     equipped_share: float = 0.6,
     shop_id: str = "",
+    shortest_job: int = 60,
+    routine: bool = False,
 ) -> SlotProblem:
-    """A shop whose technicians and bays are booked to ``load``, with one job to place."""
+    """A shop whose technicians and bays are booked to ``load``, with one job to place.
+
+    The job is HIGH urgency (no reserve applies) unless ``routine``: then it
+    is a regular customer's LOW job, kept out of the default reserves (held
+    from day 2 on, the priority reserve from day 3 on).
+    """
     rng = random.Random(seed)
     day_starts = tuple(d * DAY for d in range(days))
     working = [(d + OPEN, d + CLOSE) for d in day_starts]
@@ -68,6 +77,8 @@ def synthetic_shop(
                 daily_cap=daily_cap,
                 rating=round(rng.uniform(3.5, 5.0), 1),
                 skilled=t < max(1, round(technicians * skilled_share)),
+                working_minutes=tuple(CLOSE - OPEN for _ in day_starts),
+                booked_minutes=tuple(sum(e - s for s, e in day) for day in jobs),
             )
         )
     bay_list = []
@@ -89,12 +100,16 @@ def synthetic_shop(
         day_starts=day_starts,
         technicians=tuple(techs),
         bays=tuple(bay_list),
-        urgency_weight=4,
-        tier_weight=2,
+        urgency_weight=1 if routine else 4,
+        tier_weight=1 if routine else 2,
         preferred_day=preferred_day,
         preferred_windows=tuple((d + 9 * 60, d + 12 * 60) for d in day_starts),
         preferred_technician="T01",
         shop_id=shop_id or f"shop-{seed}",
+        routine=routine,
+        reserves=RESERVES if routine else (),
+        buffer=buffer,
+        shortest_job=shortest_job,
     )
 
 

@@ -1,5 +1,6 @@
 """Random shops (hypothesis): every returned slot passes the independent checker,
-CP-SAT is never worse than greedy, and equals exhaustive enumeration."""
+CP-SAT is never worse than greedy, and equals exhaustive enumeration (with the
+fragmentation terms on, and for routine jobs the reserves)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from tests.solver.exhaustive import best_top_k_cost
 from tests.solver.synthetic import synthetic_shop, with_job
 
 shops = st.builds(
-    lambda seed, techs, bays, days, load, duration, emergency, parts: with_job(
-        synthetic_shop(seed, technicians=techs, bays=bays, days=days, load=load, duration=duration),
+    lambda seed, techs, bays, days, load, duration, emergency, parts, routine: with_job(
+        synthetic_shop(seed, technicians=techs, bays=bays, days=days, load=load, duration=duration, routine=routine),
         emergency=emergency,
         parts_ready=parts,
     ),
@@ -26,6 +27,7 @@ shops = st.builds(
     duration=st.sampled_from([60, 90, 120, 180]),
     emergency=st.booleans(),
     parts=st.one_of(st.none(), st.integers(0, 4000)),
+    routine=st.booleans(),
 )
 
 settings.register_profile("solver", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
