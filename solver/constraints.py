@@ -98,12 +98,12 @@ TECHNICIAN_RULES: tuple[HardRule, ...] = (
     HardRule("travel_time", "no time to drive between on-site jobs", _travel_between_visits),
     HardRule(
         URGENT_RESERVE,
-        "the rest of that day is kept for urgent work (urgent reserve, released shortly before the day)",
+        "the rest of that day is kept for urgent work (urgent reserve)",
         _urgent_reserve,
     ),
     HardRule(
         PRIORITY_RESERVE,
-        "the rest of that day is kept for fleet and premium customers (priority reserve, released before the day)",
+        "the rest of that day is kept for fleet and premium customers (priority reserve)",
         _priority_reserve,
     ),
 )
