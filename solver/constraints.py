@@ -73,6 +73,12 @@ def _travel_between_visits(problem: SlotProblem, tech: TechnicianFree, windows: 
     return subtract(windows, blocked)
 
 
+URGENT_RESERVE = "urgent_reserve"
+PRIORITY_RESERVE = "priority_reserve"
+RESERVE_CODES = (URGENT_RESERVE, PRIORITY_RESERVE)
+"""The reserve rules' codes (``solver.reserves``): time they keep is time the job could otherwise have."""
+
+
 def _urgent_reserve(problem: SlotProblem, tech: TechnicianFree, windows: list[Span]) -> list[Span]:
     return reserves.restrict(URGENT_RESERVE, problem, tech, windows) if problem.reserves else windows
 
@@ -80,10 +86,6 @@ def _urgent_reserve(problem: SlotProblem, tech: TechnicianFree, windows: list[Sp
 def _priority_reserve(problem: SlotProblem, tech: TechnicianFree, windows: list[Span]) -> list[Span]:
     return reserves.restrict(PRIORITY_RESERVE, problem, tech, windows) if problem.reserves else windows
 
-
-URGENT_RESERVE = "urgent_reserve"
-PRIORITY_RESERVE = "priority_reserve"
-RESERVE_CODES = (URGENT_RESERVE, PRIORITY_RESERVE)
 
 TECHNICIAN_RULES: tuple[HardRule, ...] = (
     HardRule("no_skilled_technician", "no technician with the required skill", _skill),
