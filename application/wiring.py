@@ -14,6 +14,7 @@ import asyncpg
 from application.booking import BookingService
 from application.booking_queries import BookingQueries
 from application.catalog_cache import CatalogCache
+from application.clock import Clock
 from application.ports import ResourceDirectory
 from application.scheduler import Scheduler
 from application.slot_search import CalendarAvailability, SlotFinder, SolveRunner
@@ -44,11 +45,16 @@ def build_application(
     *,
     multi_runner: SolveRunner | None = None,
     solver_deadline_s: float = 2.0,
+    clock: Clock | None = None,
 ) -> Application:
-    """Everything above the store over ``pool``, reaching calendars through ``directory``."""
+    """Everything above the store over ``pool``, reaching calendars through ``directory``.
+
+    ``clock`` is where the commands and queries read now when a caller gives none (the wall clock by
+    default; a ``ManualClock`` in a simulation or a replay).
+    """
     catalog = CatalogCache(pool)  # one per process, shared by booking, queries and slot search
-    booking = BookingService(pool, directory, policy, cancellation, catalog=catalog)
-    queries = BookingQueries(pool, directory, catalog)
+    booking = BookingService(pool, directory, policy, cancellation, clock, catalog=catalog)
+    queries = BookingQueries(pool, directory, catalog, clock)
     finder = SlotFinder(
         catalog,
         CalendarAvailability(queries),
