@@ -176,3 +176,16 @@ def api_url(ray_session: Any, api_database_url: str, database_proxy: TcpProxy, r
 async def client(api_url: str) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=api_url + "/api/v1", timeout=60) as c:
         yield c
+
+
+@pytest.fixture
+async def api_db(api_database_url: str) -> AsyncIterator[Any]:
+    """The API database, directly (not through the proxy the service uses), for SQL checks and faults."""
+    import asyncpg
+
+    from store.database import normalize_dsn
+
+    pool = await asyncpg.create_pool(normalize_dsn(api_database_url), min_size=1, max_size=2)
+    assert pool is not None
+    yield pool
+    await pool.close()

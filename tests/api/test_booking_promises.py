@@ -23,18 +23,10 @@ import pytest
 
 from deployments.idempotency import purge_idempotency_keys, request_fingerprint
 from deployments.services import _purge_idempotency_keys
-from store.database import normalize_dsn
 from tests.api.helpers import ahead, assert_problem, chosen, search, vehicle
 
 LIVE = "('held', 'scheduled', 'checked_in', 'in_progress')"
 
-
-@pytest.fixture
-async def api_db(api_database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await asyncpg.create_pool(normalize_dsn(api_database_url), min_size=1, max_size=2)
-    assert pool is not None
-    yield pool
-    await pool.close()
 
 
 async def _overlapping_vehicle_pairs(pool: asyncpg.Pool, vehicles: list[str]) -> int:

@@ -21,15 +21,13 @@ import asyncio
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
 import httpx
-import pytest
 
-from store.database import normalize_dsn
 from tests.api.helpers import ahead, chosen, vehicle
 from tests.faults import TcpProxy
 
@@ -174,14 +172,6 @@ async def _until_healthy(api_url: str) -> None:
             assert time.monotonic() < deadline, f"/healthz not 200 within {DEADLINE_S:.0f} s of the outage's end"
             await asyncio.sleep(0.2)  # polling interval of a condition with a deadline
 
-
-@pytest.fixture
-async def api_db(api_database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    """The API database, directly (not through the proxy)."""
-    pool = await asyncpg.create_pool(normalize_dsn(api_database_url), min_size=1, max_size=2)
-    assert pool is not None
-    yield pool
-    await pool.close()
 
 
 async def test_a_database_restart_under_booking_load_answers_503_with_retry_after_and_books_nothing_twice(
