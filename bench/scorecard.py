@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import asyncpg
 
-from bench.demand import SCENARIOS, technician_hours
+from bench.demand import SCENARIOS, Request, technician_hours
 from domain.appointment import Appointment
 from domain.shop import Shop
 from domain.time_windows import Interval, local_date, local_day_bounds
@@ -68,6 +68,25 @@ def outside_working_hours(data: ShopData, appointments: Sequence[Appointment]) -
     return out
 
 
+def _earliest_possible_wait_h(data: ShopData, request: Request) -> float | None:
+    """Hours from arrival to the first time a skilled technician of the shop works the whole job (no bookings)."""
+    shop = next(s for s in data.shops if s.id == request.shop_id)
+    service = next(st for st in data.service_types if st.code == request.service_type)
+    techs = [t for t in data.technicians if t.shop_id == shop.id and t.active and t.has_skill(service.required_skill)]
+    first = local_date(request.arrival, shop.tz)
+    for offset in range(14):
+        day = first + timedelta(days=offset)
+        starts = [
+            max(w.start, request.arrival)
+            for t in techs
+            for w in t.working_windows(shop, day)
+            if w.end - max(w.start, request.arrival) >= request.duration
+        ]
+        if starts:
+            return (min(starts) - request.arrival) / timedelta(hours=1)
+    return None
+
+
 def figures(every: Sequence[Outcome], data: ShopData, days: Sequence[date]) -> dict[str, float | None]:
     """The run's figures by key (see ``rows``): requests that arrived on the measured ``days``,
     job hours booked on them (whenever asked for)."""
@@ -93,6 +112,10 @@ def figures(every: Sequence[Outcome], data: ShopData, days: Sequence[date]) -> d
         f[f"wait.{u.value}.max"] = max(waits) if waits else None
         if u is Urgency.CRITICAL:
             f["critical.24h"] = _share(sum(w <= 24 for w in waits), len(waits))
+            # what an empty shop would answer: the wait the shops' hours alone impose
+            bounds = [b for o in asked if (b := _earliest_possible_wait_h(data, o.request)) is not None]
+            f["wait.CRITICAL.floor.mean"] = _mean(bounds)
+            f["wait.CRITICAL.floor.p90"] = pct(bounds, 0.9)
     for u in (Urgency.LOW, Urgency.MEDIUM, Urgency.HIGH):
         delays, early, within_two = [], 0, 0
         for o in booked:
@@ -208,6 +231,8 @@ def rows(data: ShopData) -> list[tuple[str, str, Fmt]]:
         out += [(f"wait.{u.value}.{s}", f"wait from arrival {u.value} {s}", _h) for s in ("mean", "p90", "max")]
     out += [
         ("critical.24h", "CRITICAL booked within 24 h", _pc),
+        ("wait.CRITICAL.floor.mean", "  CRITICAL wait an empty shop allows, mean", _h),
+        ("wait.CRITICAL.floor.p90", "  CRITICAL wait an empty shop allows, p90", _h),
         ("within2.HIGH", "HIGH within 2 working days of pref.", _pc),
     ]
     for u in (Urgency.LOW, Urgency.MEDIUM):
