@@ -8,6 +8,7 @@ COPY pyproject.toml README.md ./
 COPY domain domain
 COPY solver solver
 COPY store store
+COPY application application
 COPY actors actors
 COPY bridge bridge
 COPY integrations integrations
