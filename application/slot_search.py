@@ -10,14 +10,13 @@ rankings are merged by objective. A CP-SAT solve never runs on the event loop.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
 
-from application.booking_queries import BookingQueries
+from application.booking_queries import BookingQueries, ShopBusy
 from application.catalog_cache import CatalogCache, ShopCatalog
-from application.ports import ResourceView
 from domain.customer import CustomerTier
 from domain.errors import InvalidRequest, NoSlotAvailable, NotFound
 from domain.job import Job, Slot
@@ -32,18 +31,10 @@ from solver.build import build_slot_problem, instant_of, suggested_date, to_slot
 NEAREST_SHOPS_WITHOUT_RADIUS = 3
 
 
-@dataclass(frozen=True, slots=True)
-class ShopAvailability:
-    """A shop's technicians and bays as their calendars see them (free time, jobs per local day)."""
-
-    technicians: Mapping[str, ResourceView]
-    bays: Mapping[str, ResourceView]
-
-
 class AvailabilitySource(Protocol):
     """Where free time comes from: the technician and bay actors (memory, not the database)."""
 
-    async def shop_availability(self, catalog: ShopCatalog, window: Interval, now: datetime) -> ShopAvailability: ...
+    async def shop_availability(self, catalog: ShopCatalog, window: Interval, now: datetime) -> ShopBusy: ...
 
     async def vehicle_busy(self, vehicle_id: str, window: Interval, now: datetime) -> list[Interval]:
         """When the vehicle is already booked (any shop): a car is in one place at a time."""
@@ -56,10 +47,9 @@ class CalendarAvailability:
     def __init__(self, queries: BookingQueries) -> None:
         self._queries = queries
 
-    async def shop_availability(self, catalog: ShopCatalog, window: Interval, now: datetime) -> ShopAvailability:
+    async def shop_availability(self, catalog: ShopCatalog, window: Interval, now: datetime) -> ShopBusy:
         resources = ([t.id for t in catalog.technicians], [b.id for b in catalog.bays])
-        busy = await self._queries.resource_busy(catalog.shop.id, window, now, resources=resources)
-        return ShopAvailability(technicians=busy.technicians, bays=busy.bays)
+        return await self._queries.resource_busy(catalog.shop.id, window, now, resources=resources)
 
     async def vehicle_busy(self, vehicle_id: str, window: Interval, now: datetime) -> list[Interval]:
         return await self._queries.vehicle_busy(vehicle_id, window, now)
@@ -151,13 +141,15 @@ class SlotFinder:
         _, duration = await self._catalog.service_and_duration(search.service_type, search.duration)
         shops = await self._shops_for(search)
         job = search.job(duration)
+        # The vehicle is in one place at a time, whichever shop: its booked time is read once for all of them.
+        vehicle_busy = await self._availability.vehicle_busy(job.vehicle_id, _vehicle_window(search, now), now)
         problems: list[SlotProblem] = []
         explanation: list[str] = []
         searched: list[str] = []
         for shop in shops:
             cat = await self._catalog.shop_catalog(shop.id)
             try:
-                problem = await self._problem(cat, job, search, now)
+                problem = await self._problem(cat, job, search, now, vehicle_busy)
             except NoSlotAvailable as exc:
                 explanation.append(f"{shop.id}: {exc.message}")
                 continue
@@ -167,7 +159,9 @@ class SlotFinder:
         results = await runner.solve(problems, self._time_limit_s) if problems else []
         return self._merge(problems, results, shops, search, explanation, tuple(searched))
 
-    async def _problem(self, cat: ShopCatalog, job: Job, search: SlotSearch, now: datetime) -> SlotProblem:
+    async def _problem(
+        self, cat: ShopCatalog, job: Job, search: SlotSearch, now: datetime, vehicle_busy: Sequence[Interval]
+    ) -> SlotProblem:
         service = await self._catalog.service_type(job.service_type)
         tz = cat.shop.tz
         # ``earliest`` (never before now) opens the window; without it, now does.
@@ -187,10 +181,7 @@ class SlotFinder:
         # Calendars are read from the first day's local midnight: the reserves weigh whole days
         # (time before ``opens`` is cut by the solver's own not-before-now rule).
         whole_days = Interval(local_day_bounds(first, tz).start, window.end)
-        availability, vehicle_busy = await asyncio.gather(
-            self._availability.shop_availability(cat, whole_days, now),
-            self._availability.vehicle_busy(job.vehicle_id, window, now),
-        )
+        availability = await self._availability.shop_availability(cat, whole_days, now)
         parts = check_parts(service.required_parts, cat.parts, now)
         technicians = [
             (t, _without(free.free, vehicle_busy), free.jobs_per_day)
@@ -294,6 +285,12 @@ def _reason_text(problem: SlotProblem, reason: Reason, shop: Shop) -> str:
 
 def _local(problem: SlotProblem, minute: int, shop: Shop) -> str:
     return instant_of(problem, minute).astimezone(shop.tz).isoformat(timespec="minutes")
+
+
+def _vehicle_window(search: SlotSearch, now: datetime) -> Interval:
+    """A window that covers every shop's search window, whatever its time zone (a day of margin each side)."""
+    opens = max(now, search.earliest or now, search.exact_start or now)
+    return Interval(now, opens + timedelta(days=search.search_days + 2))
 
 
 def _without(free: Sequence[Interval], taken: Sequence[Interval]) -> Sequence[Interval]:
