@@ -84,7 +84,7 @@ class CalendarHost:
             ready: list[CalendarShell | Outcome] = []
             for env in batch:
                 try:
-                    actor = await self._ready(env, self._actors.get(env.ref))
+                    actor = await self._ready(env)
                 except Exception as exc:
                     log.warning("command %s on %s failed before applying", type(env.command).__name__,
                                 env.ref.label, exc_info=True)
@@ -117,8 +117,8 @@ class CalendarHost:
         finally:
             self._done()
 
-    async def _ready(self, env: Envelope, known: CalendarShell | None) -> CalendarShell | None:
-        actor = known or self._actors.get(env.ref)
+    async def _ready(self, env: Envelope) -> CalendarShell | None:
+        actor = self._actors.get(env.ref)
         if actor is None:
             pending = self._loading.get(env.ref)
             if pending is None:

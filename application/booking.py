@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from application import booking_events as events
+from application.booking_queries import load_appointment
 from application.catalog_cache import CatalogCache
 from application.clock import Clock, SystemClock
 from application.idempotent_effects import record_effect
@@ -315,7 +316,7 @@ class BookingService:
     async def _reschedule(
         self, appointment_id: str, start: datetime, technician_id: str | None, bay_id: str | None, now: datetime
     ) -> Appointment:
-        original = await self._get(appointment_id)
+        original = await load_appointment(self.pool, appointment_id)
         if original.status not in (_S.SCHEDULED, _S.HELD) or not original.blocks(now):
             raise InvalidTransition(
                 f"appointment {original.id} is {original.status.value} and cannot move", current=original.status.value
@@ -458,12 +459,6 @@ class BookingService:
         cap = self.policy.max_bookings_per_technician_per_day
         if jobs >= cap:
             raise _cap_reached(appt.technician_id, cap, day)
-
-    async def _get(self, appointment_id: str) -> Appointment:
-        appt = await read(self.pool, lambda conn: appointments.get(conn, appointment_id))
-        if appt is None:
-            raise NotFound(f"no appointment {appointment_id}", appointment_id=appointment_id)
-        return appt
 
     async def _get_for_update(self, conn: asyncpg.Connection, appointment_id: str) -> Appointment:
         appt = await appointments.get(conn, appointment_id, for_update=True)

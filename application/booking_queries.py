@@ -23,7 +23,6 @@ from domain.invites import InviteDelivery
 from domain.resources import Technician
 from domain.time_windows import Interval, require_aware
 from store import appointment_repository as appointments
-from store import catalog_repository as catalog
 from store.invite_repository import PostgresInviteRepository
 
 _S = AppointmentStatus
@@ -49,6 +48,14 @@ class ShopBusy:
     bays: dict[str, ResourceView]
 
 
+async def load_appointment(pool: asyncpg.Pool, appointment_id: str) -> Appointment:
+    """The appointment as the store has it; ``NotFound`` when there is none."""
+    appt = await read(pool, lambda conn: appointments.get(conn, appointment_id))
+    if appt is None:
+        raise NotFound(f"no appointment {appointment_id}", appointment_id=appointment_id)
+    return appt
+
+
 class BookingQueries:
     """What a client or the slot search reads: appointments, a vehicle's time, schedules, calendar views."""
 
@@ -64,10 +71,7 @@ class BookingQueries:
         return require_aware(now, "now") if now is not None else self.clock.now()
 
     async def get(self, appointment_id: str) -> Appointment:
-        appt = await read(self.pool, lambda conn: appointments.get(conn, appointment_id))
-        if appt is None:
-            raise NotFound(f"no appointment {appointment_id}", appointment_id=appointment_id)
-        return appt
+        return await load_appointment(self.pool, appointment_id)
 
     async def vehicle_busy(self, vehicle_id: str, window: Interval, now: datetime) -> list[Interval]:
         """When the vehicle has live appointments or holds in ``window`` (the store: any shop)."""
@@ -83,9 +87,7 @@ class BookingQueries:
     ) -> TechnicianSchedule:
         """A technician's appointments and live holds (store), working and free time (actor)."""
         now = self._now(now)
-        tech = await read(self.pool, lambda conn: catalog.get_technician(conn, technician_id))
-        if tech is None:
-            raise NotFound(f"no technician {technician_id}", technician_id=technician_id)
+        tech = await self.catalog.technician(technician_id)
         live = await read(self.pool, lambda conn: appointments.list_live_for_technician(conn, tech.id, window, now))
         view = await self.directory.technician(tech.shop_id, tech.id).view(window, now=now)
         return TechnicianSchedule(
