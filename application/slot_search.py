@@ -25,7 +25,7 @@ from domain.policy import SchedulingPolicy
 from domain.shop import GeoPoint, Shop
 from domain.time_windows import Interval, local_date, local_day_bounds, subtract
 from domain.urgency import Urgency
-from solver import Reason, SlotProblem, SlotResult, solve_slots
+from solver import Reason, SlotProblem, SlotResult, Weights, solve_slots
 from solver.build import build_slot_problem, instant_of, suggested_date, to_slots
 
 NEAREST_SHOPS_WITHOUT_RADIUS = 3
@@ -128,8 +128,10 @@ class SlotFinder:
         single_runner: SolveRunner | None = None,
         multi_runner: SolveRunner | None = None,
         time_limit_s: float = 0.5,
+        weights: Weights | None = None,
     ) -> None:
         self._catalog = catalog
+        self._weights = weights
         self._availability = availability
         self._policy = policy
         self._single = single_runner or ThreadSolveRunner()
@@ -208,6 +210,7 @@ class SlotFinder:
             top_k=search.top_k if search.exact_start is None else max(search.top_k, 10),
             technician_days=technician_days,
             current_time=now,
+            weights=self._weights,
         )
         if search.exact_start is not None:
             offset = int((search.exact_start - problem.origin).total_seconds() // 60)

@@ -99,7 +99,7 @@ from domain.job import Slot  # noqa: E402
 from domain.policy import CancellationPolicy, SchedulingPolicy  # noqa: E402
 from domain.shop import Shop  # noqa: E402
 from domain.time_windows import local_date, local_day_bounds, local_instant  # noqa: E402
-from solver import SlotProblem, SlotResult, greedy_slots  # noqa: E402
+from solver import SlotProblem, SlotResult, Weights, greedy_slots  # noqa: E402
 from store.shop_file import ShopData  # noqa: E402
 
 POLICIES = (SERVICE, FIRST_FIT)
@@ -107,9 +107,9 @@ SEARCH_DAYS = 14
 """The search horizon in days (the API's default); first-fit's ends on the same day."""
 
 
-def scheduling_policy(name: str) -> SchedulingPolicy:
-    """The service's default policy; first-fit keeps its hard rules and drops the reserves."""
-    policy = SchedulingPolicy()
+def scheduling_policy(name: str, base: SchedulingPolicy | None = None) -> SchedulingPolicy:
+    """``base`` (the service's default policy); first-fit keeps its hard rules and drops the reserves."""
+    policy = base or SchedulingPolicy()
     if name == FIRST_FIT:
         return replace(
             policy,
@@ -135,13 +135,19 @@ class EarliestFirstFinder(SlotFinder):
 
 
 def application(
-    policy_name: str, pool: asyncpg.Pool, url: str, clock: ManualClock, namespace: str
+    policy_name: str,
+    pool: asyncpg.Pool,
+    url: str,
+    clock: ManualClock,
+    namespace: str,
+    base: SchedulingPolicy | None = None,
+    weights: Weights | None = None,
 ) -> tuple[Application, Any]:
     """The application stack of one run over Ray calendar hosts in ``namespace``; also the directory (to shut down)."""
     from actors.factory import RayDirectory
     from actors.solve_tasks import RaySolveRunner
 
-    policy = scheduling_policy(policy_name)
+    policy = scheduling_policy(policy_name, base)
     directory = RayDirectory(url, policy, namespace=namespace)
     app = build_application(pool, directory, policy, CancellationPolicy(), multi_runner=RaySolveRunner(), clock=clock)
     if policy_name == FIRST_FIT:
@@ -151,6 +157,16 @@ def application(
             policy,
             single_runner=GreedyRunner(),
             time_limit_s=SINGLE_SHOP_TIME_LIMIT_S,
+        )
+        app = replace(app, finder=finder, scheduler=Scheduler(finder, app.booking, app.catalog))
+    elif weights is not None:
+        finder = SlotFinder(
+            app.catalog,
+            CalendarAvailability(app.queries),
+            policy,
+            multi_runner=RaySolveRunner(),
+            time_limit_s=SINGLE_SHOP_TIME_LIMIT_S,
+            weights=weights,
         )
         app = replace(app, finder=finder, scheduler=Scheduler(finder, app.booking, app.catalog))
     return app, directory
@@ -353,7 +369,13 @@ async def drop_database(server: str, url: str) -> None:
 
 
 async def run_policy(
-    server: str, data: ShopData, days: Sequence[date], requests: Sequence[Request], policy_name: str
+    server: str,
+    data: ShopData,
+    days: Sequence[date],
+    requests: Sequence[Request],
+    policy_name: str,
+    base: SchedulingPolicy | None = None,
+    weights: Weights | None = None,
 ) -> tuple[dict[str, float | None], dict[str, int], float]:
     """One policy on one scenario, on a fresh database and a fresh Ray namespace: figures, checks, seconds."""
     from store.database import create_pool
@@ -361,7 +383,7 @@ async def run_policy(
     url = await fresh_database(server, data)
     pool = await create_pool(url, min_size=2, max_size=16)
     clock = ManualClock(requests[0].arrival if requests else datetime.combine(days[0], time(0), UTC))
-    app, directory = application(policy_name, pool, url, clock, f"sim-{uuid.uuid4().hex[:8]}")
+    app, directory = application(policy_name, pool, url, clock, f"sim-{uuid.uuid4().hex[:8]}", base, weights)
     try:
         t0 = wall.perf_counter()
         outcomes = await simulate(app, clock, data, requests, policy_name)
@@ -372,6 +394,27 @@ async def run_policy(
         await directory.shutdown()
         await pool.close()
         await drop_database(server, url)
+
+
+def start_runtime() -> str:
+    """A local Ray (2 CPUs, no dashboard) and the PostgreSQL server to make databases on: its URL."""
+    import ray
+
+    from store.database import normalize_dsn
+
+    server = os.environ.get("DATABASE_URL")
+    if not server:
+        from store.embedded import start_embedded_postgres
+
+        server = start_embedded_postgres(ROOT / ".data" / "bench")
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        namespace="bench-simulate",
+        runtime_env={"env_vars": {"PYTHONPATH": str(ROOT)}},
+    )
+    return normalize_dsn(server)
 
 
 async def main() -> None:
@@ -413,24 +456,10 @@ async def main() -> None:
 
     import ray
 
-    from store.database import normalize_dsn
-
-    server = os.environ.get("DATABASE_URL")
-    if not server:
-        from store.embedded import start_embedded_postgres
-
-        server = start_embedded_postgres(ROOT / ".data" / "bench")
-    server = normalize_dsn(server)
+    server = start_runtime()
     data = load_shop_data(args.shops)
     days = simulated_days(args.start, weeks)
     started = wall.perf_counter()
-    ray.init(
-        num_cpus=2,
-        include_dashboard=False,
-        log_to_driver=False,
-        namespace="bench-simulate",
-        runtime_env={"env_vars": {"PYTHONPATH": str(ROOT)}},
-    )
     try:
         print(
             f"machine: {os.cpu_count()} cores, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "

@@ -14,7 +14,7 @@ from pathlib import Path
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from domain.policy import CancellationPolicy, Reserve, ReserveKind, SchedulingPolicy
+from domain.policy import LONGEST_EMERGENCY_JOB, CancellationPolicy, Reserve, ReserveKind, SchedulingPolicy
 
 
 class Settings(BaseSettings):
@@ -41,12 +41,13 @@ class Settings(BaseSettings):
     late_cancellation_fee: Decimal = Decimal("50.00")
 
     urgent_reserve_share: float = Field(0.2, ge=0, lt=1)
-    """Share of each technician's local day kept from LOW/MEDIUM work (CRITICAL/HIGH may use it)."""
+    """About this share of the shop's technician time each local day is kept from LOW/MEDIUM work, as 2-hour
+    blocks spread over the day (CRITICAL/HIGH may use them)."""
     urgent_reserve_release_hours: float = Field(24, ge=0)
     """The urgent reserve opens to all work this long before the day's local midnight."""
     priority_reserve_share: float = Field(0.1, ge=0, lt=1)
     """Share of each technician's local day kept from regular customers' LOW/MEDIUM work (fleet/premium may
-    use it); it sits below the urgent reserve, so they add up."""
+    use it), counted on each technician's day apart from the urgent reserve's blocks."""
     priority_reserve_release_hours: float = Field(48, ge=0)
     """The priority reserve opens to all work this long before the day's local midnight."""
 
@@ -112,7 +113,10 @@ class Settings(BaseSettings):
             hold_ttl=timedelta(minutes=self.hold_ttl_minutes),
             slot_step=timedelta(minutes=self.slot_step_minutes),
             urgent_reserve=Reserve(
-                ReserveKind.URGENT, self.urgent_reserve_share, timedelta(hours=self.urgent_reserve_release_hours)
+                ReserveKind.URGENT,
+                self.urgent_reserve_share,
+                timedelta(hours=self.urgent_reserve_release_hours),
+                LONGEST_EMERGENCY_JOB,
             ),
             priority_reserve=Reserve(
                 ReserveKind.PRIORITY,

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
-from domain.catalog import CATEGORY_RULES
+from domain.catalog import CATEGORY_RULES, ServiceCategory
 from domain.customer import CustomerTier
 from domain.urgency import Urgency
 
@@ -17,6 +17,8 @@ PRIORITY_TIERS = frozenset({CustomerTier.FLEET, CustomerTier.PREMIUM})
 """The customers the service card says may be prioritized: the priority reserve is theirs."""
 SHORTEST_CATALOG_JOB = min(rule.min_duration for rule in CATEGORY_RULES.values())
 """The shortest job the card's table allows (1 h: routine maintenance, emergency)."""
+LONGEST_EMERGENCY_JOB = CATEGORY_RULES[ServiceCategory.EMERGENCY].max_duration
+"""The longest emergency the card's table allows (2 h): the length of an urgent reserve block."""
 
 
 class ReserveKind(StrEnum):
@@ -28,23 +30,29 @@ class ReserveKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Reserve:
-    """A share of each technician's working day kept from some jobs until ``release`` before the day starts.
+    """About ``share`` of the technicians' working time, kept from some jobs until ``release`` before its day.
 
-    A job kept out of the reserve may be placed on a technician's local day
-    only while that day's booked job minutes plus its own stay within
-    ``(1 - share)`` of the technician's working minutes that day; from
-    ``release`` before the day's local midnight on, the reserve is open to all.
+    With a ``block`` length the reserve is *positioned*: each local day the shop
+    keeps blocks of that length, spread over the day and its technicians, that
+    a job kept out of the reserve may not touch. Without one it is a *volume*:
+    such a job may go on a technician's local day only while that day's booked
+    job minutes plus its own stay within ``(1 - share)`` of the technician's
+    working minutes that day. From ``release`` before the day's local midnight
+    on, the reserve is open to all (``solver.reserves``).
     """
 
     kind: ReserveKind
     share: float
     release: timedelta
+    block: timedelta | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.share < 1.0:
             raise ValueError(f"{self.kind}: share must be in [0, 1), got {self.share}")
         if self.release < timedelta(0):
             raise ValueError(f"{self.kind}: release must not be negative")
+        if self.block is not None and self.block <= timedelta(0):
+            raise ValueError(f"{self.kind}: block must be positive")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +64,10 @@ class SchedulingPolicy:
     hold_ttl: timedelta = timedelta(minutes=15)
     slot_step: timedelta = timedelta(minutes=15)
     """Candidate start times are on this grid (shop-local wall clock)."""
-    urgent_reserve: Reserve = field(default_factory=lambda: Reserve(ReserveKind.URGENT, 0.2, timedelta(hours=24)))
-    """Kept from routine (LOW/MEDIUM) work; CRITICAL/HIGH jobs may use it."""
+    urgent_reserve: Reserve = field(
+        default_factory=lambda: Reserve(ReserveKind.URGENT, 0.2, timedelta(hours=24), LONGEST_EMERGENCY_JOB)
+    )
+    """Blocks kept from routine (LOW/MEDIUM) work; CRITICAL/HIGH jobs may use them."""
     priority_reserve: Reserve = field(default_factory=lambda: Reserve(ReserveKind.PRIORITY, 0.1, timedelta(hours=48)))
     """Kept from routine work of regular customers; fleet/premium customers and urgent work may use it."""
     shortest_job: timedelta = SHORTEST_CATALOG_JOB
@@ -68,7 +78,7 @@ class SchedulingPolicy:
             raise ValueError("the urgent and priority reserve shares must sum to less than 1")
 
     def reserves_closed_to(self, urgency: Urgency, tier: CustomerTier) -> tuple[Reserve, ...]:
-        """The reserves a job may not take (until their release), outermost first.
+        """The reserves a job may not take (until their release).
 
         Urgent work (HIGH, CRITICAL) may take every reserve. Routine work
         (LOW, MEDIUM) is kept out of the urgent reserve, and, unless the

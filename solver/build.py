@@ -13,8 +13,9 @@ rules then rule them out and can say so in explanations.
 
 The policy's reserves reach the problem as the ones this job is kept out of
 (``SchedulingPolicy.reserves_closed_to``), with each technician's working and
-booked minutes per local day; its buffer and shortest job reach it for the
-fragmentation term.
+booked minutes per local day and the urgent reserve's blocks placed over the
+shop's technicians (``solver.reserves.place_blocks``); its buffer and shortest
+job reach it for the fragmentation term.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from domain.resources import ServiceBay, Technician
 from domain.shop import GeoPoint, Shop
 from domain.time_windows import Interval, local_date, local_day_bounds, local_window, require_aware
 from domain.urgency import Urgency
+from solver import reserves
 from solver.problem import BayFree, ReserveRule, SlotProblem, TechnicianFree, Visit, Weights
 from solver.result import SlotResult
 from solver.spans import Span, normalize
@@ -129,7 +131,17 @@ def build_slot_problem(
 
     emergency = job.urgency is Urgency.CRITICAL or service.category is ServiceCategory.EMERGENCY
     closed = () if emergency else policy.reserves_closed_to(job.urgency, job.customer_tier)
-    reserve_rules = tuple(ReserveRule(r.kind.value, r.share, _minutes(r.release)) for r in closed)
+    # Urgent work that is not an emergency (HIGH) may take the urgent blocks, at a cost.
+    urgent = policy.urgent_reserve
+    borrowed = (
+        (urgent,)
+        if not emergency and job.urgency in URGENT_WORK and urgent.block is not None and urgent.share > 0
+        else ()
+    )
+    reserve_rules = tuple(
+        ReserveRule(r.kind.value, r.share, _minutes(r.release), positioned=r.block is not None) for r in closed
+    )
+    step = max(1, round(policy.slot_step.total_seconds() / 60))
 
     def day_minutes(tech: Technician) -> tuple[tuple[int, ...], tuple[int, ...]]:
         if not reserve_rules or technician_days is None or tech.id not in technician_days:
@@ -150,6 +162,19 @@ def build_slot_problem(
         return tuple(out)
 
     minutes = {tech.id: day_minutes(tech) for tech, _, _ in technicians}
+    positioned = next((r for r in (*closed, *borrowed) if r.block is not None), None)
+    blocks: dict[str, tuple[Span, ...]] = {}
+    if positioned is not None and technician_days is not None:
+        # Every active technician of the shop counts, skilled for this job or not: the blocks are the
+        # shop's, the same for every search of the day.
+        working = {
+            tech.id: _spans(technician_days[tech.id][0], origin)
+            for tech, _, _ in technicians
+            if tech.active and tech.id in technician_days
+        }
+        blocks = reserves.place_blocks(
+            working, day_starts, horizon_end, positioned.share, _minutes(positioned.block or timedelta(0)), step
+        )
     return SlotProblem(
         origin=origin,
         duration=math.ceil(job.duration.total_seconds() / 60),
@@ -167,6 +192,7 @@ def build_slot_problem(
                 visits=visits_of(tech),
                 working_minutes=minutes[tech.id][0],
                 booked_minutes=minutes[tech.id][1],
+                reserved=blocks.get(tech.id, ()),
             )
             for tech, free, counts in technicians
         ),
@@ -181,7 +207,7 @@ def build_slot_problem(
         urgency_weight=job.urgency.weight,
         tier_weight=job.customer_tier.weight,
         emergency=emergency,
-        step=max(1, round(policy.slot_step.total_seconds() / 60)),
+        step=step,
         preferred_day=preferred_day,
         preferred_windows=tuple(windows),
         preferred_technician=job.preferred_technician_id,
@@ -192,6 +218,7 @@ def build_slot_problem(
         shop_id=shop.id,
         routine=not emergency and job.urgency not in URGENT_WORK,
         reserves=reserve_rules,
+        borrows=tuple(ReserveRule(r.kind.value, r.share, _minutes(r.release), positioned=True) for r in borrowed),
         now=_floor_minutes(current_time or now, origin),
         buffer=_minutes(policy.buffer),
         shortest_job=_minutes(policy.shortest_job),

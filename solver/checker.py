@@ -19,6 +19,10 @@ def _inside(spans: tuple[tuple[int, int], ...], start: int, end: int) -> bool:
     return any(lo <= start and end <= hi for lo, hi in spans)
 
 
+def _day(problem: SlotProblem, minute: int) -> int:
+    return max((i for i, s in enumerate(problem.day_starts) if s <= minute), default=0)
+
+
 def violations(problem: SlotProblem, technician_id: str, bay_id: str | None, start: int) -> list[str]:
     """Codes of the hard constraints the slot breaks (empty when feasible)."""
     end = start + problem.duration
@@ -36,21 +40,30 @@ def violations(problem: SlotProblem, technician_id: str, bay_id: str | None, sta
         found.append("missing_skill")
     if not _inside(tech.free, start, end):
         found.append("technician_not_free")
-    day = max(i for i, s in enumerate(problem.day_starts) if s <= start) if start >= problem.day_starts[0] else 0
+    day = _day(problem, start)
     if tech.jobs_per_day[day] >= tech.daily_cap:
         found.append("daily_cap")
-    if tech.working_minutes:
-        # Reserves, nested: the i-th may be entered only while the day's job minutes stay within
-        # (1 - the shares of reserves 0..i still held that day) of its working minutes.
-        now = problem.earliest if problem.now is None else problem.now
-        kept = 0.0
-        for reserve in problem.reserves:
-            if now < problem.day_starts[day] - reserve.release:
-                kept += reserve.share
-            limit = floor(tech.working_minutes[day] * (1.0 - kept) + 1e-9)
-            if kept > 0 and tech.booked_minutes[day] + problem.duration > limit:
-                found.append(reserve.code)
-                break
+    now = problem.clock
+    for reserve in problem.reserves:
+        # Positioned: no overlap with a held block, buffer included. Volume: the day's job minutes
+        # stay within (1 - share) of its working minutes while the reserve holds that day.
+        if reserve.positioned:
+            hit = any(
+                start < hi + problem.buffer
+                and lo - problem.buffer < end
+                and now < problem.day_starts[_day(problem, lo)] - reserve.release
+                for lo, hi in tech.reserved
+            )
+        else:
+            hit = (
+                bool(tech.working_minutes)
+                and now < problem.day_starts[day] - reserve.release
+                and tech.booked_minutes[day] + problem.duration
+                > floor(tech.working_minutes[day] * (1.0 - reserve.share) + 1e-9)
+            )
+        if hit:
+            found.append(reserve.code)
+            break
     if problem.needs_bay:
         bay = next((b for b in problem.bays if b.id == bay_id), None)
         if bay is None:

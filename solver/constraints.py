@@ -100,7 +100,7 @@ TECHNICIAN_RULES: tuple[HardRule, ...] = (
     HardRule("travel_time", "no time to drive between on-site jobs", _travel_between_visits),
     HardRule(
         URGENT_RESERVE,
-        "the rest of that day is kept for urgent work (urgent reserve)",
+        "that time is kept for emergencies (urgent reserve)",
         _urgent_reserve,
     ),
     HardRule(

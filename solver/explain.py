@@ -97,9 +97,6 @@ def withheld_by_reserve(problem: SlotProblem, within: Span) -> Reason | None:
         return None
     start, code = found
     day = problem.day_of(start)
-    index = next(i for i, r in enumerate(problem.reserves) if r.code == code)
-    opens = max(
-        reserves.released_at(problem, r, day) for r in problem.reserves[: index + 1] if reserves.held(problem, r, day)
-    )
+    opens = reserves.released_at(problem, next(r for r in problem.reserves if r.code == code), day)
     message = next(rule.message for rule in TECHNICIAN_RULES if rule.code == code)
     return Reason(code, message, withheld_start=start, released_at=opens)

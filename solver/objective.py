@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from solver import reserves
 from solver.constraints import Candidate
 from solver.fragmentation import anchored, technician_stranded
 from solver.problem import SlotProblem
@@ -19,17 +20,6 @@ from solver.problem import SlotProblem
 MINUTES_PER_DAY = 24 * 60
 EMERGENCY_STEP_POINTS = 1000
 """An emergency's cost per slot step of delay: larger than every tie-breaker summed."""
-
-# Capacity that stays usable (issue 12). First guesses, set against the other
-# terms: a step of delay costs 1 point per urgency unit (LOW 1 .. CRITICAL 8),
-# a step outside the preferred window 10 per tier unit, a day of waiting 20.
-# Stranding an hour (20 points) is worth moving a job a little inside the
-# customer's window, not out of it (the card's example keeps 09:00). They are
-# to be tuned by measurement with bench/simulate.py, not by hand.
-STRANDED_GAP_POINTS_PER_STEP = 5
-"""Per slot step of technician or bay time a placement strands (``solver.fragmentation``)."""
-LOOSE_ROUTINE_POINTS = 20
-"""A routine (LOW/MEDIUM) job that touches neither an existing job, nor a day edge, nor now."""
 
 TermFn = Callable[[SlotProblem, Candidate], int]
 
@@ -90,12 +80,18 @@ def _rating(p: SlotProblem, c: Candidate) -> int:
 def _fragmentation(p: SlotProblem, c: Candidate) -> int:
     # Idle time left too short for any job, on the technician's and the bay's day.
     lost = technician_stranded(p, c.tech, c.start) + c.bay_stranded
-    return STRANDED_GAP_POINTS_PER_STEP * -(-lost // p.step) if lost > 0 else 0
+    return p.weights.stranded_gap * -(-lost // p.step) if lost > 0 else 0
 
 
 def _loose_routine(p: SlotProblem, c: Candidate) -> int:
     # Routine work packs against existing jobs and day edges, keeping long free stretches whole.
-    return LOOSE_ROUTINE_POINTS if p.routine and not anchored(p, c.tech, c.start) else 0
+    return p.weights.loose_routine if p.routine and not anchored(p, c.tech, c.start) else 0
+
+
+def _reserve_use(p: SlotProblem, c: Candidate) -> int:
+    # Urgent work may borrow the urgent reserve, but a block it takes is gone for the emergency after it.
+    tech = p.technicians[c.tech]
+    return p.weights.reserve_use if any(reserves.touches_held_block(p, tech, c.start, r) for r in p.borrows) else 0
 
 
 def _emergency_delay(p: SlotProblem, c: Candidate) -> int:
@@ -113,6 +109,7 @@ STANDARD_TERMS: tuple[SoftTerm, ...] = (
     SoftTerm("technician_rating", _rating),
     SoftTerm("fragmentation", _fragmentation),
     SoftTerm("loose_routine_placement", _loose_routine),
+    SoftTerm("urgent_reserve_use", _reserve_use),
 )
 """Soft terms of an ordinary job, as listed on the service card, then those that keep capacity usable."""
 

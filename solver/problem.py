@@ -62,6 +62,9 @@ class TechnicianFree(_FastPickle):
     """Working minutes on each local day of the problem (whole days); empty: no reserve applies."""
     booked_minutes: tuple[int, ...] = ()
     """Minutes of jobs (and live holds) already on each local day; with ``working_minutes`` for reserves."""
+    reserved: tuple[Span, ...] = ()
+    """The urgent reserve's blocks on this technician's days (``solver.reserves.place_blocks``);
+    set only for a job kept out of it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,15 +78,18 @@ class BayFree(_FastPickle):
 
 @dataclass(frozen=True, slots=True)
 class ReserveRule(_FastPickle):
-    """A share of each technician's day the job may not take until ``release`` minutes before the day starts.
+    """Time the job may not take until ``release`` minutes before its day starts.
 
     ``code`` names it in explanations and checker findings (``urgent_reserve``,
-    ``priority_reserve``); see ``solver.reserves``.
+    ``priority_reserve``). A *positioned* reserve keeps the technicians'
+    ``reserved`` blocks; any other keeps ``share`` of each technician's day's
+    minutes. See ``solver.reserves``.
     """
 
     code: str
     share: float
     release: int
+    positioned: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +114,12 @@ class Weights(_FastPickle):
     """Per job the technician already has that day."""
     rating: int = 10
     """Per rating point below 5.0."""
+    stranded_gap: int = 5
+    """Per slot step of technician or bay time a placement strands (``solver.fragmentation``)."""
+    loose_routine: int = 20
+    """When a routine (LOW/MEDIUM) job touches neither an existing job, nor a day edge, nor now."""
+    reserve_use: int = 100
+    """When a job that may borrow the urgent reserve touches a held block (``SlotProblem.borrows``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +157,10 @@ class SlotProblem(_FastPickle):
     routine: bool = False
     """LOW/MEDIUM work: placed next to existing jobs or day edges by preference (``solver.objective``)."""
     reserves: tuple[ReserveRule, ...] = ()
-    """The reserves this job is kept out of, outermost first (nested: each adds its share to those before it)."""
+    """The reserves this job is kept out of until their release (hard rules)."""
+    borrows: tuple[ReserveRule, ...] = ()
+    """Positioned reserves this job may use at a cost (HIGH work in the urgent reserve's blocks:
+    ``Weights.reserve_use``), so it takes a block only when that saves it real waiting."""
     now: int | None = None
     """The minute of now, for the reserves' release; None means ``earliest``."""
     buffer: int = 0

@@ -1,29 +1,36 @@
-"""The reserves: shares of each technician's day kept for some jobs until a release horizon.
+"""The reserves: time kept for some jobs until a release horizon before its day.
 
-A reserve is expressed on job minutes, per technician and shop-local day: a
-job kept out of reserves ``r1 .. ri`` (``SlotProblem.reserves``, outermost
-first) may go on a technician's day only while
+Two kinds, because they protect different things:
 
-    booked minutes + the job's minutes <= floor(working minutes x (1 - held share))
+- the **urgent reserve** is *positioned*: on each shop-local day the shop keeps
+  blocks as long as its longest emergency job, about ``share`` of its
+  technicians' working time, spread evenly over the day and over the
+  technicians (``place_blocks``). A routine job kept out of it may not overlap
+  a held block, nor come within the buffer of one, so a block stays whole for
+  the emergency that arrives later. Measured with ``bench/simulate.py``, a
+  share of the day's *minutes* protects volume but not time: routine work fills
+  the mornings, and an emergency arriving overnight or at noon waits for the
+  afternoon or the next day. Blocks spread over the day put room for urgent
+  work within a few hours of any moment the shop is open.
+- the **priority reserve** is a *volume*: a job kept out of it may go on a
+  technician's local day only while
+  ``booked minutes + the job's minutes <= floor(working minutes x (1 - share))``.
+  Fleet and premium customers want room on the day they ask for, not at a given
+  hour, so the share of the day is what counts.
 
-where the held share sums the shares of ``r1 .. ri`` that are still held that
-day. A reserve is held on a day until ``release`` minutes before the day's
-local midnight (``SlotProblem.clock`` is now). Per technician, because that
-protects every skill: each skilled technician keeps the share, so the shop
-keeps that share of its skilled time, and the rule reads one technician's own
-data (like the daily cap), which keeps it a cheap window rule here and a
-one-line check in ``solver.checker``. Booked minutes count every job and
-live hold that day, urgent or not (calendars do not carry a job's urgency):
-the reserve is the last share of the day, which urgent work may fill but
-routine work may not, until its release.
+A reserve is held on a day until ``release`` minutes before the day's local
+midnight (``SlotProblem.clock`` is now); from then on every job may use it.
+Booked minutes count every job and live hold that day, urgent or not
+(calendars do not carry a job's urgency).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 
 from solver.problem import ReserveRule, SlotProblem, TechnicianFree
-from solver.spans import Span, subtract
+from solver.spans import Span, intersect, normalize, subtract
 
 
 def held(problem: SlotProblem, reserve: ReserveRule, day: int) -> bool:
@@ -36,32 +43,106 @@ def released_at(problem: SlotProblem, reserve: ReserveRule, day: int) -> int:
     return problem.day_starts[day] - reserve.release
 
 
-def held_share(problem: SlotProblem, day: int, upto: int) -> float:
-    """The share of ``day`` kept from this job by ``problem.reserves[: upto + 1]``."""
-    return sum(r.share for r in problem.reserves[: upto + 1] if held(problem, r, day))
-
-
 def allowed_minutes(tech: TechnicianFree, day: int, share: float) -> int:
     """The job minutes the technician's day may hold while ``share`` of it is kept."""
     return math.floor(tech.working_minutes[day] * (1.0 - share) + 1e-9)
 
 
-def closed_days(problem: SlotProblem, tech: TechnicianFree, upto: int) -> list[Span]:
-    """The technician's days this job may not enter by the reserves up to index ``upto``."""
+def closed_days(problem: SlotProblem, tech: TechnicianFree, reserve: ReserveRule) -> list[Span]:
+    """The technician's days a volume reserve keeps from this job (the job would cut into it)."""
     if not tech.working_minutes:
         return []
-    closed = []
-    for day in range(len(problem.day_starts)):
-        share = held_share(problem, day, upto)
-        if share > 0 and tech.booked_minutes[day] + problem.duration > allowed_minutes(tech, day, share):
-            closed.append(problem.day_span(day))
-    return closed
+    return [
+        problem.day_span(day)
+        for day in range(len(problem.day_starts))
+        if held(problem, reserve, day)
+        and tech.booked_minutes[day] + problem.duration > allowed_minutes(tech, day, reserve.share)
+    ]
+
+
+def held_blocks(problem: SlotProblem, tech: TechnicianFree, reserve: ReserveRule) -> list[Span]:
+    """The technician's urgent blocks still held, widened by the buffer (time this job may not touch)."""
+    return normalize(
+        (lo - problem.buffer, hi + problem.buffer)
+        for lo, hi in tech.reserved
+        if held(problem, reserve, problem.day_of(lo))
+    )
+
+
+def kept_from_job(problem: SlotProblem, tech: TechnicianFree, reserve: ReserveRule) -> list[Span]:
+    """The time ``reserve`` keeps from this job on the technician's calendar (normalized)."""
+    return held_blocks(problem, tech, reserve) if reserve.positioned else closed_days(problem, tech, reserve)
+
+
+def touches_held_block(problem: SlotProblem, tech: TechnicianFree, start: int, reserve: ReserveRule) -> bool:
+    """Whether a job at ``start`` on ``tech`` touches a held block of ``reserve`` (its buffers included)."""
+    end = start + problem.duration
+    return any(lo < end and start < hi for lo, hi in held_blocks(problem, tech, reserve))
 
 
 def restrict(code: str, problem: SlotProblem, tech: TechnicianFree, windows: list[Span]) -> list[Span]:
-    """``windows`` minus the days the reserve named ``code`` (and those outside it) keeps from this job."""
-    for index, reserve in enumerate(problem.reserves):
+    """``windows`` minus the time the reserve named ``code`` keeps from this job."""
+    for reserve in problem.reserves:
         if reserve.code == code:
-            closed = closed_days(problem, tech, index)
-            return subtract(windows, closed) if closed else windows
+            kept = kept_from_job(problem, tech, reserve)
+            return subtract(windows, kept) if kept else windows
     return windows
+
+
+def place_blocks(
+    working: Mapping[str, Sequence[Span]],
+    day_starts: Sequence[int],
+    horizon_end: int,
+    share: float,
+    block: int,
+    step: int,
+) -> dict[str, tuple[Span, ...]]:
+    """Where the urgent reserve lies: ``block``-minute spans per technician, over every local day.
+
+    Per day, the shop keeps ``round(share x its technicians' working minutes / block)``
+    blocks (at least one when any technician works a whole block that day, and
+    ``share`` is positive). Their ideal starts are spread evenly from the
+    day's first working minute to the last start that fits (on the ``step``
+    grid); each goes to the technician who can work it closest to its ideal
+    start, fewer blocks that day first, then by id. A function of working
+    time alone, so every search of the day sees the same blocks.
+    """
+    out: dict[str, list[Span]] = {tid: [] for tid in working}
+    if share <= 0 or block <= 0:
+        return {tid: () for tid in working}
+    bounds = [*day_starts, horizon_end]
+    for day in range(len(day_starts)):
+        lo_day, hi_day = bounds[day], bounds[day + 1]
+        spans = {
+            tid: [s for s in intersect(normalize(w), [(lo_day, hi_day)]) if s[1] - s[0] >= block]
+            for tid, w in working.items()
+        }
+        total = sum(hi - lo for w in working.values() for lo, hi in intersect(normalize(w), [(lo_day, hi_day)]))
+        if not any(spans.values()):
+            continue
+        count = max(1, math.floor(share * total / block + 0.5))
+        first = min(s[0] for w in spans.values() for s in w)
+        last = max(s[1] for w in spans.values() for s in w) - block
+        taken: dict[str, list[Span]] = {tid: [] for tid in working}
+        for i in range(count):
+            ideal = first if count == 1 else first + (last - first) * i // (count - 1)
+            best: tuple[int, int, str, Span] | None = None
+            for tid in sorted(spans):
+                for lo, hi in spans[tid]:
+                    start = min(max(ideal, lo), hi - block) // step * step  # on the slot grid
+                    if start < lo:
+                        start += step
+                    candidate = (start, start + block)
+                    if candidate[1] > hi:
+                        continue
+                    if any(a < candidate[1] and candidate[0] < b for a, b in taken[tid]):
+                        continue
+                    key = (abs(start - ideal), len(taken[tid]), tid, candidate)
+                    if best is None or key < best:
+                        best = key
+            if best is None:
+                break
+            taken[best[2]].append(best[3])
+        for tid, blocks in taken.items():
+            out[tid].extend(blocks)
+    return {tid: tuple(sorted(blocks)) for tid, blocks in out.items()}

@@ -37,6 +37,8 @@ def test_defaults_keep_a_fifth_for_urgent_work_until_24_hours_and_a_tenth_for_pr
     policy = SchedulingPolicy()
     assert (policy.urgent_reserve.share, policy.urgent_reserve.release) == (0.2, timedelta(hours=24))
     assert (policy.priority_reserve.share, policy.priority_reserve.release) == (0.1, timedelta(hours=48))
+    # The urgent reserve lies in blocks as long as the card's longest emergency; the priority one is a volume.
+    assert (policy.urgent_reserve.block, policy.priority_reserve.block) == (timedelta(hours=2), None)
     assert policy.shortest_job == timedelta(hours=1)  # the card's shortest job
 
 
@@ -50,6 +52,8 @@ def test_reserves_must_leave_part_of_the_day_to_routine_work() -> None:
         Reserve(ReserveKind.URGENT, 1.0, timedelta(hours=1))
     with pytest.raises(ValueError, match="release"):
         Reserve(ReserveKind.URGENT, 0.2, timedelta(hours=-1))
+    with pytest.raises(ValueError, match="block"):
+        Reserve(ReserveKind.URGENT, 0.2, timedelta(hours=1), timedelta(0))
     with pytest.raises(ValueError, match="sum"):
         SchedulingPolicy(
             urgent_reserve=Reserve(ReserveKind.URGENT, 0.6, timedelta(0)),
@@ -66,7 +70,7 @@ def test_the_four_reserve_settings_reach_the_policy() -> None:
         priority_reserve_release_hours=36,
     )
     policy = settings.scheduling_policy()
-    assert policy.urgent_reserve == Reserve(ReserveKind.URGENT, 0.25, timedelta(hours=12))
+    assert policy.urgent_reserve == Reserve(ReserveKind.URGENT, 0.25, timedelta(hours=12), timedelta(hours=2))
     assert policy.priority_reserve == Reserve(ReserveKind.PRIORITY, 0.05, timedelta(hours=36))
     defaults = Settings(_env_file=None).scheduling_policy()  # type: ignore[call-arg]
     assert (defaults.urgent_reserve, defaults.priority_reserve) == (

@@ -12,12 +12,16 @@ from datetime import UTC, datetime
 
 from solver.batch import BatchJob, BatchProblem
 from solver.problem import BayFree, ReserveRule, SlotProblem, TechnicianFree
+from solver.reserves import place_blocks
 from solver.spans import Span, normalize, subtract
 
 ORIGIN = datetime(2026, 2, 2, tzinfo=UTC)
 DAY = 24 * 60
 OPEN, CLOSE = 8 * 60, 17 * 60
-RESERVES = (ReserveRule("urgent_reserve", 0.2, 24 * 60), ReserveRule("priority_reserve", 0.1, 48 * 60))
+RESERVES = (
+    ReserveRule("urgent_reserve", 0.2, 24 * 60, positioned=True),
+    ReserveRule("priority_reserve", 0.1, 48 * 60),
+)
 """The default policy's reserves, as a regular customer's routine job is kept out of them."""
 
 
@@ -65,6 +69,7 @@ def synthetic_shop(
     rng = random.Random(seed)
     day_starts = tuple(d * DAY for d in range(days))
     working = [(d + OPEN, d + CLOSE) for d in day_starts]
+    blocks = place_blocks({f"T{t:02d}": working for t in range(technicians)}, day_starts, days * DAY, 0.2, 120, 15)
     techs = []
     for t in range(technicians):
         jobs = [_booked_day(rng, d, load, buffer) for d in day_starts]
@@ -79,6 +84,7 @@ def synthetic_shop(
                 skilled=t < max(1, round(technicians * skilled_share)),
                 working_minutes=tuple(CLOSE - OPEN for _ in day_starts),
                 booked_minutes=tuple(sum(e - s for s, e in day) for day in jobs),
+                reserved=blocks[f"T{t:02d}"] if routine else (),
             )
         )
     bay_list = []

@@ -12,8 +12,8 @@ from typing import Any
 from solver import solve_slots
 from solver.constraints import Candidate, candidates
 from solver.fragmentation import anchored, stranded, technician_stranded
-from solver.objective import LOOSE_ROUTINE_POINTS, STRANDED_GAP_POINTS_PER_STEP, penalties
-from solver.problem import SlotProblem
+from solver.objective import penalties
+from solver.problem import SlotProblem, Weights
 
 from .helpers import bay, problem, tech
 
@@ -45,9 +45,9 @@ def test_fragmentation_points_count_stranded_technician_and_bay_minutes_per_step
     assert points(p, at(p, 0), "fragmentation") == 0
     # at 30: 30 technician minutes (< 60 + 30) and 30 bay minutes (< 60) left before it: 60 minutes, 4 steps
     assert technician_stranded(p, 0, 30) == 30 and at(p, 30).bay_stranded == 30
-    assert points(p, at(p, 30), "fragmentation") == 4 * STRANDED_GAP_POINTS_PER_STEP
+    assert points(p, at(p, 30), "fragmentation") == 4 * Weights().stranded_gap
     # at 45: 45 + 45 minutes, 6 steps
-    assert points(p, at(p, 45), "fragmentation") == 6 * STRANDED_GAP_POINTS_PER_STEP
+    assert points(p, at(p, 45), "fragmentation") == 6 * Weights().stranded_gap
     # at 90: a 60-minute job (and its buffer) still fits before it, and in the bay
     assert points(p, at(p, 90), "fragmentation") == 0
 
@@ -61,7 +61,7 @@ def test_the_technician_whose_day_stays_whole_gets_the_job_at_the_same_time() ->
     # T1 could take it at 0 but would be left 40 unusable minutes; T2 would not.
     techs = (tech("T1", free=((0, 100),)), tech("T2"))
     p = gappy(techs=techs)
-    assert points(p, at(p, 0, tech_index=0), "fragmentation") == 3 * STRANDED_GAP_POINTS_PER_STEP
+    assert points(p, at(p, 0, tech_index=0), "fragmentation") == 3 * Weights().stranded_gap
     result = solve_slots(p)
     assert result.best is not None and (result.best.technician_id, result.best.start) == ("T2", 0)
     assert "fragmentation" not in dict(result.best.penalties)
@@ -84,7 +84,7 @@ def test_a_routine_job_away_from_jobs_and_day_edges_costs_points() -> None:
     assert anchored(routine, 0, 270) and points(routine, at(routine, 270), "loose_routine_placement") == 0
     assert anchored(routine, 0, 120)  # ends at 180, where the free time ends
     assert not anchored(routine, 0, 360)
-    assert points(routine, at(routine, 360), "loose_routine_placement") == LOOSE_ROUTINE_POINTS
+    assert points(routine, at(routine, 360), "loose_routine_placement") == Weights().loose_routine
     urgent = gappy(techs=(busy_morning,), routine=False)
     assert points(urgent, at(urgent, 360), "loose_routine_placement") == 0
 

@@ -1,15 +1,17 @@
 """The urgent and priority reserves on tiny fixed instances, in the solver and through solver.build.
 
-Solver instances: three 600-minute days; the technician works 600 minutes a
-day and is free only from 900 to 1200 (day 1) and 1500 to 1800 (day 2); a
-120-minute job. The urgent reserve (20%) is released 300 minutes before its
-day, the priority reserve (10%) 400 minutes before: on day 1 (from 600) at
-minute 300 and 200. A routine job may fill day 1 to 480 minutes (urgent
-reserve held) or 420 (both held).
+Solver instances: three 600-minute days (day 1 is minutes 600-1200); the
+technician works and is free from 600 to 1200 and from 1200 to 1800; a
+120-minute job, a 30-minute buffer. The urgent reserve keeps the block 780-900
+on day 1 (so a job kept out of it may not touch 750-930) and is released 300
+minutes before its day, at minute 300. The priority reserve keeps 10% of each
+day's 600 working minutes (540 may be booked) and is released 400 minutes
+before its day, at minute 200 for day 1.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -25,24 +27,34 @@ from domain.urgency import Urgency
 from solver import SolveStatus, solve_slots, violations
 from solver.build import build_slot_problem, instant_of
 from solver.problem import ReserveRule, SlotProblem
+from solver.reserves import place_blocks
 
 from .helpers import bay, problem, tech
 
-URGENT = ReserveRule("urgent_reserve", 0.2, 300)
+URGENT = ReserveRule("urgent_reserve", 0.2, 300, positioned=True)
 PRIORITY = ReserveRule("priority_reserve", 0.1, 400)
 REGULAR_ROUTINE = (URGENT, PRIORITY)
 FLEET_ROUTINE = (URGENT,)
 URGENT_WORK = ()
+BLOCK = (780, 900)
 
 
-def shop(booked_day1: int, reserves: tuple[ReserveRule, ...], *, now: int = 0, booked_day2: int = 0) -> SlotProblem:
+def shop(
+    reserves: tuple[ReserveRule, ...],
+    *,
+    now: int = 0,
+    free: tuple[tuple[int, int], ...] = ((600, 1200), (1200, 1800)),
+    booked_day1: int = 0,
+    booked_day2: int = 0,
+) -> SlotProblem:
     worker = tech(
-        free=((900, 1200), (1500, 1800)),
-        jobs_per_day=(0, 1, 1),
-        working_minutes=(600, 600, 600),
+        free=free,
+        jobs_per_day=(0, 0, 0),
+        working_minutes=(0, 600, 600),
         booked_minutes=(0, booked_day1, booked_day2),
+        reserved=(BLOCK,),
     )
-    kw: dict[str, Any] = {"day_starts": (0, 600, 1200), "horizon_end": 1800, "duration": 120}
+    kw: dict[str, Any] = {"day_starts": (0, 600, 1200), "horizon_end": 1800, "duration": 120, "buffer": 30}
     return problem(techs=(worker,), bays=(bay(free=((0, 1800),)),), reserves=reserves, now=now, **kw)
 
 
@@ -50,60 +62,95 @@ def starts(p: SlotProblem) -> list[int]:
     return sorted(s.start for s in solve_slots(p).slots)
 
 
-def test_a_low_job_is_refused_the_urgent_reserve_and_told_when_it_opens() -> None:
-    p = shop(booked_day1=400, booked_day2=400, reserves=REGULAR_ROUTINE)  # 400 + 120 > 480 on both days
-    result = solve_slots(p)
-    assert result.status is SolveStatus.INFEASIBLE
-    [reason] = result.reasons
-    assert reason.code == "urgent_reserve" and reason.withheld_start == 900 and reason.released_at == 300
-    assert violations(p, "T1", "B1", 900) == ["urgent_reserve"]
-
-
-def test_a_low_job_may_fill_the_day_up_to_the_reserve() -> None:
-    exact = shop(booked_day1=360, booked_day2=600, reserves=FLEET_ROUTINE)  # 360 + 120 = 480, 80% of 600
-    assert starts(exact)[0] == 900 and violations(exact, "T1", "B1", 900) == []
-    over = shop(booked_day1=375, booked_day2=600, reserves=FLEET_ROUTINE)
-    assert not starts(over) and violations(over, "T1", "B1", 900) == ["urgent_reserve"]
+def test_a_low_job_may_not_touch_a_held_block_nor_its_buffer() -> None:
+    p = shop(FLEET_ROUTINE)
+    assert violations(p, "T1", "B1", 780) == ["urgent_reserve"]
+    assert violations(p, "T1", "B1", 645) == ["urgent_reserve"]  # ends 765: inside the buffer before the block
+    assert violations(p, "T1", "B1", 915) == ["urgent_reserve"]  # starts inside the buffer after it
+    assert violations(p, "T1", "B1", 630) == [] and violations(p, "T1", "B1", 930) == []
+    assert all(s + 120 <= 750 or s >= 930 for s in starts(p))
 
 
 def test_a_critical_job_may_use_the_urgent_reserve() -> None:
-    p = shop(booked_day1=400, booked_day2=400, reserves=URGENT_WORK)
-    assert starts(p)[0] == 900
-    assert violations(p, "T1", "B1", 900) == []
+    p = shop(URGENT_WORK)
+    assert violations(p, "T1", "B1", 780) == []
+    assert solve_slots(p).best is not None
 
 
 def test_the_urgent_reserve_is_released_at_its_horizon() -> None:
-    assert starts(shop(booked_day1=400, reserves=REGULAR_ROUTINE, now=299))[0] >= 1500  # day 1 still held
-    assert starts(shop(booked_day1=400, reserves=REGULAR_ROUTINE, now=300))[0] == 900
+    assert violations(shop(FLEET_ROUTINE, now=299), "T1", "B1", 780) == ["urgent_reserve"]
+    assert violations(shop(FLEET_ROUTINE, now=300), "T1", "B1", 780) == []
 
 
-def test_a_slot_withheld_by_a_reserve_is_explained_when_a_later_one_is_offered() -> None:
-    result = solve_slots(shop(booked_day1=400, reserves=REGULAR_ROUTINE))
-    assert result.best is not None and result.best.start == 1500  # day 2 has room
-    assert [(r.code, r.withheld_start, r.released_at) for r in result.reasons] == [("urgent_reserve", 900, 300)]
-    unreserved = solve_slots(shop(booked_day1=400, reserves=URGENT_WORK))
-    assert unreserved.reasons == ()
+def test_a_low_job_refused_a_whole_day_is_told_which_time_the_reserve_kept_and_when_it_opens() -> None:
+    # Free 690-1000 on day 1: the block leaves 690-750 and 930-1000, both too short; day 2 has room.
+    p = shop(FLEET_ROUTINE, free=((690, 1000), (1300, 1800)))
+    result = solve_slots(p)
+    assert result.best is not None and result.best.start >= 1300
+    assert [(r.code, r.withheld_start, r.released_at) for r in result.reasons] == [("urgent_reserve", 690, 300)]
+    only_day_1 = shop(FLEET_ROUTINE, free=((690, 1000),))
+    assert solve_slots(only_day_1).status is SolveStatus.INFEASIBLE
+    assert solve_slots(shop(URGENT_WORK, free=((690, 1000),))).best is not None
 
 
 def test_fleet_may_use_the_priority_reserve_a_regular_customer_may_not() -> None:
-    # 340 + 120 = 460: inside the urgent limit (480), past the priority limit (420).
-    regular = shop(booked_day1=340, booked_day2=600, reserves=REGULAR_ROUTINE)
+    # 440 + 120 = 560 > 540 on day 1 (day 2 full); the slot at 930 is clear of the urgent block.
+    regular = shop(REGULAR_ROUTINE, booked_day1=440, booked_day2=600)
+    assert violations(regular, "T1", "B1", 930) == ["priority_reserve"]
     result = solve_slots(regular)
     assert result.status is SolveStatus.INFEASIBLE
-    assert [(r.code, r.withheld_start, r.released_at) for r in result.reasons] == [("priority_reserve", 900, 300)]
-    assert violations(regular, "T1", "B1", 900) == ["priority_reserve"]
-    fleet = shop(booked_day1=340, booked_day2=600, reserves=FLEET_ROUTINE)
-    assert starts(fleet)[0] == 900 and violations(fleet, "T1", "B1", 900) == []
+    assert [(r.code, r.released_at) for r in result.reasons] == [("priority_reserve", 200)]
+    fleet = shop(FLEET_ROUTINE, booked_day1=440, booked_day2=600)
+    assert violations(fleet, "T1", "B1", 930) == [] and starts(fleet)
 
 
 def test_the_priority_reserve_is_released_at_its_own_horizon() -> None:
-    assert not starts(shop(booked_day1=340, booked_day2=600, reserves=REGULAR_ROUTINE, now=199))
-    assert starts(shop(booked_day1=340, booked_day2=600, reserves=REGULAR_ROUTINE, now=200))[0] == 900
+    assert not starts(shop(REGULAR_ROUTINE, booked_day1=440, booked_day2=600, now=199))
+    assert starts(shop(REGULAR_ROUTINE, booked_day1=440, booked_day2=600, now=200))
 
 
-def test_a_technician_without_day_figures_is_held_to_no_reserve() -> None:
+def test_a_technician_without_day_figures_or_blocks_is_held_to_no_reserve() -> None:
     p = problem(reserves=REGULAR_ROUTINE, now=-10_000)
     assert starts(p)[0] == 0
+
+
+# -- where the blocks lie ---------------------------------------------------------------------------------
+
+DAY = 24 * 60
+
+
+def test_one_technician_keeps_one_block_at_the_start_of_the_day() -> None:
+    blocks = place_blocks({"T1": [(480, 960)]}, [0], DAY, share=0.25, block=120, step=15)
+    assert blocks == {"T1": ((480, 600),)}
+
+
+def test_a_shop_spreads_its_blocks_over_the_day_and_over_its_technicians() -> None:
+    early, late = (480, 960), (600, 1080)  # 08:00-16:00 and 10:00-18:00
+    working = {"A": [early], "B": [late], "C": [early], "D": [late], "E": [early]}
+    blocks = place_blocks(working, [0], DAY, share=0.2, block=120, step=15)
+    placed = sorted((lo, hi, tid) for tid, spans in blocks.items() for lo, hi in spans)
+    # 20% of 40 h is 8 h: four 2 h blocks, ideally from 08:00 to 16:00 every 2 h 40 min.
+    assert [lo for lo, _, _ in placed] == [480, 630, 795, 960]
+    assert len({tid for _, _, tid in placed}) == 4  # one per technician while others have none
+    for lo, hi, tid in placed:
+        assert hi - lo == 120 and lo % 15 == 0
+        assert any(a <= lo and hi <= b for a, b in working[tid])
+
+
+def test_a_short_day_keeps_one_block_and_a_day_without_room_none() -> None:
+    saturday = place_blocks({"T1": [(540, 840)]}, [0], DAY, share=0.2, block=120, step=15)
+    assert saturday == {"T1": ((540, 660),)}
+    too_short = place_blocks({"T1": [(540, 630)]}, [0], DAY, share=0.2, block=120, step=15)
+    assert too_short == {"T1": ()}
+    none = place_blocks({"T1": [(540, 1020)]}, [0], DAY, share=0.0, block=120, step=15)
+    assert none == {"T1": ()}
+
+
+def test_blocks_are_placed_per_day() -> None:
+    working = {"T1": [(480, 960), (DAY + 480, DAY + 960)]}
+    assert place_blocks(working, [0, DAY], 2 * DAY, share=0.25, block=120, step=15) == {
+        "T1": ((480, 600), (DAY + 480, DAY + 600))
+    }
 
 
 # -- through solver.build, from the policy's defaults ------------------------------------------------
@@ -113,6 +160,7 @@ EVERY_DAY = WeeklyHours({d: ((time(8), time(17)),) for d in range(1, 8)})
 SHOP = Shop(id="S1", name="Shop", timezone="UTC", hours=EVERY_DAY)
 OIL = ServiceType("oil_change", "Oil change", ServiceCategory.ROUTINE_MAINTENANCE, timedelta(hours=2))
 MIKE = Technician("T1", "S1", "Mike", "general", 4.5, 5, frozenset(), EVERY_DAY)
+THURSDAY = MONDAY + timedelta(days=3)
 
 
 def at(day: date, hour: int, minute: int = 0) -> datetime:
@@ -120,60 +168,112 @@ def at(day: date, hour: int, minute: int = 0) -> datetime:
 
 
 def thursday_problem(
-    urgency: Urgency, tier: CustomerTier = CustomerTier.REGULAR, *, now: datetime, booked_hours: int
+    urgency: Urgency,
+    tier: CustomerTier = CustomerTier.REGULAR,
+    *,
+    now: datetime,
+    booked: tuple[int, int] = (17 * 60, 17 * 60),
+    policy: SchedulingPolicy | None = None,
 ) -> SlotProblem:
-    """Mike is free only on Thursday after a job from 08:00 of ``booked_hours``; the horizon is Mon..Thu."""
+    """Mike is free only on Thursday, before a job at ``booked`` (minutes of the day); the horizon is Mon..Thu."""
     first = now.date()
-    days = (MONDAY + timedelta(days=3) - first).days + 1
+    days = (THURSDAY - first).days + 1
     window = Interval(at(first, 0), at(first + timedelta(days=days), 0))
-    thursday = MONDAY + timedelta(days=3)
-    job_end = at(thursday, 8 + booked_hours)
-    free = [Interval(job_end + timedelta(minutes=30), at(thursday, 17))]
+    job_start, job_end = (at(THURSDAY, 0) + timedelta(minutes=m) for m in booked)
+    free = [Interval(at(THURSDAY, 8), min(at(THURSDAY, 17), job_start - timedelta(minutes=30)))]
     job = Job("V1", "oil_change", urgency, timedelta(hours=2), customer_tier=tier)
     return build_slot_problem(
         SHOP,
-        [(MIKE, free, {thursday: 1})],
+        [(MIKE, free, {THURSDAY: 1})],
         [],
         OIL,
         job,
         PartsAvailability(available=True, ready_at=now),
-        SchedulingPolicy(),
+        policy or SchedulingPolicy(),
         now,
         horizon_days=days,
         on_site=True,  # no bay: only the technician's day matters here
-        technician_days={"T1": (MIKE.working_time(SHOP, window), [Interval(at(thursday, 8), job_end)])},
+        technician_days={"T1": (MIKE.working_time(SHOP, window), [Interval(job_start, job_end)])},
     )
 
 
-def test_build_keeps_routine_work_out_of_the_default_reserves_until_their_release() -> None:
+def test_build_keeps_routine_work_out_of_the_morning_block_until_its_release() -> None:
     monday = at(MONDAY, 9)
-    # 6 h booked + 2 h > 80% of 9 h: the urgent reserve (24 h before Thursday) keeps a LOW job out.
-    low = thursday_problem(Urgency.LOW, now=monday, booked_hours=6)
+    low = thursday_problem(Urgency.LOW, now=monday)
     assert [r.code for r in low.reserves] == ["urgent_reserve", "priority_reserve"] and low.routine
-    assert low.technicians[0].working_minutes == (540, 540, 540, 540)
-    assert low.technicians[0].booked_minutes == (0, 0, 0, 360)
+    # A lone technician's 9 h day: 20% is 0.9 of a 2 h block, so one block, at the day's start.
+    assert [(instant_of(low, lo), instant_of(low, hi)) for lo, hi in low.technicians[0].reserved][-1] == (
+        at(THURSDAY, 8),
+        at(THURSDAY, 10),
+    )
+    minute = {hhmm: int((at(THURSDAY, *hhmm) - low.origin).total_seconds() // 60) for hhmm in ((8, 0), (10, 30))}
+    assert violations(low, "T1", None, minute[8, 0]) == ["urgent_reserve"]
+    assert violations(low, "T1", None, minute[10, 30]) == []  # after the block and its buffer
+    best = solve_slots(low).best
+    assert best is not None and instant_of(low, best.start) >= at(THURSDAY, 10, 30)
+    critical = thursday_problem(Urgency.CRITICAL, now=monday)
+    assert critical.reserves == critical.borrows == () and not critical.routine
+    best = solve_slots(critical).best
+    assert best is not None and instant_of(critical, best.start) == at(THURSDAY, 8)
+    high = thursday_problem(Urgency.HIGH, now=monday)  # may use the block, at a cost (the next test)
+    assert high.reserves == () and [r.code for r in high.borrows] == ["urgent_reserve"] and not high.routine
+    assert violations(high, "T1", None, minute[8, 0]) == []
+    # 24 h before Thursday (Wednesday 00:00) the block opens to everyone.
+    wednesday = thursday_problem(Urgency.LOW, now=at(MONDAY + timedelta(days=2), 0))
+    best = solve_slots(wednesday).best
+    assert best is not None and instant_of(wednesday, best.start) == at(THURSDAY, 8)
+
+
+def test_build_refuses_a_day_whose_only_room_is_the_block_and_says_when_it_opens() -> None:
+    # Booked from 11:00: free 08:00-10:30, which is the block and its buffer.
+    low = thursday_problem(Urgency.LOW, now=at(MONDAY, 9), booked=(11 * 60, 17 * 60))
     result = solve_slots(low)
     assert not result.slots
     [reason] = result.reasons
     assert reason.code == "urgent_reserve" and reason.released_at is not None
-    assert instant_of(low, reason.released_at) == at(MONDAY + timedelta(days=2), 0)  # Wednesday 00:00
-    for urgent in (Urgency.CRITICAL, Urgency.HIGH):
-        p = thursday_problem(urgent, now=monday, booked_hours=6)
-        assert p.reserves == () and not p.routine
-        best = solve_slots(p).best
-        assert best is not None and instant_of(p, best.start) == at(MONDAY + timedelta(days=3), 14, 30)
-    wednesday = thursday_problem(Urgency.LOW, now=at(MONDAY + timedelta(days=2), 0), booked_hours=6)
-    assert solve_slots(wednesday).slots
+    assert instant_of(low, reason.released_at) == at(MONDAY + timedelta(days=2), 0)
 
 
 def test_build_opens_the_priority_reserve_to_fleet_and_premium_customers() -> None:
     monday = at(MONDAY, 9)
-    # 5 h booked + 2 h: inside 80% of 9 h (432 min), past 70% (378 min).
-    regular = thursday_problem(Urgency.MEDIUM, now=monday, booked_hours=5)
+    # Without an urgent reserve: booked 10:30-17:00 (6.5 h) + 2 h from 08:00 is past 90% of 9 h (486 min).
+    policy = SchedulingPolicy()
+    policy = replace(policy, urgent_reserve=replace(policy.urgent_reserve, share=0.0))
+    booked = (10 * 60 + 30, 17 * 60)
+    regular = thursday_problem(Urgency.MEDIUM, now=monday, booked=booked, policy=policy)
     assert [r.code for r in solve_slots(regular).reasons] == ["priority_reserve"]
     for tier in (CustomerTier.FLEET, CustomerTier.PREMIUM):
-        p = thursday_problem(Urgency.MEDIUM, tier, now=monday, booked_hours=5)
-        assert [r.code for r in p.reserves] == ["urgent_reserve"] and solve_slots(p).slots
+        p = thursday_problem(Urgency.MEDIUM, tier, now=monday, booked=booked, policy=policy)
+        assert p.reserves == () and solve_slots(p).slots
     # 48 h before Thursday the priority reserve opens to everyone.
-    tuesday = thursday_problem(Urgency.MEDIUM, now=at(MONDAY + timedelta(days=1), 0), booked_hours=5)
+    tuesday = thursday_problem(Urgency.MEDIUM, now=at(MONDAY + timedelta(days=1), 0), booked=booked, policy=policy)
     assert solve_slots(tuesday).slots
+
+
+def test_high_work_borrows_a_block_only_when_that_saves_real_waiting() -> None:
+    # T1 is free 600-1000 and keeps the block 780-900 (nothing fits after it); T2 keeps none.
+    # A HIGH job from 780.
+    def two(free_t2: tuple[tuple[int, int], ...]) -> SlotProblem:
+        kw: dict[str, Any] = {"day_starts": (0, 600, 1200), "horizon_end": 1800, "duration": 120, "buffer": 30}
+        t1 = tech("T1", free=((600, 1000),), jobs_per_day=(0, 0, 0), reserved=(BLOCK,))
+        t2 = tech("T2", free=free_t2, jobs_per_day=(0, 0, 0))
+        return problem(
+            techs=(t1, t2),
+            bays=(bay(free=((0, 1800),)),),
+            borrows=FLEET_ROUTINE,
+            earliest=780,
+            now=0,
+            urgency_weight=Urgency.HIGH.weight,
+            **kw,
+        )
+
+    both_free = solve_slots(two(((600, 1200),)))
+    assert both_free.best is not None and (both_free.best.technician_id, both_free.best.start) == ("T2", 780)
+    assert all(("urgent_reserve_use", 100) in s.penalties for s in both_free.slots if s.technician_id == "T1")
+    # T2 only free on day 2: waiting a day costs more than the block, so T1's block is taken now.
+    t2_late = solve_slots(two(((1300, 1800),)))
+    assert t2_late.best is not None and (t2_late.best.technician_id, t2_late.best.start) == ("T1", 780)
+    assert ("urgent_reserve_use", 100) in t2_late.best.penalties
+    # Released (now past its horizon): no cost.
+    released = solve_slots(replace(two(((1300, 1800),)), now=300))
+    assert released.best is not None and all(name != "urgent_reserve_use" for name, _ in released.best.penalties)
