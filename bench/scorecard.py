@@ -99,6 +99,9 @@ def figures(every: Sequence[Outcome], data: ShopData, days: Sequence[date]) -> d
     f["uptake"] = _share(sum(o.took_first_slot for o in booked), len(booked))
     f["recommended"] = _share(sum(o.took_recommended_slot for o in booked), len(booked))
     f["conflicts"] = sum(o.conflicts for o in outcomes)
+    f["pick.free"] = _share(sum(o.conflicts == 0 for o in booked), len(booked))
+    for rank in range(3):
+        f[f"confidence.{rank + 1}"] = _mean([o.confidence[rank] for o in outcomes if len(o.confidence) > rank])
     f["errors"] = sum(o.error for o in outcomes)
     shops = {s.id: s for s in data.shops}
     for u in Urgency:
@@ -225,6 +228,8 @@ def rows(data: ShopData) -> list[tuple[str, str, Fmt]]:
         ("uptake", "first-slot uptake", _pc),
         ("recommended", "booked a slot of the first search", _pc),
         ("conflicts", "booking conflicts (409)", _n),
+        ("pick.free", "chosen slot still free when booked", _pc),
+        *((f"confidence.{k}", f"  confidence of offered slot {k}, mean", _x) for k in (1, 2, 3)),
         ("errors", "errors (not a refusal)", _n),
     ]
     for u in Urgency:

@@ -220,6 +220,8 @@ class Outcome:
     appointment: Appointment | None = None
     offered: tuple[tuple[str, datetime], ...] = ()
     """The slots the first search recommended, best first (technician, start)."""
+    confidence: tuple[float, ...] = ()
+    """Their ``confidence_score``s."""
     refusal: str | None = None
     conflicts: int = 0
     error: bool = False
@@ -265,6 +267,7 @@ async def _search_and_book(app: Application, outcome: Outcome, shop: Shop, polic
             return
         if not outcome.offered:
             outcome.offered = tuple(_key(slot) for slot in result.slots)
+            outcome.confidence = tuple(slot.confidence for slot in result.slots)
         pick = result.slots[1] if req.second_choice and len(result.slots) > 1 else result.slots[0]
         for _ in range(BOOKING_ATTEMPTS):
             t0 = wall.perf_counter()

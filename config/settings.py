@@ -40,10 +40,10 @@ class Settings(BaseSettings):
     free_cancellation_hours: float = Field(24, ge=0)
     late_cancellation_fee: Decimal = Decimal("50.00")
 
-    urgent_reserve_share: float = Field(0.2, ge=0, lt=1)
+    urgent_reserve_share: float = Field(0.1, ge=0, lt=1)
     """About this share of the shop's technician time each local day is kept from LOW/MEDIUM work, as 2-hour
     blocks spread over the day (CRITICAL/HIGH may use them)."""
-    urgent_reserve_release_hours: float = Field(24, ge=0)
+    urgent_reserve_release_hours: float = Field(12, ge=0)
     """The urgent reserve opens to all work this long before the day's local midnight."""
     priority_reserve_share: float = Field(0.1, ge=0, lt=1)
     """Share of each technician's local day kept from regular customers' LOW/MEDIUM work (fleet/premium may

@@ -65,7 +65,7 @@ class SchedulingPolicy:
     slot_step: timedelta = timedelta(minutes=15)
     """Candidate start times are on this grid (shop-local wall clock)."""
     urgent_reserve: Reserve = field(
-        default_factory=lambda: Reserve(ReserveKind.URGENT, 0.2, timedelta(hours=24), LONGEST_EMERGENCY_JOB)
+        default_factory=lambda: Reserve(ReserveKind.URGENT, 0.1, timedelta(hours=12), LONGEST_EMERGENCY_JOB)
     )
     """Blocks kept from routine (LOW/MEDIUM) work; CRITICAL/HIGH jobs may use them."""
     priority_reserve: Reserve = field(default_factory=lambda: Reserve(ReserveKind.PRIORITY, 0.1, timedelta(hours=48)))

@@ -33,9 +33,9 @@ def test_urgent_work_may_use_every_reserve(urgency: Urgency, tier: CustomerTier)
     assert kinds(SchedulingPolicy(), urgency, tier) == []
 
 
-def test_defaults_keep_a_fifth_for_urgent_work_until_24_hours_and_a_tenth_for_priority_until_48() -> None:
+def test_defaults_keep_a_tenth_for_urgent_work_until_12_hours_and_a_tenth_for_priority_until_48() -> None:
     policy = SchedulingPolicy()
-    assert (policy.urgent_reserve.share, policy.urgent_reserve.release) == (0.2, timedelta(hours=24))
+    assert (policy.urgent_reserve.share, policy.urgent_reserve.release) == (0.1, timedelta(hours=12))
     assert (policy.priority_reserve.share, policy.priority_reserve.release) == (0.1, timedelta(hours=48))
     # The urgent reserve lies in blocks as long as the card's longest emergency; the priority one is a volume.
     assert (policy.urgent_reserve.block, policy.priority_reserve.block) == (timedelta(hours=2), None)

@@ -201,7 +201,7 @@ def test_build_keeps_routine_work_out_of_the_morning_block_until_its_release() -
     monday = at(MONDAY, 9)
     low = thursday_problem(Urgency.LOW, now=monday)
     assert [r.code for r in low.reserves] == ["urgent_reserve", "priority_reserve"] and low.routine
-    # A lone technician's 9 h day: 20% is 0.9 of a 2 h block, so one block, at the day's start.
+    # A lone technician's 9 h day: 10% is 0.45 of a 2 h block, still one block, at the day's start.
     assert [(instant_of(low, lo), instant_of(low, hi)) for lo, hi in low.technicians[0].reserved][-1] == (
         at(THURSDAY, 8),
         at(THURSDAY, 10),
@@ -218,8 +218,11 @@ def test_build_keeps_routine_work_out_of_the_morning_block_until_its_release() -
     high = thursday_problem(Urgency.HIGH, now=monday)  # may use the block, at a cost (the next test)
     assert high.reserves == () and [r.code for r in high.borrows] == ["urgent_reserve"] and not high.routine
     assert violations(high, "T1", None, minute[8, 0]) == []
-    # 24 h before Thursday (Wednesday 00:00) the block opens to everyone.
-    wednesday = thursday_problem(Urgency.LOW, now=at(MONDAY + timedelta(days=2), 0))
+    # 12 h before Thursday (Wednesday 12:00) the block opens to everyone.
+    early = thursday_problem(Urgency.LOW, now=at(MONDAY + timedelta(days=2), 11, 59))
+    eight = int((at(THURSDAY, 8) - early.origin).total_seconds() // 60)
+    assert violations(early, "T1", None, eight) == ["urgent_reserve"]
+    wednesday = thursday_problem(Urgency.LOW, now=at(MONDAY + timedelta(days=2), 12))
     best = solve_slots(wednesday).best
     assert best is not None and instant_of(wednesday, best.start) == at(THURSDAY, 8)
 
@@ -231,7 +234,7 @@ def test_build_refuses_a_day_whose_only_room_is_the_block_and_says_when_it_opens
     assert not result.slots
     [reason] = result.reasons
     assert reason.code == "urgent_reserve" and reason.released_at is not None
-    assert instant_of(low, reason.released_at) == at(MONDAY + timedelta(days=2), 0)
+    assert instant_of(low, reason.released_at) == at(MONDAY + timedelta(days=2), 12)
 
 
 def test_build_opens_the_priority_reserve_to_fleet_and_premium_customers() -> None:
