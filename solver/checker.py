@@ -13,6 +13,7 @@ from math import floor
 
 from solver.batch import BatchAssignment, BatchProblem
 from solver.problem import SlotProblem
+from solver.reassign import ReassignPlan, ReassignProblem
 
 
 def _inside(spans: tuple[tuple[int, int], ...], start: int, end: int) -> bool:
@@ -139,3 +140,60 @@ def batch_violations(problem: BatchProblem, assignments: Sequence[BatchAssignmen
             if start < end:
                 found.append(f"{job_id}: bay_overlap")
     return found
+
+
+def plan_violations(problem: ReassignProblem, plan: ReassignPlan) -> list[str]:
+    """Codes of the rules a reassignment plan breaks (empty when it keeps every one).
+
+    Rebuilds the day from the plan: every booked job where the plan puts it
+    (at its own time), the new job at ``plan.start``, and the fixed time, then
+    checks skills, equipment, working and opening hours, the buffer between a
+    technician's jobs, no bay double-booked, and the daily cap.
+    """
+    found: list[str] = []
+    moves = {m.job_id: m for m in plan.moves}
+    techs = {t.id: t for t in problem.technicians}
+    bays = {b.id: b for b in problem.bays}
+    new = (plan.start, plan.start + problem.duration)
+    if plan.start not in problem.starts:
+        found.append("new_job_start")
+    if plan.technician not in problem.skilled:
+        found.append("missing_skill")
+    if plan.bay not in problem.equipped:
+        found.append("missing_equipment")
+    per_tech: dict[str, list[tuple[int, int]]] = {t: list(p.fixed) for t, p in techs.items()}
+    per_bay: dict[str, list[tuple[int, int]]] = {b: list(p.fixed) for b, p in bays.items()}
+    per_tech.setdefault(plan.technician, []).append(new)
+    per_bay.setdefault(plan.bay, []).append(new)
+    jobs_on = {t: p.fixed_jobs for t, p in techs.items()}
+    jobs_on[plan.technician] = jobs_on.get(plan.technician, 0) + 1
+    in_hours = [(plan.technician, techs, new), (plan.bay, bays, new)]
+    for job in problem.jobs:
+        move = moves.get(job.id)
+        tech, bay = (move.technician_to, move.bay_to) if move else (job.technician, job.bay)
+        if move and (move.technician_from, move.bay_from) != (job.technician, job.bay):
+            found.append("move_from_elsewhere")
+        if move and tech != job.technician and tech not in job.technicians:
+            found.append("missing_skill")
+        if move and bay != job.bay and bay not in job.bays:
+            found.append("missing_equipment")
+        per_tech.setdefault(tech, []).append(job.span)
+        per_bay.setdefault(bay, []).append(job.span)
+        jobs_on[tech] = jobs_on.get(tech, 0) + 1
+        if move:
+            in_hours += [(tech, techs, job.span), (bay, bays, job.span)]
+    for place_id, places, (lo, hi) in in_hours:
+        place = places.get(place_id)
+        if place is None or not _inside(place.working, lo, hi):
+            found.append("outside_working_hours")
+    for spans in per_tech.values():
+        ordered = sorted(spans)
+        if any(b_lo < a_hi + problem.buffer for (_, a_hi), (b_lo, _) in pairwise(ordered)):
+            found.append("technician_overlap")
+    for spans in per_bay.values():
+        ordered = sorted(spans)
+        if any(b_lo < a_hi for (_, a_hi), (b_lo, _) in pairwise(ordered)):
+            found.append("bay_overlap")
+    if any(n > problem.cap for t, n in jobs_on.items() if t in techs):
+        found.append("daily_cap")
+    return sorted(set(found))
