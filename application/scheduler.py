@@ -13,6 +13,8 @@ from datetime import UTC, datetime, timedelta
 
 from application.booking import BookingRequest, BookingService
 from application.catalog_cache import CatalogCache
+from application.reassigned_booking import book_reassigned
+from application.reassignment import REASSIGNABLE, Reassignment, RoomMaker, reassignment_days
 from application.slot_search import SlotFinder, SlotSearch, SlotSearchResult
 from domain.appointment import Appointment
 from domain.customer import Customer
@@ -26,6 +28,7 @@ from domain.errors import (
     VehicleAlreadyBooked,
 )
 from domain.job import Slot
+from domain.time_windows import local_date, local_day_bounds
 
 SLOTS_PER_ROUND = 5
 """Ranked slots tried in turn when concurrent clients take the first ones."""
@@ -36,13 +39,49 @@ SEARCH_ROUNDS = 3
 class Scheduler:
     """Slot search plus booking, with alternatives on conflict."""
 
-    def __init__(self, finder: SlotFinder, booking: BookingService, catalog: CatalogCache) -> None:
+    def __init__(
+        self, finder: SlotFinder, booking: BookingService, catalog: CatalogCache, room: RoomMaker | None = None
+    ) -> None:
         self.finder = finder
         self.booking = booking
         self.catalog = catalog
+        self.room = room
 
     async def find(self, search: SlotSearch, now: datetime | None = None) -> SlotSearchResult:
-        return await self.finder.find(search, now)
+        """The ranked slots; for urgent work with none in time, first the earliest slot reassignment frees."""
+        return (await self._find(search, now))[0]
+
+    async def _find(self, search: SlotSearch, now: datetime | None) -> tuple[SlotSearchResult, Reassignment | None]:
+        now = (now or datetime.now(UTC)).astimezone(UTC)
+        result = await self.finder.find(search, now)
+        offer = await self._reassignment(search, result, now)
+        if offer is None:
+            return result, None
+        note = (
+            f"no slot was free in time: {offer.slot.start.isoformat()} is freed by giving "
+            f"{len(offer.moves)} booked appointment(s) another technician or bay at the same time"
+        )
+        slots = (offer.slot, *result.slots)[: max(1, search.top_k)]
+        return replace(result, slots=slots, explanation=(*result.explanation, note)), offer
+
+    async def _reassignment(self, search: SlotSearch, result: SlotSearchResult, now: datetime) -> Reassignment | None:
+        """The earliest slot within the urgency's horizon that reassignment frees, when none is free in it."""
+        if self.room is None or search.urgency not in REASSIGNABLE or search.exact_start is not None:
+            return None
+        _, duration = await self.catalog.service_and_duration(search.service_type, search.duration)
+        job = search.job(duration)
+        vehicle_busy = await self.finder.vehicle_busy(search, now)
+        for shop_id in result.shops_searched:
+            cat = await self.catalog.shop_catalog(shop_id)
+            days = reassignment_days(cat.shop, search.urgency, now, self.booking.policy.reassign_horizon_days)
+            horizon_end = local_day_bounds(days[-1], cat.shop.tz).end
+            if any(s.shop_id == shop_id and s.start < horizon_end for s in result.slots):
+                continue
+            for day in days:
+                offer = await self.room.offer(cat, job, day, now, vehicle_busy=vehicle_busy)
+                if offer is not None:
+                    return offer
+        return None
 
     async def book_chosen(
         self,
@@ -85,6 +124,17 @@ class Scheduler:
         try:
             return await self.booking.book(request, hold=hold, now=now)
         except SlotTaken as exc:
+            if not hold and self.room is not None and search.urgency in REASSIGNABLE:
+                # A slot that reassignment frees looks taken: make the room, at that very slot, if still possible.
+                offer = await self.room.offer(
+                    cat,
+                    request.job,
+                    local_date(start, cat.shop.tz),
+                    now or datetime.now(UTC),
+                    pinned=(tech.id, chosen_bay.id, start),
+                )
+                if offer is not None:
+                    return await book_reassigned(self.booking, request, offer.moves, now)
             alternatives = await self._alternatives(
                 replace(search, shop_ids=(tech.shop_id,), preferred_date=start.date()), now
             )
@@ -109,7 +159,18 @@ class Scheduler:
         _, duration = await self.catalog.service_and_duration(search.service_type, search.duration)
         last: DomainError | None = None
         for round_ in range(SEARCH_ROUNDS):
-            result = await self.finder.find(replace(search, top_k=max(search.top_k, SLOTS_PER_ROUND)), now)
+            result, offer = await self._find(replace(search, top_k=max(search.top_k, SLOTS_PER_ROUND)), now)
+            if offer is not None and not hold:
+                try:
+                    return await book_reassigned(
+                        self.booking,
+                        self._request(search, duration, offer.slot, customer, notes, source_ref),
+                        offer.moves,
+                        now,
+                    )
+                except (SlotTaken, DailyCapReached, VehicleAlreadyBooked) as exc:  # the day changed meanwhile
+                    last = exc
+                    continue
             if not result.slots:
                 if round_ > 0:
                     break

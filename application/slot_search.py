@@ -138,6 +138,10 @@ class SlotFinder:
         self._multi = multi_runner or self._single
         self._time_limit_s = time_limit_s
 
+    async def vehicle_busy(self, search: SlotSearch, now: datetime) -> list[Interval]:
+        """When the search's vehicle is already booked, over every window the search may look at."""
+        return await self._availability.vehicle_busy(search.vehicle_id, _vehicle_window(search, now), now)
+
     async def find(self, search: SlotSearch, now: datetime | None = None) -> SlotSearchResult:
         now = (now or datetime.now(UTC)).astimezone(UTC)
         _, duration = await self._catalog.service_and_duration(search.service_type, search.duration)

@@ -16,6 +16,7 @@ from application.booking_queries import BookingQueries
 from application.catalog_cache import CatalogCache
 from application.clock import Clock
 from application.ports import ResourceDirectory
+from application.reassignment import RoomMaker
 from application.scheduler import Scheduler
 from application.slot_search import CalendarAvailability, SlotFinder, SolveRunner
 from domain.policy import CancellationPolicy, SchedulingPolicy
@@ -62,4 +63,5 @@ def build_application(
         multi_runner=multi_runner,
         time_limit_s=min(SINGLE_SHOP_TIME_LIMIT_S, solver_deadline_s),
     )
-    return Application(pool, catalog, booking, queries, finder, Scheduler(finder, booking, catalog), directory)
+    room = RoomMaker(pool, catalog, CalendarAvailability(queries), policy)
+    return Application(pool, catalog, booking, queries, finder, Scheduler(finder, booking, catalog, room), directory)

@@ -168,7 +168,7 @@ def application(
             time_limit_s=SINGLE_SHOP_TIME_LIMIT_S,
             weights=weights,
         )
-        app = replace(app, finder=finder, scheduler=Scheduler(finder, app.booking, app.catalog))
+        app = replace(app, finder=finder, scheduler=Scheduler(finder, app.booking, app.catalog, app.scheduler.room))
     return app, directory
 
 

@@ -112,6 +112,7 @@ class Settings(BaseSettings):
             max_bookings_per_technician_per_day=self.max_bookings_per_technician_per_day,
             hold_ttl=timedelta(minutes=self.hold_ttl_minutes),
             slot_step=timedelta(minutes=self.slot_step_minutes),
+            reassign_horizon_days=self.auto_book_within_days,
             urgent_reserve=Reserve(
                 ReserveKind.URGENT,
                 self.urgent_reserve_share,

@@ -83,6 +83,7 @@ async def slot_out(slot: Slot, catalog: CatalogCache) -> schemas.RecommendedSlot
         estimated_completion=local(slot.end, shop),
         confidence_score=round(slot.confidence, 3),
         penalties={name: round(points, 2) for name, points in slot.penalties},
+        requires_reassignment=slot.requires_reassignment,
     )
 
 

@@ -208,6 +208,8 @@ class RecommendedSlot(_Out):
     estimated_completion: dt.datetime
     confidence_score: float
     penalties: dict[str, float] = Field(default_factory=dict)
+    requires_reassignment: int = 0
+    """Booked appointments that get another technician or bay (never another time) if this slot is booked."""
 
 
 class SlotSearchResponse(_Out):

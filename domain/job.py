@@ -44,6 +44,8 @@ class Slot:
     score: float = 0.0
     penalties: tuple[tuple[str, float], ...] = ()
     """Objective terms that cost this slot points, for explanations."""
+    requires_reassignment: int = 0
+    """Booked appointments that change technician or bay (never time) to free this slot (issue 14)."""
 
     @property
     def start(self) -> datetime:

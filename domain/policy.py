@@ -70,6 +70,8 @@ class SchedulingPolicy:
     """Blocks kept from routine (LOW/MEDIUM) work; CRITICAL/HIGH jobs may use them."""
     priority_reserve: Reserve = field(default_factory=lambda: Reserve(ReserveKind.PRIORITY, 0.1, timedelta(hours=48)))
     """Kept from routine work of regular customers; fleet/premium customers and urgent work may use it."""
+    reassign_horizon_days: int = 7
+    """How far ahead a HIGH job that finds no free slot may make room by reassignment (AUTO_BOOK_WITHIN_DAYS)."""
     shortest_job: timedelta = SHORTEST_CATALOG_JOB
     """A free gap shorter than this (plus the buffer) is stranded: no job can use it (fragmentation)."""
 

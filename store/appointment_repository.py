@@ -10,6 +10,7 @@ instead of deadlocking, and the daily cap can be counted without a race.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import asyncpg
@@ -23,9 +24,7 @@ _ACTIVE = [s.value for s in ACTIVE_STATUSES]
 _TECH_LOCK, _BAY_LOCK, _VEHICLE_LOCK = 1_701, 1_702, 1_703  # advisory-lock key spaces (first int of the pair)
 
 
-async def lock_resources(
-    conn: asyncpg.Connection, tech_rid: int, bay_rid: int, vehicle_id: str | None = None
-) -> None:
+async def lock_resources(conn: asyncpg.Connection, tech_rid: int, bay_rid: int, vehicle_id: str | None = None) -> None:
     """Serialize writers of one technician, one bay (and one vehicle) until the transaction ends.
 
     Always in this order, so writers queue instead of deadlocking. The vehicle's
@@ -44,6 +43,20 @@ async def lock_resources(
     )
 
 
+async def lock_many(
+    conn: asyncpg.Connection, tech_rids: Sequence[int], bay_rids: Sequence[int], vehicle_id: str
+) -> None:
+    """``lock_resources`` for several technicians and bays: technicians, then bays, then the vehicle, each ascending.
+
+    The same order as the pair lock (a pair is the one-element case), so writers queue instead of deadlocking.
+    """
+    for rid in sorted(set(tech_rids)):
+        await conn.execute("SELECT pg_advisory_xact_lock($1, $2)", _TECH_LOCK, rid)
+    for rid in sorted(set(bay_rids)):
+        await conn.execute("SELECT pg_advisory_xact_lock($1, $2)", _BAY_LOCK, rid)
+    await conn.execute("SELECT pg_advisory_xact_lock($1, hashtext($2::text))", _VEHICLE_LOCK, vehicle_id)
+
+
 async def check_vehicle_free(
     conn: asyncpg.Connection, vehicle_id: str, interval: Interval, now: datetime, exclude: str | None = None
 ) -> None:
@@ -52,8 +65,15 @@ async def check_vehicle_free(
     Call after ``lock_resources`` with the vehicle, in a separate statement, so it sees
     every booking of the vehicle committed before the lock was granted.
     """
-    clash = await conn.fetchrow(_VEHICLE_CLASH + " AND ($6::uuid IS NULL OR id <> $6::uuid)",
-                                vehicle_id, interval.start, interval.end, _ACTIVE, now, exclude)
+    clash = await conn.fetchrow(
+        _VEHICLE_CLASH + " AND ($6::uuid IS NULL OR id <> $6::uuid)",
+        vehicle_id,
+        interval.start,
+        interval.end,
+        _ACTIVE,
+        now,
+        exclude,
+    )
     if clash is not None:
         raise _vehicle_booked(vehicle_id, clash)
 
@@ -268,9 +288,7 @@ async def list_live_for_technician(
 
 async def vehicle_busy(conn: asyncpg.Connection, vehicle_id: str, window: Interval, now: datetime) -> list[Interval]:
     """When the vehicle is taken (live appointments and unexpired holds) within ``window``, in order."""
-    rows = await conn.fetch(
-        _VEHICLE_CLASH + " ORDER BY start_at", vehicle_id, window.start, window.end, _ACTIVE, now
-    )
+    rows = await conn.fetch(_VEHICLE_CLASH + " ORDER BY start_at", vehicle_id, window.start, window.end, _ACTIVE, now)
     return [Interval(r["start_at"], r["end_at"]) for r in rows]
 
 
@@ -401,3 +419,48 @@ async def resource_rids_for_shop(conn: asyncpg.Connection, shop_id: str) -> dict
         shop_id,
     )
     return {(r["kind"], r["id"]): int(r["rid"]) for r in rows}
+
+
+async def defer_overlap_checks(conn: asyncpg.Connection) -> None:
+    """Check the no-overlap constraints at the end of the transaction (or ``check_overlaps_now``)."""
+    await conn.execute("SET CONSTRAINTS appointments_technician_no_overlap, appointments_bay_no_overlap DEFERRED")
+
+
+async def check_overlaps_now(conn: asyncpg.Connection, appt: Appointment) -> None:
+    """Run the deferred no-overlap checks now; ``SlotTaken`` (naming ``appt``) when any row overlaps."""
+    try:
+        await conn.execute("SET CONSTRAINTS appointments_technician_no_overlap, appointments_bay_no_overlap IMMEDIATE")
+    except asyncpg.exceptions.ExclusionViolationError:
+        raise _taken(appt) from None
+
+
+async def reassign(
+    conn: asyncpg.Connection,
+    appointment_id: str,
+    sequence: int,
+    technician: tuple[str, int],
+    bay: tuple[str, int],
+    buffer: timedelta,
+    now: datetime,
+) -> Appointment | None:
+    """Give a scheduled appointment at ``sequence`` another technician and bay (its time kept); None if it changed.
+
+    The row's version is bumped; call with the overlap checks deferred when moves may swap.
+    """
+    row = await conn.fetchrow(
+        """
+        UPDATE appointments SET technician_id = $3, tech_rid = $4, bay_id = $5, bay_rid = $6,
+            blocked_until = end_at + $7::interval, sequence = sequence + 1, updated_at = $8
+        WHERE id = $1::uuid AND sequence = $2 AND status = 'scheduled'
+        RETURNING *
+        """,
+        appointment_id,
+        sequence,
+        technician[0],
+        technician[1],
+        bay[0],
+        bay[1],
+        buffer,
+        now,
+    )
+    return None if row is None else appointment_from_row(row)
