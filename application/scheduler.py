@@ -61,8 +61,13 @@ class Scheduler:
             f"no slot was free in time: {offer.slot.start.isoformat()} is freed by giving "
             f"{len(offer.moves)} booked appointment(s) another technician or bay at the same time"
         )
+        moves = [
+            f"appointment {m.appointment_id} would move from {m.technician_from} / {m.bay_from} to "
+            f"{m.technician_to} / {m.bay_to}, same time, to free {offer.slot.technician_id} / {offer.slot.bay_id}"
+            for m in offer.moves
+        ]
         slots = (offer.slot, *result.slots)[: max(1, search.top_k)]
-        return replace(result, slots=slots, explanation=(*result.explanation, note)), offer
+        return replace(result, slots=slots, explanation=(*result.explanation, note, *moves)), offer
 
     async def _reassignment(self, search: SlotSearch, result: SlotSearchResult, now: datetime) -> Reassignment | None:
         """The earliest slot within the urgency's horizon that reassignment frees, when none is free in it."""

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from bench.simulate import Outcome
 
 SERVICE, FIRST_FIT = "service", "first-fit"
+NO_REASSIGNMENT = "no-reassign"
+"""The service without book by reassignment (issue 14): booked jobs never move."""
 """The two policies a run compares (``bench.simulate`` builds them)."""
 
 

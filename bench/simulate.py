@@ -86,6 +86,7 @@ from bench.demand import (  # noqa: E402
 )
 from bench.scorecard import (  # noqa: E402
     FIRST_FIT,
+    NO_REASSIGNMENT,
     SERVICE,
     database_checks,
     figures,
@@ -169,6 +170,8 @@ def application(
             weights=weights,
         )
         app = replace(app, finder=finder, scheduler=Scheduler(finder, app.booking, app.catalog, app.scheduler.room))
+    if policy_name == NO_REASSIGNMENT:
+        app = replace(app, scheduler=Scheduler(app.finder, app.booking, app.catalog))
     return app, directory
 
 
@@ -435,7 +438,12 @@ async def main() -> None:
         default=None,
         help="comma-separated of normal, peak, overload (default all three; normal with --quick)",
     )
-    parser.add_argument("--policy", choices=(SERVICE, FIRST_FIT, "both"), default="both")
+    parser.add_argument(
+        "--policy",
+        choices=(SERVICE, FIRST_FIT, NO_REASSIGNMENT, "both", "all"),
+        default="both",
+        help=f"both: {SERVICE} and {FIRST_FIT}; all: also {NO_REASSIGNMENT} (the service without book by reassignment)",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--start", type=date.fromisoformat, default=START, help=f"first simulated day ({START})")
     parser.add_argument("--cancel-rate", type=float, default=CANCEL_RATE)
@@ -455,7 +463,7 @@ async def main() -> None:
         parser.error(f"unknown scenario {', '.join(unknown)}; expected {', '.join(SCENARIOS)}")
     if args.per_day is not None:
         scenarios = [f"per-day {args.per_day:g}"]
-    policies = POLICIES if args.policy == "both" else (args.policy,)
+    policies = {"both": POLICIES, "all": (*POLICIES, NO_REASSIGNMENT)}.get(args.policy, (args.policy,))
 
     import ray
 

@@ -16,13 +16,12 @@ from pathlib import Path
 # the path so that ``import solver`` finds the package.
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from solver.batch import greedy_batch, solve_batch  # noqa: E402
 from solver.constraints import candidates  # noqa: E402
 from solver.greedy import greedy_slots  # noqa: E402
 from solver.problem import SlotProblem  # noqa: E402
 from solver.ranking import solve_slots  # noqa: E402
 from tests.solver.exhaustive import best_top_k_cost  # noqa: E402
-from tests.solver.synthetic import synthetic_batch, synthetic_shop  # noqa: E402
+from tests.solver.synthetic import synthetic_shop  # noqa: E402
 
 
 def pct(values: list[float], q: float) -> float:
@@ -69,40 +68,6 @@ def bench_quality(runs: int) -> None:
         total += 1
         agree += (len(r.slots), r.objective or 0) == (size, best)
     print(f"objective vs exhaustive enumeration (3 techs / 2 bays / 2 days): equal in {agree}/{total}")
-
-
-BATCH_INSTANCES = (
-    (0.4, "realistic: 12 techs / 8 bays booked to 40%, all 40 jobs fit, ~60% load once placed"),
-    (0.6, "overloaded: booked to 60% before the batch (~80% if all fitted), some jobs cannot be placed"),
-)
-
-
-def bench_batch(runs: int) -> None:
-    for load, label in BATCH_INSTANCES:
-        print(f"batch 40 jobs x 5 days, {label}; greedy = best of 3 first-fit orders (the hint):")
-        for workers in (1, 2):
-            bench_batch_with(runs, workers, load)
-
-
-def bench_batch_with(runs: int, workers: int, load: float) -> None:
-    for limit in (1.0, 2.0):
-        gaps, placed, vs_greedy, walls = [], [], [], []
-        for seed in range(runs):
-            problem = synthetic_batch(seed, load=load)
-            greedy = greedy_batch(problem)
-            t = time.perf_counter()
-            r = solve_batch(problem, time_limit_s=limit, workers=workers)
-            walls.append(time.perf_counter() - t)
-            gaps.append(r.gap if r.gap is not None else 1.0)
-            placed.append(len(r.assignments))
-            if r.objective is not None and greedy.objective:
-                vs_greedy.append(1 - r.objective / greedy.objective)
-        print(
-            f"  {workers} worker(s), {limit:.0f} s: gap to bound median {100 * statistics.median(gaps):.1f}%"
-            f" max {100 * max(gaps):.1f}%, jobs placed median {statistics.median(placed):.0f}/40,"
-            f" objective {100 * statistics.median(vs_greedy):.0f}% below greedy (median),"
-            f" wall max {max(walls):.2f} s"
-        )
 
 
 def load_average() -> str:
@@ -175,7 +140,6 @@ def main() -> None:
     bench_single(100 if quick else 500)
     bench_quality(30 if quick else 100)
     print(f"({load_average()})")
-    bench_batch(2 if quick else 5)
     bench_parallel(5 if quick else 11)
 
 

@@ -5,8 +5,8 @@ Ray task or a worker thread, never on an asyncio event loop.
 
 Entry points: ``solve_slots`` (ranked top-K for one job at one shop),
 ``greedy_slots`` (first-fit baseline/fallback), ``violations`` (independent
-checker), ``solve_batch`` (many jobs at once), and ``solver.build`` to map
-domain objects in and slots out.
+checker), ``solver.reassign`` (make room on a shop-day by changing booked jobs'
+technician and bay), and ``solver.build`` to map domain objects in and slots out.
 """
 
 from solver.checker import violations

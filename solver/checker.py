@@ -7,11 +7,9 @@ hide itself.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from itertools import pairwise
 from math import floor
 
-from solver.batch import BatchAssignment, BatchProblem
 from solver.problem import SlotProblem
 from solver.reassign import ReassignPlan, ReassignProblem
 
@@ -79,66 +77,6 @@ def violations(problem: SlotProblem, technician_id: str, bay_id: str | None, sta
             if start < visit.span[1] + visit.travel and visit.span[0] - visit.travel < end:
                 found.append("travel_time")
                 break
-    return found
-
-
-def batch_violations(problem: BatchProblem, assignments: Sequence[BatchAssignment]) -> list[str]:
-    """``job_id: code`` for every hard constraint a batch placement breaks (empty when feasible).
-
-    Checks each assignment against the raw data (eligible technician and bay,
-    on the grid, not before the job's earliest start, inside one free window
-    of the technician and of the bay), and the placement as a whole: no two
-    new jobs of one technician closer than the buffer, none overlapping in a
-    bay, each technician's daily cap, each job at most once.
-    """
-    jobs = {j.id: j for j in problem.jobs}
-    techs = {t.id: t for t in problem.technicians}
-    bays = {b.id: b for b in problem.bays}
-    found: list[str] = []
-    per_tech: dict[str, list[tuple[int, int, str]]] = {}
-    per_bay: dict[str, list[tuple[int, int, str]]] = {}
-    seen: set[str] = set()
-    for a in assignments:
-        job, tech, bay = jobs.get(a.job_id), techs.get(a.technician_id), bays.get(a.bay_id)
-        if job is None or tech is None or bay is None:
-            found.append(f"{a.job_id}: unknown_job_technician_or_bay")
-            continue
-        if a.job_id in seen:
-            found.append(f"{a.job_id}: placed_twice")
-        seen.add(a.job_id)
-        if a.end - a.start != job.duration:
-            found.append(f"{a.job_id}: wrong_duration")
-        if a.start % problem.step:
-            found.append(f"{a.job_id}: off_grid")
-        if a.start < job.earliest or a.end > problem.horizon_end:
-            found.append(f"{a.job_id}: outside_horizon")
-        if not tech.skilled or (job.technicians is not None and tech.id not in job.technicians):
-            found.append(f"{a.job_id}: missing_skill")
-        if not bay.equipped or (job.bays is not None and bay.id not in job.bays):
-            found.append(f"{a.job_id}: missing_equipment")
-        if not _inside(tech.free, a.start, a.end):
-            found.append(f"{a.job_id}: technician_not_free")
-        if not _inside(bay.free, a.start, a.end):
-            found.append(f"{a.job_id}: bay_not_free")
-        per_tech.setdefault(tech.id, []).append((a.start, a.end, a.job_id))
-        per_bay.setdefault(bay.id, []).append((a.start, a.end, a.job_id))
-    for tech_id, spans in per_tech.items():
-        spans.sort()
-        for (_, end, _), (start, _, job_id) in pairwise(spans):
-            if start < end + problem.buffer:
-                found.append(f"{job_id}: technician_overlap")
-        tech = techs[tech_id]
-        for day, count in enumerate(tech.jobs_per_day):
-            lo = problem.day_starts[day]
-            hi = problem.day_starts[day + 1] if day + 1 < len(problem.day_starts) else problem.horizon_end
-            new = sum(1 for start, _, _ in spans if lo <= start < hi)
-            if new and count + new > tech.daily_cap:
-                found.append(f"{tech_id}: daily_cap on day {day}")
-    for spans in per_bay.values():
-        spans.sort()
-        for (_, end, _), (start, _, job_id) in pairwise(spans):
-            if start < end:
-                found.append(f"{job_id}: bay_overlap")
     return found
 
 

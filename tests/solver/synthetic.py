@@ -10,7 +10,6 @@ import random
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from solver.batch import BatchJob, BatchProblem
 from solver.problem import BayFree, ReserveRule, SlotProblem, TechnicianFree
 from solver.reserves import place_blocks
 from solver.spans import Span, normalize, subtract
@@ -122,32 +121,3 @@ def synthetic_shop(
 def with_job(problem: SlotProblem, **changes: object) -> SlotProblem:
     """A copy of ``problem`` with other job fields (e.g. ``duration=60, emergency=True``)."""
     return replace(problem, **changes)  # type: ignore[arg-type]
-
-
-def synthetic_batch(seed: int, *, jobs: int = 40, days: int = 5, load: float = 0.6) -> BatchProblem:
-    """A shop at ``load`` with ``jobs`` pending jobs of mixed length, urgency and skill."""
-    shop = synthetic_shop(seed, days=days, load=load)
-    rng = random.Random(seed + 1)
-    tech_ids = [t.id for t in shop.technicians]
-    bay_ids = [b.id for b in shop.bays]
-    pending = []
-    for j in range(jobs):
-        pending.append(
-            BatchJob(
-                id=f"J{j:02d}",
-                duration=rng.choice((60, 90, 120, 180)),
-                urgency_weight=rng.choice((1, 2, 4, 8)),
-                earliest=rng.randrange(0, days // 2 + 1) * DAY + OPEN,
-                technicians=frozenset(rng.sample(tech_ids, k=rng.randint(4, len(tech_ids)))),
-                bays=frozenset(rng.sample(bay_ids, k=rng.randint(3, len(bay_ids)))),
-            )
-        )
-    everyone = tuple(replace(t, skilled=True) for t in shop.technicians)
-    all_bays = tuple(replace(b, equipped=True) for b in shop.bays)
-    return BatchProblem(
-        day_starts=shop.day_starts,
-        horizon_end=shop.horizon_end,
-        technicians=everyone,
-        bays=all_bays,
-        jobs=tuple(pending),
-    )
