@@ -25,6 +25,7 @@ from application.catalog_cache import CatalogCache
 from application.clock import Clock, SystemClock
 from application.idempotent_effects import record_effect
 from application.key_locks import KeyedLocks
+from application.parts_inventory import PartsInventory
 from application.ports import HoldToken, ResourceDirectory, ResourceKind, ResourceRef
 from application.resource_pair import PairPlacement, Previous
 from application.transactions import in_transaction, read
@@ -99,6 +100,7 @@ class BookingService:
         clock: Clock | None = None,
         *,
         catalog: CatalogCache | None = None,
+        inventory: PartsInventory | None = None,
     ) -> None:
         self.pool = pool
         self.directory = directory
@@ -106,6 +108,7 @@ class BookingService:
         self.cancellation = cancellation
         self.clock: Clock = clock or SystemClock()
         self.catalog = catalog or CatalogCache(pool)
+        self.inventory = inventory or PartsInventory(None)
         self._changing = KeyedLocks()
         """Changes of one appointment run one at a time here, so the actors hear them in commit order."""
 
@@ -478,7 +481,13 @@ class BookingService:
         service = await self.catalog.service_type(code)
         if not service.required_parts:
             return service, None
-        # stock moves with every order: read it fresh
+        codes = sorted({p.part_code for p in service.required_parts})
+        # The same source the search asked: a slot offered on the Inventory Service's word is booked on its
+        # word (a one-shop search's answer is still in its short cache). Without it (not configured, or
+        # down) the local table, read fresh: stock moves with every order.
+        answer = await self.inventory.stock([shop_id], codes)
+        if answer.stock is not None:
+            return service, check_parts(service.required_parts, answer.stock.get(shop_id, {}), now)
         stock = await read(self.pool, lambda conn: catalog.parts_stock(conn, shop_id))
         return service, check_parts(service.required_parts, stock, now)
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from domain.customer import CustomerTier
+from domain.parts import PartsSource
 from domain.shop import GeoPoint
 from domain.time_windows import Interval
 from domain.urgency import Urgency
@@ -44,6 +45,8 @@ class Slot:
     score: float = 0.0
     penalties: tuple[tuple[str, float], ...] = ()
     """Objective terms that cost this slot points, for explanations."""
+    parts_source: PartsSource | None = None
+    """Who answered the parts check; None when the job needs no parts."""
 
     @property
     def start(self) -> datetime:
