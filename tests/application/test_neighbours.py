@@ -1,0 +1,212 @@
+"""Slot search and booking with the Health and Inventory services (real local HTTP servers) beside them.
+
+The application runs in-process (calendar hosts in this process, over the
+test database); the neighbours are the fakes of ``bench/fake_neighbours.py``
+reached through the real httpx clients.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from actors.calendar_host import CalendarHost
+from actors.calendar_source import StoreCalendarSource
+from actors.directory import LocalDirectory
+from application.neighbour_ports import Neighbours
+from application.slot_search import SlotSearch, SlotSearchResult
+from application.wiring import Application, build_application
+from bench.fake_neighbours import FakeHealthService, FakeInventoryService, Misbehaviour
+from domain.customer import Customer
+from domain.parts import PartsSource
+from domain.policy import CancellationPolicy, SchedulingPolicy
+from domain.urgency import Urgency
+from integrations.health_service import HealthServiceClient
+from integrations.inventory_service import InventoryServiceClient
+from integrations.neighbour_http import NeighbourConfig, NeighbourHttp
+from tests.factories import seed_shop
+
+H = timedelta(hours=1)
+ENGINE = SlotSearch(vehicle_id="V1", service_type="engine_repair", urgency=Urgency.MEDIUM, shop_ids=("shop_a",))
+"""engine_repair: 3 h by default (range 3-5 h), needs a thermostat and coolant (10 of each in the local table)."""
+
+AppFactory = Callable[..., Awaitable[Application]]
+
+
+@pytest.fixture
+def health() -> Iterator[FakeHealthService]:
+    with FakeHealthService().running() as fake:
+        assert isinstance(fake, FakeHealthService)
+        yield fake
+
+
+@pytest.fixture
+def inventory() -> Iterator[FakeInventoryService]:
+    with FakeInventoryService().running() as fake:
+        assert isinstance(fake, FakeInventoryService)
+        yield fake
+
+
+@pytest.fixture
+async def make_app(db: Any, database_url: str) -> AsyncIterator[AppFactory]:
+    """Builds the application over the seeded shop, with the neighbours given (by URL)."""
+    await seed_shop(db, techs=2, bays=2)
+    policy = SchedulingPolicy()
+    directories: list[LocalDirectory] = []
+
+    async def make(
+        *, health_url: str | None = None, inventory_url: str | None = None, timeout_s: float = 2.0
+    ) -> Application:
+        def client(name: str, url: str) -> NeighbourHttp:
+            return NeighbourHttp(NeighbourConfig(name, url, timeout_s=timeout_s, attempts=1))
+
+        neighbours = Neighbours(
+            health=HealthServiceClient(client("health", health_url)) if health_url else None,
+            inventory=InventoryServiceClient(client("inventory", inventory_url)) if inventory_url else None,
+        )
+        directory = LocalDirectory(lambda: CalendarHost(StoreCalendarSource(database_url, policy)))
+        directories.append(directory)
+        return build_application(db, directory, policy, CancellationPolicy(), neighbours=neighbours)
+
+    yield make
+    for directory in directories:
+        await directory.shutdown()
+
+
+def _lengths(result: SlotSearchResult) -> set[timedelta]:
+    return {s.end - s.start for s in result.slots}
+
+
+def _first(result: SlotSearchResult) -> datetime:
+    assert result.slots, result.explanation
+    return min(s.start for s in result.slots)
+
+
+# -- health ----------------------------------------------------------------------------
+
+
+async def test_poor_health_raises_urgency_and_lengthens_the_job_and_the_explanation_says_so(
+    make_app: AppFactory, health: FakeHealthService
+) -> None:
+    health.health["V1"] = {"health_score": 20, "active_fault_codes": ["P0217", "P0128", "P0300"], "mileage_km": 182000}
+    app = await make_app(health_url=health.url)
+
+    result = await app.scheduler.find(ENGINE)
+
+    assert result.explanation[:2] == (
+        "vehicle health score 20 raised the urgency from MEDIUM to CRITICAL",
+        "3 active fault codes (P0217, P0128, P0300) and a mileage of 182,000 km lengthened the estimated "
+        "duration from 3h00 to 4h15",
+    )
+    assert _lengths(result) == {4 * H + timedelta(minutes=15)}
+    assert result.search is not None and result.search.urgency is Urgency.CRITICAL
+
+    appt = await app.scheduler.book_best(ENGINE, customer=Customer(), notes=None, hold=False)
+    assert appt.urgency is Urgency.CRITICAL
+    assert appt.end - appt.start == 4 * H + timedelta(minutes=15)
+    assert health.requests_to("/vehicles/V1/health") == 2, "one read per search, and one per booking"
+
+
+async def test_health_never_lowers_the_callers_urgency(make_app: AppFactory, health: FakeHealthService) -> None:
+    health.health["V1"] = {"health_score": 99}
+    app = await make_app(health_url=health.url)
+    result = await app.scheduler.find(replace(ENGINE, urgency=Urgency.HIGH))
+    assert result.search is not None and result.search.urgency is Urgency.HIGH
+    assert _lengths(result) == {3 * H}
+    assert not any("health" in line for line in result.explanation)
+
+
+@pytest.mark.parametrize(
+    ("misbehaviour", "says"),
+    [
+        (Misbehaviour.SLOW, "no answer within 0.3 s"),
+        (Misbehaviour.HTML, "not JSON"),
+        (Misbehaviour.WRONG_TYPES, "does not match the contract"),
+        (Misbehaviour.ERROR_BODY, "does not match the contract"),
+        (None, "connection failed"),
+    ],
+    ids=["slow", "html", "wrong_types", "error_body", "refused"],
+)
+async def test_a_health_service_that_cannot_answer_is_skipped_and_the_answer_says_so(
+    make_app: AppFactory, health: FakeHealthService, misbehaviour: Misbehaviour | None, says: str
+) -> None:
+    health.health["V1"] = {"health_score": 5}
+    if misbehaviour is None:
+        health.refuse()
+    else:
+        health.misbehaviour = misbehaviour
+    app = await make_app(health_url=health.url, timeout_s=0.3)
+
+    result = await app.scheduler.find(ENGINE)
+
+    assert result.slots, "the search answers without the Health Service"
+    assert _lengths(result) == {3 * H}
+    assert result.search is not None and result.search.urgency is Urgency.MEDIUM
+    [note] = [line for line in result.explanation if "health" in line]
+    assert note.startswith("vehicle health not considered: health service unavailable") and says in note
+
+
+async def test_a_vehicle_the_health_service_does_not_know_is_searched_as_asked(
+    make_app: AppFactory, health: FakeHealthService
+) -> None:
+    app = await make_app(health_url=health.url)
+    result = await app.scheduler.find(ENGINE)
+    assert _lengths(result) == {3 * H}
+    assert "the Health Service knows no vehicle V1; health not considered" in result.explanation
+
+
+# -- inventory -------------------------------------------------------------------------
+
+
+async def test_inventory_lead_time_moves_the_first_slot_and_the_booking_orders_the_parts(
+    make_app: AppFactory, inventory: FakeInventoryService, db: Any
+) -> None:
+    local = await (await make_app()).scheduler.find(ENGINE)
+    assert {s.parts_source for s in local.slots} == {PartsSource.LOCAL}
+    assert _first(local) < datetime.now(UTC) + 24 * H, "the local table has every part in stock"
+
+    inventory.stock[("shop_a", "thermostat")] = (0, 72)
+    inventory.stock[("shop_a", "coolant")] = (5, 0)
+    app = await make_app(inventory_url=inventory.url)
+    asked = datetime.now(UTC)
+    result = await app.scheduler.find(ENGINE)
+
+    assert _first(result) >= asked + 72 * H
+    assert {(s.parts_source, s.parts_available) for s in result.slots} == {(PartsSource.INVENTORY, False)}
+
+    appt = await app.scheduler.book_best(ENGINE, customer=Customer(), notes=None, hold=False)
+    assert appt.parts_ready_at is not None and appt.start >= appt.parts_ready_at >= asked + 72 * H
+    async with db.acquire() as conn:
+        orders = await conn.fetch("SELECT envelope FROM outbox WHERE event_type = 'parts.order.requested'")
+    assert [o["envelope"]["data"]["parts"] for o in orders] == [["thermostat"]]
+    assert inventory.requests_to("/parts/availability") == 1, "one call, then the short cache answers"
+
+
+async def test_inventory_down_falls_back_to_the_local_table_and_says_so(
+    make_app: AppFactory, inventory: FakeInventoryService
+) -> None:
+    inventory.misbehaviour = Misbehaviour.ERROR_BODY
+    app = await make_app(inventory_url=inventory.url)
+    result = await app.scheduler.find(ENGINE)
+
+    assert result.slots
+    assert {(s.parts_source, s.parts_available) for s in result.slots} == {(PartsSource.LOCAL, True)}
+    assert any(line.startswith("parts were checked against the local stock table") for line in result.explanation)
+
+    inventory.refuse()
+    appt = await app.scheduler.book_best(ENGINE, customer=Customer(), notes=None, hold=False)
+    assert appt.parts_available
+
+
+async def test_a_job_without_parts_does_not_ask_the_inventory(
+    make_app: AppFactory, inventory: FakeInventoryService
+) -> None:
+    app = await make_app(inventory_url=inventory.url)
+    result = await app.scheduler.find(SlotSearch(vehicle_id="V1", service_type="routine", shop_ids=("shop_a",)))
+    assert result.slots and {s.parts_source for s in result.slots} == {None}
+    assert inventory.received == []
+
