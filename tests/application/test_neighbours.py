@@ -186,6 +186,22 @@ async def test_inventory_lead_time_moves_the_first_slot_and_the_booking_orders_t
     assert inventory.requests_to("/parts/availability") == 1, "one call, then the short cache answers"
 
 
+async def test_a_hold_confirmed_on_the_inventory_s_word_orders_the_parts_it_waits_on(
+    make_app: AppFactory, inventory: FakeInventoryService, db: Any
+) -> None:
+    inventory.stock[("shop_a", "thermostat")] = (0, 48)
+    inventory.stock[("shop_a", "coolant")] = (0, 24)
+    app = await make_app(inventory_url=inventory.url)
+    held = await app.scheduler.book_best(ENGINE, customer=Customer(), notes=None, hold=True)
+    assert not held.parts_available
+
+    await app.booking.confirm(held.id)
+
+    async with db.acquire() as conn:
+        orders = await conn.fetch("SELECT envelope FROM outbox WHERE event_type = 'parts.order.requested'")
+    assert [sorted(o["envelope"]["data"]["parts"]) for o in orders] == [["coolant", "thermostat"]]
+
+
 async def test_inventory_down_falls_back_to_the_local_table_and_says_so(
     make_app: AppFactory, inventory: FakeInventoryService
 ) -> None:
