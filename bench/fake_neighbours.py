@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.fake_neighbours [--alert-port 8101] [--health-port 8102] [--inventory-port 8103]
 
 runs the three with a little demo data (alert ``A-DEMO`` about vehicle ``V001``,
-a poor health for ``V001``, a thermostat on back-order at ``shop_001``) until
+a poor health for ``V001``, a thermostat on back-order at ``shop_nyc``) until
 Ctrl-C; point ``ALERT_SERVICE_URL``, ``HEALTH_SERVICE_URL`` and
 ``INVENTORY_SERVICE_URL`` at the URLs it prints. The tests start them on
 ephemeral ports and set ``misbehaviour`` to see what the service does with a
@@ -261,13 +261,13 @@ def _demo(alert_port: int, health_port: int, inventory_port: int) -> None:
         "severity": "CRITICAL",
         "component": "coolant",
         "description": "coolant temperature above limit",
-        "shop_id": "shop_001",
+        "shop_id": "shop_nyc",
     }
     health = FakeHealthService(port=health_port)
     health.health["V001"] = {"health_score": 22, "active_fault_codes": ["P0217", "P0128"], "mileage_km": 182000}
     inventory = FakeInventoryService(port=inventory_port)
-    inventory.stock[("shop_001", "thermostat")] = (0, 72)
-    inventory.stock[("shop_001", "coolant")] = (12, 24)
+    inventory.stock[("shop_nyc", "thermostat")] = (0, 72)
+    inventory.stock[("shop_nyc", "coolant")] = (12, 24)
     for fake, env in ((alerts, "ALERT"), (health, "HEALTH"), (inventory, "INVENTORY")):
         fake.start()
         print(f"{env}_SERVICE_URL={fake.url}")
