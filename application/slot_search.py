@@ -5,6 +5,13 @@ vehicle, or the whole chain) each shop's problem is built from its actors'
 calendars and solved separately (in parallel through the injected
 ``SolveRunner``: Ray tasks for many shops, a worker thread for one), then the
 rankings are merged by objective. A CP-SAT solve never runs on the event loop.
+
+Before that, where the neighbours are configured, the vehicle's health may
+raise the urgency and lengthen the job (``VehicleContext``), and the job's
+parts are checked with the Inventory Service for all the shops in one call
+(``PartsInventory``; else, or when it is down, against the local table). Both
+say what they did in the answer's ``explanation``; each slot names its
+``parts_source``.
 """
 
 from __future__ import annotations

@@ -107,8 +107,10 @@ class AlertHandler:
             if done is not None:  # a duplicate: no need to ask the Alert Service again
                 self.stats.duplicates += 1
                 return done.outcome
-            alert: VehicleAlert | None = await self._enriched(envelope)
+            alert: VehicleAlert | None = await self._enriched(self._details, envelope)
         else:
+            # Without an Alert Service a thin alert is parsed as it comes, as before: no vehicle or
+            # severity is malformed (dead-lettered), no component is a diagnostic.
             alert = self._parse(envelope)
         if alert is None:
             self.stats.ignored += 1
@@ -128,10 +130,9 @@ class AlertHandler:
             return parse_agent_decision(envelope.data, envelope.event_id)
         raise MalformedEvent(f"unexpected event type {envelope.event_type!r} on an alert stream")
 
-    async def _enriched(self, envelope: EventEnvelope) -> VehicleAlert:
+    async def _enriched(self, source: AlertDetailsSource, envelope: EventEnvelope) -> VehicleAlert:
         """A thin alert completed from the Alert Service; NeighbourUnavailable (a retry) if it cannot say."""
-        assert self._details is not None
-        details = await self._details.alert_details(alert_id_of(envelope.data))
+        details = await source.alert_details(alert_id_of(envelope.data))
         self.stats.enriched += 1
         return parse_alert(with_details(envelope.data, details))
 

@@ -228,6 +228,8 @@ async def open_event_bridge(
     details = alert_service(settings)
     bridge = EventBridge(settings, pool, redis, booker, options, invites=dispatcher, alert_details=details)
     bridge._closers += [pool.close, redis.aclose]
+    if details is not None:
+        bridge._closers.append(details.aclose)
     return bridge
 
 
