@@ -119,6 +119,8 @@ class NeighbourHttp:
             except (httpx.TransportError, OSError) as exc:
                 reason = f"connection failed: {type(exc).__name__}"
                 continue
+            except (httpx.HTTPError, httpx.InvalidURL) as exc:  # anything else httpx raises: not retried
+                raise NeighbourUnavailable(name, f"request failed: {type(exc).__name__}: {exc}") from None
             if response.status_code in RETRYABLE_STATUS:
                 reason = f"HTTP {response.status_code}"
                 continue

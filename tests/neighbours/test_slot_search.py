@@ -7,74 +7,22 @@ reached through the real httpx clients.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from actors.calendar_host import CalendarHost
-from actors.calendar_source import StoreCalendarSource
-from actors.directory import LocalDirectory
-from application.neighbour_ports import Neighbours
 from application.slot_search import SlotSearch, SlotSearchResult
-from application.wiring import Application, build_application
 from bench.fake_neighbours import FakeHealthService, FakeInventoryService, Misbehaviour
 from domain.customer import Customer
 from domain.parts import PartsSource
-from domain.policy import CancellationPolicy, SchedulingPolicy
 from domain.urgency import Urgency
-from integrations.health_service import HealthServiceClient
-from integrations.inventory_service import InventoryServiceClient
-from integrations.neighbour_http import NeighbourConfig, NeighbourHttp
-from tests.factories import seed_shop
+from tests.neighbours.conftest import AppFactory
 
 H = timedelta(hours=1)
 ENGINE = SlotSearch(vehicle_id="V1", service_type="engine_repair", urgency=Urgency.MEDIUM, shop_ids=("shop_a",))
 """engine_repair: 3 h by default (range 3-5 h), needs a thermostat and coolant (10 of each in the local table)."""
-
-AppFactory = Callable[..., Awaitable[Application]]
-
-
-@pytest.fixture
-def health() -> Iterator[FakeHealthService]:
-    with FakeHealthService().running() as fake:
-        assert isinstance(fake, FakeHealthService)
-        yield fake
-
-
-@pytest.fixture
-def inventory() -> Iterator[FakeInventoryService]:
-    with FakeInventoryService().running() as fake:
-        assert isinstance(fake, FakeInventoryService)
-        yield fake
-
-
-@pytest.fixture
-async def make_app(db: Any, database_url: str) -> AsyncIterator[AppFactory]:
-    """Builds the application over the seeded shop, with the neighbours given (by URL)."""
-    await seed_shop(db, techs=2, bays=2)
-    policy = SchedulingPolicy()
-    directories: list[LocalDirectory] = []
-
-    async def make(
-        *, health_url: str | None = None, inventory_url: str | None = None, timeout_s: float = 2.0
-    ) -> Application:
-        def client(name: str, url: str) -> NeighbourHttp:
-            return NeighbourHttp(NeighbourConfig(name, url, timeout_s=timeout_s, attempts=1))
-
-        neighbours = Neighbours(
-            health=HealthServiceClient(client("health", health_url)) if health_url else None,
-            inventory=InventoryServiceClient(client("inventory", inventory_url)) if inventory_url else None,
-        )
-        directory = LocalDirectory(lambda: CalendarHost(StoreCalendarSource(database_url, policy)))
-        directories.append(directory)
-        return build_application(db, directory, policy, CancellationPolicy(), neighbours=neighbours)
-
-    yield make
-    for directory in directories:
-        await directory.shutdown()
 
 
 def _lengths(result: SlotSearchResult) -> set[timedelta]:
@@ -90,10 +38,11 @@ def _first(result: SlotSearchResult) -> datetime:
 
 
 async def test_poor_health_raises_urgency_and_lengthens_the_job_and_the_explanation_says_so(
-    make_app: AppFactory, health: FakeHealthService
+    make_app: AppFactory, health_service: FakeHealthService
 ) -> None:
-    health.health["V1"] = {"health_score": 20, "active_fault_codes": ["P0217", "P0128", "P0300"], "mileage_km": 182000}
-    app = await make_app(health_url=health.url)
+    codes = ["P0217", "P0128", "P0300"]
+    health_service.health["V1"] = {"health_score": 20, "active_fault_codes": codes, "mileage_km": 182000}
+    app = await make_app(health_url=health_service.url)
 
     result = await app.scheduler.find(ENGINE)
 
@@ -108,12 +57,12 @@ async def test_poor_health_raises_urgency_and_lengthens_the_job_and_the_explanat
     appt = await app.scheduler.book_best(ENGINE, customer=Customer(), notes=None, hold=False)
     assert appt.urgency is Urgency.CRITICAL
     assert appt.end - appt.start == 4 * H + timedelta(minutes=15)
-    assert health.requests_to("/vehicles/V1/health") == 2, "one read per search, and one per booking"
+    assert health_service.requests_to("/vehicles/V1/health") == 2, "one read per search, and one per booking"
 
 
-async def test_health_never_lowers_the_callers_urgency(make_app: AppFactory, health: FakeHealthService) -> None:
-    health.health["V1"] = {"health_score": 99}
-    app = await make_app(health_url=health.url)
+async def test_health_never_lowers_the_callers_urgency(make_app: AppFactory, health_service: FakeHealthService) -> None:
+    health_service.health["V1"] = {"health_score": 99}
+    app = await make_app(health_url=health_service.url)
     result = await app.scheduler.find(replace(ENGINE, urgency=Urgency.HIGH))
     assert result.search is not None and result.search.urgency is Urgency.HIGH
     assert _lengths(result) == {3 * H}
@@ -132,14 +81,14 @@ async def test_health_never_lowers_the_callers_urgency(make_app: AppFactory, hea
     ids=["slow", "html", "wrong_types", "error_body", "refused"],
 )
 async def test_a_health_service_that_cannot_answer_is_skipped_and_the_answer_says_so(
-    make_app: AppFactory, health: FakeHealthService, misbehaviour: Misbehaviour | None, says: str
+    make_app: AppFactory, health_service: FakeHealthService, misbehaviour: Misbehaviour | None, says: str
 ) -> None:
-    health.health["V1"] = {"health_score": 5}
+    health_service.health["V1"] = {"health_score": 5}
     if misbehaviour is None:
-        health.refuse()
+        health_service.refuse()
     else:
-        health.misbehaviour = misbehaviour
-    app = await make_app(health_url=health.url, timeout_s=0.3)
+        health_service.misbehaviour = misbehaviour
+    app = await make_app(health_url=health_service.url, timeout_s=0.3)
 
     result = await app.scheduler.find(ENGINE)
 
@@ -151,9 +100,9 @@ async def test_a_health_service_that_cannot_answer_is_skipped_and_the_answer_say
 
 
 async def test_a_vehicle_the_health_service_does_not_know_is_searched_as_asked(
-    make_app: AppFactory, health: FakeHealthService
+    make_app: AppFactory, health_service: FakeHealthService
 ) -> None:
-    app = await make_app(health_url=health.url)
+    app = await make_app(health_url=health_service.url)
     result = await app.scheduler.find(ENGINE)
     assert _lengths(result) == {3 * H}
     assert "the Health Service knows no vehicle V1; health not considered" in result.explanation
@@ -163,15 +112,15 @@ async def test_a_vehicle_the_health_service_does_not_know_is_searched_as_asked(
 
 
 async def test_inventory_lead_time_moves_the_first_slot_and_the_booking_orders_the_parts(
-    make_app: AppFactory, inventory: FakeInventoryService, db: Any
+    make_app: AppFactory, inventory_service: FakeInventoryService, db: Any
 ) -> None:
     local = await (await make_app()).scheduler.find(ENGINE)
     assert {s.parts_source for s in local.slots} == {PartsSource.LOCAL}
     assert _first(local) < datetime.now(UTC) + 24 * H, "the local table has every part in stock"
 
-    inventory.stock[("shop_a", "thermostat")] = (0, 72)
-    inventory.stock[("shop_a", "coolant")] = (5, 0)
-    app = await make_app(inventory_url=inventory.url)
+    inventory_service.stock[("shop_a", "thermostat")] = (0, 72)
+    inventory_service.stock[("shop_a", "coolant")] = (5, 0)
+    app = await make_app(inventory_url=inventory_service.url)
     asked = datetime.now(UTC)
     result = await app.scheduler.find(ENGINE)
 
@@ -183,15 +132,15 @@ async def test_inventory_lead_time_moves_the_first_slot_and_the_booking_orders_t
     async with db.acquire() as conn:
         orders = await conn.fetch("SELECT envelope FROM outbox WHERE event_type = 'parts.order.requested'")
     assert [o["envelope"]["data"]["parts"] for o in orders] == [["thermostat"]]
-    assert inventory.requests_to("/parts/availability") == 1, "one call, then the short cache answers"
+    assert inventory_service.requests_to("/parts/availability") == 1, "one call, then the short cache answers"
 
 
 async def test_a_hold_confirmed_on_the_inventory_s_word_orders_the_parts_it_waits_on(
-    make_app: AppFactory, inventory: FakeInventoryService, db: Any
+    make_app: AppFactory, inventory_service: FakeInventoryService, db: Any
 ) -> None:
-    inventory.stock[("shop_a", "thermostat")] = (0, 48)
-    inventory.stock[("shop_a", "coolant")] = (0, 24)
-    app = await make_app(inventory_url=inventory.url)
+    inventory_service.stock[("shop_a", "thermostat")] = (0, 48)
+    inventory_service.stock[("shop_a", "coolant")] = (0, 24)
+    app = await make_app(inventory_url=inventory_service.url)
     held = await app.scheduler.book_best(ENGINE, customer=Customer(), notes=None, hold=True)
     assert not held.parts_available
 
@@ -203,26 +152,26 @@ async def test_a_hold_confirmed_on_the_inventory_s_word_orders_the_parts_it_wait
 
 
 async def test_inventory_down_falls_back_to_the_local_table_and_says_so(
-    make_app: AppFactory, inventory: FakeInventoryService
+    make_app: AppFactory, inventory_service: FakeInventoryService
 ) -> None:
-    inventory.misbehaviour = Misbehaviour.ERROR_BODY
-    app = await make_app(inventory_url=inventory.url)
+    inventory_service.misbehaviour = Misbehaviour.ERROR_BODY
+    app = await make_app(inventory_url=inventory_service.url)
     result = await app.scheduler.find(ENGINE)
 
     assert result.slots
     assert {(s.parts_source, s.parts_available) for s in result.slots} == {(PartsSource.LOCAL, True)}
     assert any(line.startswith("parts were checked against the local stock table") for line in result.explanation)
 
-    inventory.refuse()
+    inventory_service.refuse()
     appt = await app.scheduler.book_best(ENGINE, customer=Customer(), notes=None, hold=False)
     assert appt.parts_available
 
 
 async def test_a_job_without_parts_does_not_ask_the_inventory(
-    make_app: AppFactory, inventory: FakeInventoryService
+    make_app: AppFactory, inventory_service: FakeInventoryService
 ) -> None:
-    app = await make_app(inventory_url=inventory.url)
+    app = await make_app(inventory_url=inventory_service.url)
     result = await app.scheduler.find(SlotSearch(vehicle_id="V1", service_type="routine", shop_ids=("shop_a",)))
     assert result.slots and {s.parts_source for s in result.slots} == {None}
-    assert inventory.received == []
+    assert inventory_service.received == []
 
