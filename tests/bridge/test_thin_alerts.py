@@ -62,9 +62,10 @@ async def booker(db: Any) -> FakeAutoBooker:
 async def _bridge(
     settings: Settings, db: Any, redis: aioredis.Redis, booker: FakeAutoBooker, alert_service: FakeAlertService
 ) -> EventBridge:
-    # A circuit that never opens here: these tests watch the consumer's retries, not the breaker.
+    # A circuit that never opens here: these tests watch the consumer's retries, not the breaker. The
+    # timeout is generous (a loaded CI machine must not turn a good answer into a retry); "slow" is slower.
     config = NeighbourConfig(
-        "alert", alert_service.url, timeout_s=0.5, auth_header="Bearer t0ken", failure_threshold=10_000
+        "alert", alert_service.url, timeout_s=2.0, auth_header="Bearer t0ken", failure_threshold=10_000
     )
     bridge = EventBridge(settings, db, redis, booker, FAST, alert_details=AlertServiceClient(NeighbourHttp(config)))
     await bridge.start()

@@ -31,7 +31,7 @@ async def api(
     health_service.health["V1"] = {"health_score": 30, "active_fault_codes": ["P0217"], "mileage_km": 20000}
     inventory_service.stock[("shop_a", "thermostat")] = (3, 48)
     inventory_service.stock[("shop_a", "coolant")] = (3, 24)
-    app = await make_app(health_url=health_service.url, inventory_url=inventory_service.url, timeout_s=0.3)
+    app = await make_app(health_url=health_service.url, inventory_url=inventory_service.url, timeout_s=1.0)
     fastapi = create_api()
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     fastapi.state.services = Services(settings, "", app, CalendarFeeds(app.catalog, db, settings.smtp_from))
