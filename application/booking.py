@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -25,6 +26,7 @@ from application.catalog_cache import CatalogCache
 from application.clock import Clock, SystemClock
 from application.idempotent_effects import record_effect
 from application.key_locks import KeyedLocks
+from application.parts_inventory import PartsInventory
 from application.ports import HoldToken, ResourceDirectory, ResourceKind, ResourceRef
 from application.resource_pair import PairPlacement, Previous
 from application.transactions import in_transaction, read
@@ -42,7 +44,7 @@ from domain.errors import (
 )
 from domain.events import AppointmentCancelled, AppointmentRescheduled, PublishedEvent, TechnicianAssigned
 from domain.job import Job
-from domain.parts import PartsAvailability, check_parts
+from domain.parts import PartsAvailability, PartStock, check_parts
 from domain.policy import CancellationPolicy, SchedulingPolicy
 from domain.time_windows import Interval, local_date, local_day_bounds, require_aware
 from store import appointment_repository as appointments
@@ -99,6 +101,7 @@ class BookingService:
         clock: Clock | None = None,
         *,
         catalog: CatalogCache | None = None,
+        inventory: PartsInventory | None = None,
     ) -> None:
         self.pool = pool
         self.directory = directory
@@ -106,6 +109,7 @@ class BookingService:
         self.cancellation = cancellation
         self.clock: Clock = clock or SystemClock()
         self.catalog = catalog or CatalogCache(pool)
+        self.inventory = inventory or PartsInventory(None)
         self._changing = KeyedLocks()
         """Changes of one appointment run one at a time here, so the actors hear them in commit order."""
 
@@ -215,6 +219,7 @@ class BookingService:
             return await self._confirm(appointment_id, self._now(now))
 
     async def _confirm(self, appointment_id: str, now: datetime) -> Appointment:
+        stock = await self._inventory_stock(appointment_id)
 
         async def write(conn: asyncpg.Connection) -> tuple[str, Appointment]:
             appt = await self._get_for_update(conn, appointment_id)
@@ -229,7 +234,7 @@ class BookingService:
                 return "expired", replace(appt, status=_S.EXPIRED, hold_expires_at=None)
             confirmed = appt.moved_to(_S.SCHEDULED)
             await appointments.set_status(conn, appt.id, _S.SCHEDULED, now)
-            parts = await self._parts_for(conn, appt, now)
+            parts = await self._parts_for(conn, appt, now, stock)
             names = await self.catalog.names(confirmed.technician_id, confirmed.bay_id, conn)
             await events.record_scheduled(conn, confirmed, names, now, parts)
             await record_effect(conn, appt.id)
@@ -478,17 +483,51 @@ class BookingService:
         service = await self.catalog.service_type(code)
         if not service.required_parts:
             return service, None
-        # stock moves with every order: read it fresh
+        codes = sorted({p.part_code for p in service.required_parts})
+        # The same source the search asked: a slot offered on the Inventory Service's word is booked on its
+        # word (a one-shop search's answer is still in its short cache). Without it (not configured, or
+        # down) the local table, read fresh: stock moves with every order.
+        answer = await self.inventory.stock([shop_id], codes)
+        if answer.stock is not None:
+            return service, check_parts(service.required_parts, answer.stock.get(shop_id, {}), now)
         stock = await read(self.pool, lambda conn: catalog.parts_stock(conn, shop_id))
         return service, check_parts(service.required_parts, stock, now)
 
-    async def _parts_for(self, conn: asyncpg.Connection, appt: Appointment, now: datetime) -> PartsAvailability | None:
+    async def _inventory_stock(self, appointment_id: str) -> Mapping[str, PartStock] | None:
+        """The Inventory Service's stock for a hold that waits on parts (None: the local table answers).
+
+        Asked before the confirming transaction, so that no HTTP call is made while a row is locked.
+        """
+        if not self.inventory.configured:
+            return None
+
+        async def load(conn: asyncpg.Connection) -> tuple[Appointment | None, ServiceType | None]:
+            appt = await appointments.get(conn, appointment_id)
+            if appt is None or appt.parts_available:
+                return None, None
+            return appt, await catalog.get_service_type(conn, appt.service_type)
+
+        appt, service = await read(self.pool, load)
+        if appt is None or service is None or not service.required_parts:
+            return None
+        answer = await self.inventory.stock([appt.shop_id], sorted({p.part_code for p in service.required_parts}))
+        return None if answer.stock is None else answer.stock.get(appt.shop_id, {})
+
+    async def _parts_for(
+        self,
+        conn: asyncpg.Connection,
+        appt: Appointment,
+        now: datetime,
+        stock: Mapping[str, PartStock] | None = None,
+    ) -> PartsAvailability | None:
         if appt.parts_available:
             return None
         service = await catalog.get_service_type(conn, appt.service_type)
         if service is None or not service.required_parts:
             return None
-        return check_parts(service.required_parts, await catalog.parts_stock(conn, appt.shop_id), now)
+        if stock is None:
+            stock = await catalog.parts_stock(conn, appt.shop_id)
+        return check_parts(service.required_parts, stock, now)
 
 
 def _cap_reached(technician_id: str, cap: int, day: date) -> DailyCapReached:

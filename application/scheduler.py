@@ -53,7 +53,11 @@ class Scheduler:
 
     async def _find(self, search: SlotSearch, now: datetime | None) -> tuple[SlotSearchResult, Reassignment | None]:
         now = (now or datetime.now(UTC)).astimezone(UTC)
+        # The vehicle's health may raise the urgency: adjust once here, so reassignment sees the job as searched.
+        search, health_notes = await self.finder.in_context(search)
         result = await self.finder.find(search, now)
+        if health_notes:
+            result = replace(result, explanation=(*health_notes, *result.explanation))
         offer = await self._reassignment(search, result, now)
         if offer is None:
             return result, None
@@ -115,6 +119,8 @@ class Scheduler:
         chosen_bay = next((b for b in cat.bays if bay in (b.id, b.name)), None)
         if chosen_bay is None:
             raise InvalidRequest(f"no service bay {bay!r} at {tech.shop_id}", field="service_bay")
+        # The slot was offered for the job as the vehicle's health shaped it: book that job.
+        search, _ = await self.finder.in_context(search)
         _, duration = await self.catalog.service_and_duration(search.service_type, search.duration)
         request = BookingRequest(
             shop_id=tech.shop_id,
@@ -161,6 +167,8 @@ class Scheduler:
         be lost to a race: the walk goes down the ranking, and after a round
         lost entirely it searches again (the actors now show the winners).
         """
+        # Health is read once: every round searches (and books) the same job.
+        search, health_notes = await self.finder.in_context(search)
         _, duration = await self.catalog.service_and_duration(search.service_type, search.duration)
         last: DomainError | None = None
         for round_ in range(SEARCH_ROUNDS):
@@ -179,9 +187,10 @@ class Scheduler:
             if not result.slots:
                 if round_ > 0:
                     break
+                explanation = [*health_notes, *result.explanation]
                 raise NoSlotAvailable(
-                    "no slot fits: " + ("; ".join(result.explanation) or "no technician and bay are free"),
-                    reasons=list(result.explanation),
+                    "no slot fits: " + ("; ".join(explanation) or "no technician and bay are free"),
+                    reasons=explanation,
                     suggested_date=result.suggested_date.isoformat() if result.suggested_date else None,
                     alternatives=await self._alternatives(replace(search, exact_start=None), now)
                     if search.exact_start is not None

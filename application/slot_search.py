@@ -5,6 +5,13 @@ vehicle, or the whole chain) each shop's problem is built from its actors'
 calendars and solved separately (in parallel through the injected
 ``SolveRunner``: Ray tasks for many shops, a worker thread for one), then the
 rankings are merged by objective. A CP-SAT solve never runs on the event loop.
+
+Before that, where the neighbours are configured, the vehicle's health may
+raise the urgency and lengthen the job (``VehicleContext``), and the job's
+parts are checked with the Inventory Service for all the shops in one call
+(``PartsInventory``; else, or when it is down, against the local table). Both
+say what they did in the answer's ``explanation``; each slot names its
+``parts_source``.
 """
 
 from __future__ import annotations
@@ -17,10 +24,13 @@ from typing import Protocol
 
 from application.booking_queries import BookingQueries, ShopBusy
 from application.catalog_cache import CatalogCache, ShopCatalog
+from application.parts_inventory import InventoryAnswer, PartsInventory
+from application.vehicle_context import VehicleContext
+from domain.catalog import ServiceType
 from domain.customer import CustomerTier
 from domain.errors import InvalidRequest, NoSlotAvailable, NotFound
 from domain.job import Job, Slot
-from domain.parts import check_parts
+from domain.parts import PartsSource, check_parts
 from domain.policy import SchedulingPolicy
 from domain.shop import GeoPoint, Shop
 from domain.time_windows import Interval, local_date, local_day_bounds, subtract
@@ -91,6 +101,8 @@ class SlotSearch:
     top_k: int = 3
     exact_start: datetime | None = None
     """Only slots starting at this instant (a client that named a time but no technician)."""
+    health_considered: bool = False
+    """The vehicle's health has been applied to urgency and duration (``VehicleContext``): not again."""
 
     def job(self, duration: timedelta) -> Job:
         """The job this search is for, with its resolved duration."""
@@ -114,6 +126,8 @@ class SlotSearchResult:
     explanation: tuple[str, ...] = ()
     suggested_date: date | None = None
     shops_searched: tuple[str, ...] = ()
+    search: SlotSearch | None = None
+    """The search as answered: with the urgency and duration the vehicle's health gave it."""
 
 
 class SlotFinder:
@@ -129,6 +143,8 @@ class SlotFinder:
         multi_runner: SolveRunner | None = None,
         time_limit_s: float = 0.5,
         weights: Weights | None = None,
+        vehicle_context: VehicleContext | None = None,
+        inventory: PartsInventory | None = None,
     ) -> None:
         self._catalog = catalog
         self._weights = weights
@@ -137,6 +153,13 @@ class SlotFinder:
         self._single = single_runner or ThreadSolveRunner()
         self._multi = multi_runner or self._single
         self._time_limit_s = time_limit_s
+        self._context = vehicle_context or VehicleContext(None)
+        self._inventory = inventory or PartsInventory(None)
+
+    async def in_context(self, search: SlotSearch) -> tuple[SlotSearch, tuple[str, ...]]:
+        """The search with the vehicle's health applied (once), and the notes that say what changed."""
+        service, duration = await self._catalog.service_and_duration(search.service_type, search.duration)
+        return await self._context.adjust(search, service, duration)
 
     async def vehicle_busy(self, search: SlotSearch, now: datetime) -> list[Interval]:
         """When the search's vehicle is already booked, over every window the search may look at."""
@@ -144,16 +167,25 @@ class SlotFinder:
 
     async def find(self, search: SlotSearch, now: datetime | None = None) -> SlotSearchResult:
         now = (now or datetime.now(UTC)).astimezone(UTC)
-        _, duration = await self._catalog.service_and_duration(search.service_type, search.duration)
+        search, notes = await self.in_context(search)
+        service, duration = await self._catalog.service_and_duration(search.service_type, search.duration)
         shops = await self._shops_for(search)
         job = search.job(duration)
         # The vehicle is in one place at a time, whichever shop: its booked time is read once for all of them.
         vehicle_busy = await self._availability.vehicle_busy(job.vehicle_id, _vehicle_window(search, now), now)
+        inventory = await self._inventory_for(service, shops)
         problems: list[SlotProblem] = []
-        explanation: list[str] = []
+        explanation: list[str] = list(notes)
+        if inventory.note:
+            explanation.append(inventory.note)
         searched: list[str] = []
+        sources: dict[str, PartsSource] = {}
         for shop in shops:
             cat = await self._catalog.shop_catalog(shop.id)
+            if service.required_parts:
+                if inventory.stock is not None:
+                    cat = replace(cat, parts=dict(inventory.stock.get(shop.id, {})))
+                sources[shop.id] = PartsSource.LOCAL if inventory.stock is None else PartsSource.INVENTORY
             try:
                 problem = await self._problem(cat, job, search, now, vehicle_busy)
             except NoSlotAvailable as exc:
@@ -163,7 +195,14 @@ class SlotFinder:
             searched.append(shop.id)
         runner = self._single if len(problems) <= 1 else self._multi
         results = await runner.solve(problems, self._time_limit_s) if problems else []
-        return self._merge(problems, results, shops, search, explanation, tuple(searched))
+        result = self._merge(problems, results, shops, search, explanation, tuple(searched))
+        slots = tuple(replace(s, parts_source=sources.get(s.shop_id)) for s in result.slots)
+        return replace(result, slots=slots, search=search)
+
+    async def _inventory_for(self, service: ServiceType, shops: Sequence[Shop]) -> InventoryAnswer:
+        """One call for every shop of the search; None stock (the local table answers) without a service."""
+        codes = sorted({p.part_code for p in service.required_parts})
+        return await self._inventory.stock([s.id for s in shops], codes)
 
     async def _problem(
         self, cat: ShopCatalog, job: Job, search: SlotSearch, now: datetime, vehicle_busy: Sequence[Interval]

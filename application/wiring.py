@@ -15,10 +15,13 @@ from application.booking import BookingService
 from application.booking_queries import BookingQueries
 from application.catalog_cache import CatalogCache
 from application.clock import Clock
+from application.neighbour_ports import Neighbours
+from application.parts_inventory import PartsInventory
 from application.ports import ResourceDirectory
 from application.reassignment import RoomMaker
 from application.scheduler import Scheduler
 from application.slot_search import CalendarAvailability, SlotFinder, SolveRunner
+from application.vehicle_context import VehicleContext
 from domain.policy import CancellationPolicy, SchedulingPolicy
 
 SINGLE_SHOP_TIME_LIMIT_S = 0.5
@@ -47,14 +50,18 @@ def build_application(
     multi_runner: SolveRunner | None = None,
     solver_deadline_s: float = 2.0,
     clock: Clock | None = None,
+    neighbours: Neighbours | None = None,
 ) -> Application:
     """Everything above the store over ``pool``, reaching calendars through ``directory``.
 
     ``clock`` is where the commands and queries read now when a caller gives none (the wall clock by
-    default; a ``ManualClock`` in a simulation or a replay).
+    default; a ``ManualClock`` in a simulation or a replay). ``neighbours`` are the Health and Inventory
+    services, where configured.
     """
+    neighbours = neighbours or Neighbours()
     catalog = CatalogCache(pool)  # one per process, shared by booking, queries and slot search
-    booking = BookingService(pool, directory, policy, cancellation, clock, catalog=catalog)
+    inventory = PartsInventory(neighbours.inventory, ttl_seconds=neighbours.inventory_cache_seconds)
+    booking = BookingService(pool, directory, policy, cancellation, clock, catalog=catalog, inventory=inventory)
     queries = BookingQueries(pool, directory, catalog, clock)
     finder = SlotFinder(
         catalog,
@@ -62,6 +69,8 @@ def build_application(
         policy,
         multi_runner=multi_runner,
         time_limit_s=min(SINGLE_SHOP_TIME_LIMIT_S, solver_deadline_s),
+        vehicle_context=VehicleContext(neighbours.health),
+        inventory=inventory,
     )
     room = RoomMaker(pool, catalog, CalendarAvailability(queries), policy)
     return Application(pool, catalog, booking, queries, finder, Scheduler(finder, booking, catalog, room), directory)

@@ -11,6 +11,12 @@ records the outcome in ``processed_events`` and, for could-not-book, writes
 ``appointment.not_booked`` to the outbox, so that event, too, is published
 exactly once however often the alert is delivered. Only then does the
 consumer ack the entry.
+
+A thin ``alert.created`` (only an id, or no vehicle, severity or component)
+is completed from the Alert Service first, when one is configured. If it
+cannot answer, the handler raises: the entry stays un-acked and is retried
+like any transient failure, then dead-lettered; it is never dropped, and never
+booked on what the event alone would guess.
 """
 
 from __future__ import annotations
@@ -24,8 +30,17 @@ from datetime import datetime
 import asyncpg
 
 from bridge.db import connection, transaction
-from bridge.ports import AutoBooker, BookingOutcome
-from domain.alert_mapping import VehicleAlert, job_for, parse_agent_decision, parse_alert, plan_booking
+from bridge.ports import AlertDetailsSource, AutoBooker, BookingOutcome
+from domain.alert_mapping import (
+    VehicleAlert,
+    alert_id_of,
+    job_for,
+    needs_details,
+    parse_agent_decision,
+    parse_alert,
+    plan_booking,
+    with_details,
+)
 from domain.errors import DomainError, HoldExpired, SlotTaken
 from domain.events import AppointmentNotBooked, EventEnvelope, EventType, MalformedEvent
 from store import event_repository as events
@@ -45,6 +60,8 @@ class HandlerStats:
     not_booked: int = 0
     ignored: int = 0
     duplicates: int = 0
+    enriched: int = 0
+    """Thin alerts completed from the Alert Service."""
 
     def as_dict(self) -> dict[str, int]:
         return {
@@ -52,6 +69,7 @@ class HandlerStats:
             "not_booked": self.not_booked,
             "ignored": self.ignored,
             "duplicates": self.duplicates,
+            "enriched": self.enriched,
         }
 
 
@@ -67,8 +85,10 @@ class AlertHandler:
         within_days: int,
         clock: Callable[[], datetime],
         on_outbox_written: Callable[[], None] = lambda: None,
+        alert_details: AlertDetailsSource | None = None,
     ) -> None:
         self._pool = pool
+        self._details = alert_details
         self._booker = booker
         self._auto_book = auto_book
         self._within_days = within_days
@@ -81,7 +101,17 @@ class AlertHandler:
 
     async def handle(self, envelope: EventEnvelope) -> Outcome:
         """Do the event's effect and commit it; raises (un-acked) on a transient failure."""
-        alert = self._parse(envelope)
+        thin = envelope.event_type == EventType.ALERT_CREATED and needs_details(envelope.data)
+        if thin and self._details is not None:
+            done = await self._already_processed(f"alert:{alert_id_of(envelope.data)}")
+            if done is not None:  # a duplicate: no need to ask the Alert Service again
+                self.stats.duplicates += 1
+                return done.outcome
+            alert: VehicleAlert | None = await self._enriched(self._details, envelope)
+        else:
+            # Without an Alert Service a thin alert is parsed as it comes, as before: no vehicle or
+            # severity is malformed (dead-lettered), no component is a diagnostic.
+            alert = self._parse(envelope)
         if alert is None:
             self.stats.ignored += 1
             return Outcome.IGNORED
@@ -100,9 +130,18 @@ class AlertHandler:
             return parse_agent_decision(envelope.data, envelope.event_id)
         raise MalformedEvent(f"unexpected event type {envelope.event_type!r} on an alert stream")
 
-    async def _handle_alert(self, envelope: EventEnvelope, alert: VehicleAlert) -> Outcome:
+    async def _enriched(self, source: AlertDetailsSource, envelope: EventEnvelope) -> VehicleAlert:
+        """A thin alert completed from the Alert Service; NeighbourUnavailable (a retry) if it cannot say."""
+        details = await source.alert_details(alert_id_of(envelope.data))
+        self.stats.enriched += 1
+        return parse_alert(with_details(envelope.data, details))
+
+    async def _already_processed(self, dedupe_key: str) -> ProcessedEvent | None:
         async with connection(self._pool) as conn:
-            done = await events.get_processed(conn, alert.dedupe_key)
+            return await events.get_processed(conn, dedupe_key)
+
+    async def _handle_alert(self, envelope: EventEnvelope, alert: VehicleAlert) -> Outcome:
+        done = await self._already_processed(alert.dedupe_key)
         if done is not None:
             self.stats.duplicates += 1
             return done.outcome

@@ -6,8 +6,10 @@ import asyncpg
 
 from actors.factory import RayDirectory
 from actors.solve_tasks import RaySolveRunner
+from application.neighbour_ports import Neighbours
 from application.wiring import Application, build_application
 from config.settings import Settings
+from integrations.from_settings import health_service, inventory_service
 
 
 def ray_application(settings: Settings, pool: asyncpg.Pool, database_url: str) -> Application:
@@ -25,4 +27,17 @@ def ray_application(settings: Settings, pool: asyncpg.Pool, database_url: str) -
         settings.cancellation_policy(),
         multi_runner=RaySolveRunner(deadline_s=deadline),
         solver_deadline_s=deadline,
+        neighbours=neighbours(settings),
+    )
+
+
+def neighbours(settings: Settings) -> Neighbours:
+    """The Health and Inventory services this process asks, where configured.
+
+    Their HTTP clients live as long as the process (its replica or the bridge actor), as the pool does.
+    """
+    return Neighbours(
+        health=health_service(settings),
+        inventory=inventory_service(settings),
+        inventory_cache_seconds=settings.inventory_cache_seconds,
     )

@@ -25,14 +25,14 @@ from bridge.consumer import ConsumerConfig, StreamConsumer
 from bridge.invite_handler import InviteHandler
 from bridge.loops import utc_now
 from bridge.outbox_relay import FaultHook, OutboxRelay
-from bridge.ports import AutoBooker
+from bridge.ports import AlertDetailsSource, AutoBooker
 from bridge.reminders import ReminderScheduler
 from bridge.streams import StreamNames
 from config.settings import Settings
 from domain.events import EventType
 from integrations import InviteDispatcher
 from integrations.dispatcher import INVITE_EVENT_TYPES
-from integrations.from_settings import invite_dispatcher
+from integrations.from_settings import alert_service, invite_dispatcher
 from store.invite_repository import PostgresInviteRepository
 
 log = logging.getLogger(__name__)
@@ -78,6 +78,7 @@ class EventBridge:
         clock: Callable[[], datetime] = utc_now,
         after_publish: FaultHook | None = None,
         invites: InviteDispatcher | None = None,
+        alert_details: AlertDetailsSource | None = None,
     ) -> None:
         self.options = options or BridgeOptions()
         self.streams = StreamNames(settings.stream_prefix)
@@ -100,6 +101,7 @@ class EventBridge:
             within_days=settings.auto_book_within_days,
             clock=clock,
             on_outbox_written=self.relay.wake.set,
+            alert_details=alert_details,
         )
         self.reminders = ReminderScheduler(
             pool,
@@ -223,8 +225,11 @@ async def open_event_bridge(
     dispatcher = None
     if calendar_targets_configured(settings):
         dispatcher = invite_dispatcher(settings, PostgresInviteRepository(pool))
-    bridge = EventBridge(settings, pool, redis, booker, options, invites=dispatcher)
+    details = alert_service(settings)
+    bridge = EventBridge(settings, pool, redis, booker, options, invites=dispatcher, alert_details=details)
     bridge._closers += [pool.close, redis.aclose]
+    if details is not None:
+        bridge._closers.append(details.aclose)
     return bridge
 
 

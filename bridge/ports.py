@@ -1,4 +1,4 @@
-"""The bridge's port to the booking side: ``AutoBooker``, and what it answers.
+"""The bridge's ports: ``AutoBooker`` (the booking side) and what it answers; ``AlertDetailsSource``.
 
 The bridge decides *whether* an alert is booked and *how* (best slot within
 N days, or the immediate next one); the booker decides *where*: it searches
@@ -9,9 +9,10 @@ tests use a fake that writes real rows.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from domain.appointment import Appointment
 from domain.customer import Customer
@@ -85,3 +86,14 @@ class AutoBooker(Protocol):
         customer: Customer,
         notes: str | None,
     ) -> BookingOutcome: ...
+
+
+class AlertDetailsSource(Protocol):
+    """An alert's details by id (the Alert Service), for ``alert.created`` events that carry only the id.
+
+    Answers the alert's fields in the shape of an ``alert.created`` payload; raises
+    ``domain.neighbours.NeighbourUnavailable`` when it cannot (the bridge then leaves the event
+    un-acked: it is retried, and dead-lettered after ``EVENT_MAX_DELIVERIES``).
+    """
+
+    async def alert_details(self, alert_id: str) -> Mapping[str, Any]: ...

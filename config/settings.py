@@ -70,6 +70,28 @@ class Settings(BaseSettings):
     smtp_from: str = "scheduling@localhost"
     smtp_starttls: bool = False
 
+    alert_service_url: str | None = None
+    """The Alert Service, asked for an alert's details when an ``alert.created`` event is thin."""
+    alert_service_timeout_seconds: float = Field(2.0, gt=0)
+    alert_service_auth_header: str | None = None
+    """Sent with every call: ``Name: value`` (``Authorization: Bearer ...``), or a bare ``Authorization`` value."""
+    health_service_url: str | None = None
+    """The Health Service, asked for a vehicle's health on slot search and auto-booking."""
+    health_service_timeout_seconds: float = Field(1.0, gt=0)
+    health_service_auth_header: str | None = None
+    inventory_service_url: str | None = None
+    """The Inventory Service, asked for parts stock and lead time (else the local ``parts`` table answers)."""
+    inventory_service_timeout_seconds: float = Field(1.0, gt=0)
+    inventory_service_auth_header: str | None = None
+    inventory_cache_seconds: float = Field(30, ge=0)
+    """How long one Inventory Service answer is reused for the same shops and parts."""
+    neighbour_retry_attempts: int = Field(2, ge=1, le=5)
+    """Tries per call to a neighbour when the connection fails or it answers 502/503/504 (timeouts: one)."""
+    neighbour_circuit_failures: int = Field(5, ge=1)
+    """Consecutive failures after which a neighbour's circuit opens (calls refused at once)."""
+    neighbour_circuit_reset_seconds: float = Field(30, gt=0)
+    """How long an open circuit rests before one trial call."""
+
     stream_prefix: str = ""
     """Prepended to every stream name (e.g. ``prod:``); one stream per event type."""
     stream_maxlen: int = Field(100_000, ge=100)

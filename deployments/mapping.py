@@ -80,6 +80,7 @@ async def slot_out(slot: Slot, catalog: CatalogCache) -> schemas.RecommendedSlot
         service_bay_id=bay.id,
         shop_id=slot.shop_id,
         parts_available=slot.parts_available,
+        parts_source=slot.parts_source.value if slot.parts_source is not None else None,
         estimated_completion=local(slot.end, shop),
         confidence_score=round(slot.confidence, 3),
         penalties={name: round(points, 2) for name, points in slot.penalties},

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from decimal import Decimal
-from typing import Annotated, TypeVar
+from typing import Annotated, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -205,6 +205,11 @@ class RecommendedSlot(_Out):
     service_bay_id: str
     shop_id: str
     parts_available: bool
+    parts_source: Literal["inventory", "local"] | None = Field(
+        None,
+        description="Who answered the parts check: the Inventory Service, or the local stock table (also when the "
+        "Inventory Service is configured but did not answer); null when the job needs no parts.",
+    )
     estimated_completion: dt.datetime
     confidence_score: float
     penalties: dict[str, float] = Field(default_factory=dict)

@@ -25,6 +25,11 @@ The rules, in one place:
 Parsing is tolerant: unknown fields are ignored, common aliases accepted, and
 an unusable optional field (a location off the planet) is dropped; only a
 missing alert id or vehicle id, or an unknown severity, makes it malformed.
+
+* **Thin alerts.** An ``alert.created`` that carries only its id (or lacks the
+  vehicle, the severity, or what is wrong: a component or a recommended
+  service) ``needs_details``; the bridge fetches the alert from the Alert
+  Service and ``with_details`` fills the gaps (what the event says wins).
 """
 
 from __future__ import annotations
@@ -227,16 +232,38 @@ def job_for(alert: VehicleAlert, plan: BookingPlan, now: datetime) -> Job:
     )
 
 
+def needs_details(data: Mapping[str, Any]) -> bool:
+    """Whether an ``alert.created`` payload lacks what deciding needs (vehicle, severity, component)."""
+    has_vehicle = _text(data, "vehicle_id", "vin") is not None or (
+        isinstance(data.get("vehicle"), Mapping) and _text(data["vehicle"], "id", "vehicle_id", "vin") is not None
+    )
+    has_severity = _text(data, "severity", "level") is not None
+    has_what = _text(data, "component", "system") is not None or _recommended_service(data) is not None
+    return not (has_vehicle and has_severity and has_what)
+
+
+def alert_id_of(data: Mapping[str, Any]) -> str:
+    """The alert's id; MalformedEvent without one (no service can be asked about an alert without its id)."""
+    alert_id = _text(data, "alert_id", "id")
+    if alert_id is None:
+        raise MalformedEvent("alert field 'alert_id' is missing")
+    return alert_id
+
+
+def with_details(data: Mapping[str, Any], details: Mapping[str, Any]) -> dict[str, Any]:
+    """The event's payload with the Alert Service's details filling its gaps; the event's own values win."""
+    merged = dict(details)
+    merged.update({k: v for k, v in data.items() if v is not None and v != ""})
+    return merged
+
+
 # -- parsing -------------------------------------------------------------------------
 
 
 def parse_alert(data: Mapping[str, Any]) -> VehicleAlert:
     """An ``alert.created`` payload; MalformedEvent names the field that is unusable."""
-    alert_id = _text(data, "alert_id", "id")
-    if alert_id is None:
-        raise MalformedEvent("alert field 'alert_id' is missing")
     return VehicleAlert(
-        alert_id=alert_id,
+        alert_id=alert_id_of(data),
         vehicle_id=_vehicle_id(data),
         severity=parse_severity(data.get("severity", data.get("level"))),
         component=_text(data, "component", "system"),

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from domain.customer import CustomerTier
+from domain.parts import PartsSource
 from domain.shop import GeoPoint
 from domain.time_windows import Interval
 from domain.urgency import Urgency
@@ -46,6 +47,8 @@ class Slot:
     """Objective terms that cost this slot points, for explanations."""
     requires_reassignment: int = 0
     """Booked appointments that change technician or bay (never time) to free this slot (issue 14)."""
+    parts_source: PartsSource | None = None
+    """Who answered the parts check; None when the job needs no parts."""
 
     @property
     def start(self) -> datetime:

@@ -5,8 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from domain.catalog import PartRequirement
+
+
+class PartsSource(StrEnum):
+    """Who answered a job's parts check: the Inventory Service, or the local ``parts`` table."""
+
+    INVENTORY = "inventory"
+    LOCAL = "local"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""Calendar invites: Google Calendar, Microsoft Graph (Outlook), iCalendar files and confirmation email.
+"""Calendar invites (Google Calendar, Microsoft Graph, iCalendar, email) and the neighbouring services' clients.
 
 Every appointment change (scheduled, rescheduled, cancelled) becomes an
 :class:`~domain.invites.Invite` through one mapping,
@@ -46,6 +46,12 @@ without one gets no email. Rejected credentials (HTTP 401/403, an expired or
 revoked key or secret, a refused SMTP login) are logged at ERROR and stored as
 ``failed`` with ``last_error`` beginning ``credentials rejected``; the invite is
 retried on the backoff schedule, so it goes out once the credentials are fixed.
+
+The neighbouring services (README, "Neighbouring services") have their clients
+here too: ``alert_service``, ``health_service`` and ``inventory_service``, each
+over ``neighbour_http.NeighbourHttp`` (a timeout per attempt, a bounded retry,
+``circuit_breaker.CircuitBreaker``), each on when its URL is set
+(``from_settings``).
 """
 
 from integrations.calendar_target import (

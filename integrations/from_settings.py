@@ -1,7 +1,8 @@
-"""Build the enabled calendar targets and the invite dispatcher from Settings (the composition step).
+"""Build the enabled calendar targets, the invite dispatcher and the neighbours' clients from Settings.
 
-Called from the service's start-up, never at import time. A provider is on
-when its settings are present; none of them is required. It takes any object
+Called from the service's start-up, never at import time. A provider (or a
+neighbouring service: Alert, Health, Inventory) is on when its settings are
+present; none of them is required. It takes any object
 with the invite settings (``config.settings.Settings`` is one), so that
 integrations depends on nothing of ours but the domain.
 """
@@ -14,10 +15,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
+from integrations.alert_service import AlertServiceClient
 from integrations.calendar_target import CalendarTarget
 from integrations.confirmation_email import ConfirmationEmailTarget, SmtpConfig
 from integrations.delivery import InviteDeliveryRepository
 from integrations.dispatcher import InviteDispatcher, RetryPolicy, utc_now
+from integrations.health_service import HealthServiceClient
+from integrations.inventory_service import InventoryServiceClient
+from integrations.neighbour_http import NeighbourConfig, NeighbourHttp
 
 log = logging.getLogger(__name__)
 
@@ -114,3 +119,93 @@ def invite_dispatcher(
     targets = calendar_targets(settings)
     log.info("calendar invites go to: %s", ", ".join(t.provider for t in targets) or "nowhere (none configured)")
     return InviteDispatcher(targets, repository, retry=retry, clock=clock)
+
+
+class NeighbourSettings(Protocol):
+    """The settings of the Alert, Health and Inventory services (a subset of ``config.settings.Settings``)."""
+
+    @property
+    def alert_service_url(self) -> str | None: ...
+    @property
+    def alert_service_timeout_seconds(self) -> float: ...
+    @property
+    def alert_service_auth_header(self) -> str | None: ...
+    @property
+    def health_service_url(self) -> str | None: ...
+    @property
+    def health_service_timeout_seconds(self) -> float: ...
+    @property
+    def health_service_auth_header(self) -> str | None: ...
+    @property
+    def inventory_service_url(self) -> str | None: ...
+    @property
+    def inventory_service_timeout_seconds(self) -> float: ...
+    @property
+    def inventory_service_auth_header(self) -> str | None: ...
+    @property
+    def neighbour_retry_attempts(self) -> int: ...
+    @property
+    def neighbour_circuit_failures(self) -> int: ...
+    @property
+    def neighbour_circuit_reset_seconds(self) -> float: ...
+
+
+def _neighbour(
+    settings: NeighbourSettings, service: str, url: str, timeout_s: float, auth: str | None
+) -> NeighbourHttp:
+    return NeighbourHttp(
+        NeighbourConfig(
+            service=service,
+            base_url=url,
+            timeout_s=timeout_s,
+            auth_header=auth,
+            attempts=settings.neighbour_retry_attempts,
+            failure_threshold=settings.neighbour_circuit_failures,
+            reset_after_s=settings.neighbour_circuit_reset_seconds,
+        )
+    )
+
+
+def alert_service(settings: NeighbourSettings) -> AlertServiceClient | None:
+    """The Alert Service client, or None when ``ALERT_SERVICE_URL`` is not set."""
+    if not settings.alert_service_url:
+        return None
+    return AlertServiceClient(
+        _neighbour(
+            settings,
+            "alert",
+            settings.alert_service_url,
+            settings.alert_service_timeout_seconds,
+            settings.alert_service_auth_header,
+        )
+    )
+
+
+def health_service(settings: NeighbourSettings) -> HealthServiceClient | None:
+    """The Health Service client, or None when ``HEALTH_SERVICE_URL`` is not set."""
+    if not settings.health_service_url:
+        return None
+    return HealthServiceClient(
+        _neighbour(
+            settings,
+            "health",
+            settings.health_service_url,
+            settings.health_service_timeout_seconds,
+            settings.health_service_auth_header,
+        )
+    )
+
+
+def inventory_service(settings: NeighbourSettings) -> InventoryServiceClient | None:
+    """The Inventory Service client, or None when ``INVENTORY_SERVICE_URL`` is not set."""
+    if not settings.inventory_service_url:
+        return None
+    return InventoryServiceClient(
+        _neighbour(
+            settings,
+            "inventory",
+            settings.inventory_service_url,
+            settings.inventory_service_timeout_seconds,
+            settings.inventory_service_auth_header,
+        )
+    )

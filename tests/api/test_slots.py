@@ -32,6 +32,7 @@ def assert_card_shape(body: dict[str, Any], duration: timedelta | None = None) -
         assert isinstance(slot["technician"]["rating"], float | int)
         assert isinstance(slot["service_bay"], str) and slot["service_bay"]
         assert isinstance(slot["parts_available"], bool)
+        assert slot["parts_source"] in ("inventory", "local", None)
         assert 0.0 <= slot["confidence_score"] <= 1.0
 
 
@@ -157,6 +158,7 @@ async def test_part_out_of_stock_pushes_slots_past_its_lead_time(client: httpx.A
     assert slots
     for slot in slots:  # the timing belt is out of stock with a 3-day lead time
         assert slot["parts_available"] is False
+        assert slot["parts_source"] == "local"  # no INVENTORY_SERVICE_URL here: the local table answered
         assert parse_time(slot["datetime"]) >= asked_at + timedelta(days=3)
 
 

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
 from domain.alert_mapping import (
     BookingMode,
     job_for,
+    needs_details,
     parse_agent_decision,
     parse_alert,
     plan_booking,
     service_type_for,
+    with_details,
 )
 from domain.customer import CustomerTier
 from domain.events import MalformedEvent
@@ -112,3 +115,30 @@ def test_agent_decision_shares_the_dedupe_key_of_the_alert_it_answers() -> None:
 
 def test_agent_decision_without_a_service_recommendation_is_not_an_alert() -> None:
     assert parse_agent_decision({"decision_id": "D", "vehicle_id": "V", "decision": "monitor"}, "E") is None
+
+
+@pytest.mark.parametrize(
+    ("data", "thin"),
+    [
+        ({"alert_id": "A1"}, True),
+        ({"alert_id": "A1", "vehicle_id": "V1", "severity": "CRITICAL"}, True),  # what is wrong is unknown
+        ({"alert_id": "A1", "vehicle_id": "V1", "component": "brakes"}, True),
+        ({"alert_id": "A1", "severity": "CRITICAL", "component": "brakes"}, True),
+        ({"alert_id": "A1", "vehicle": {"vin": "V1"}, "level": "CRITICAL", "system": "brakes"}, False),
+        ({"alert_id": "A1", "vehicle_id": "V1", "severity": "HIGH", "recommended_service": "oil_change"}, False),
+    ],
+)
+def test_an_alert_without_vehicle_severity_or_component_needs_details(data: dict[str, Any], thin: bool) -> None:
+    assert needs_details(data) is thin
+
+
+def test_details_fill_the_gaps_and_the_event_s_own_values_win() -> None:
+    details = {"alert_id": "A1", "vehicle_id": "V9", "severity": "CRITICAL", "component": "coolant", "shop_id": "s1"}
+    merged = with_details({"alert_id": "A1", "vehicle_id": "V1", "shop_id": None}, details)
+    alert = parse_alert(merged)
+    assert (alert.vehicle_id, alert.severity, alert.service_type, alert.shop_id) == (
+        "V1",
+        Urgency.CRITICAL,
+        "engine_repair",
+        "s1",
+    )
