@@ -28,12 +28,13 @@ from domain.appointment import Appointment, AppointmentStatus
 from domain.catalog import ServiceType
 from domain.job import Job, Slot
 from domain.parts import check_parts
-from domain.policy import SchedulingPolicy
+from domain.policy import URGENT_WORK, SchedulingPolicy
 from domain.shop import Shop
 from domain.time_windows import Interval, local_date, local_day_bounds
 from domain.urgency import Urgency
 from solver.checker import plan_violations
 from solver.reassign import BookedJob, Place, ReassignProblem, solve_reassignment
+from solver.reserves import place_blocks
 from solver.spans import Span, normalize
 from store import appointment_repository as appointments
 
@@ -142,6 +143,15 @@ class RoomMaker:
         )
         return Reassignment(slot, moves)
 
+    def _held_blocks(self, places: Sequence[Place], window: Interval, now: datetime) -> dict[str, tuple[Span, ...]]:
+        """The urgent reserve's blocks on this day, while it still holds them (``solver.reserves``)."""
+        urgent = self._policy.urgent_reserve
+        if urgent.block is None or urgent.share <= 0 or now >= window.start - urgent.release:
+            return {}
+        step = max(1, round(self._policy.slot_step.total_seconds() / 60))
+        block = math.ceil(urgent.block.total_seconds() / 60)
+        return _day_blocks(places, _minutes(window.end, window.start), urgent.share, block, step)
+
     def _problem(
         self,
         cat: ShopCatalog,
@@ -191,13 +201,26 @@ class RoomMaker:
                     b.id, tuple(normalize(_span(iv, origin) for iv in view.working)), fixed_of(b.id, "bay_id", entries)
                 )
             )
+        kept = self._held_blocks(places_t, window, now)
+
+        def may_take(tech_id: str, a: Appointment) -> bool:
+            # A routine job moved to another technician keeps out of that technician's held urgent blocks,
+            # as it would if it were booked there now; where it is stays allowed (the solver keeps it anyway).
+            if a.urgency in URGENT_WORK or tech_id == a.technician_id:
+                return True
+            lo, hi = _span(a.interval, origin)
+            return not any(b_lo - buffer < hi and lo < b_hi + buffer for b_lo, b_hi in kept.get(tech_id, ()))
+
+        buffer = math.ceil(self._policy.buffer.total_seconds() / 60)
         jobs = tuple(
             BookedJob(
                 a.id,
                 _span(a.interval, origin),
                 a.technician_id,
                 a.bay_id,
-                tuple(t.id for t in techs if t.has_skill(services[a.service_type].required_skill)),
+                tuple(
+                    t.id for t in techs if t.has_skill(services[a.service_type].required_skill) and may_take(t.id, a)
+                ),
                 tuple(b.id for b in bays if b.has_equipment(services[a.service_type].required_equipment)),
             )
             for a in movable.values()
@@ -221,6 +244,12 @@ class RoomMaker:
             cap=self._policy.max_bookings_per_technician_per_day,
         )
         return problem, movable
+
+
+def _day_blocks(
+    places: Sequence[Place], day_length: int, share: float, block: int, step: int
+) -> dict[str, tuple[Span, ...]]:
+    return place_blocks({p.id: p.working for p in places}, [0], day_length, share, block, step)
 
 
 def _minutes(instant: datetime, origin: datetime) -> int:
