@@ -93,12 +93,17 @@ class CalendarHost:
                 ready.append(actor or Outcome.failed(_not_found(env.ref)))
             outcomes: list[Outcome] = []
             to_reload: dict[ResourceRef, tuple[CalendarShell, datetime]] = {}
+            to_refresh: dict[ResourceRef, datetime] = {}
             # No await in this loop: every check-then-set below is atomic.
             for env, found in zip(batch, ready, strict=True):
                 if isinstance(found, Outcome):
                     outcomes.append(found)
                     continue
                 actor = found
+                if isinstance(env.command, Reload) and env.command.refresh:
+                    to_refresh[env.ref] = env.now
+                    outcomes.append(Outcome(True))
+                    continue
                 if isinstance(env.command, Reload | Settle):
                     # a settle memory cannot honour means memory is stale: the store decides
                     if isinstance(env.command, Reload) or not _settled(actor, env.command, env.now):
@@ -106,6 +111,12 @@ class CalendarHost:
                     outcomes.append(Outcome(True))
                     continue
                 outcomes.append(_apply(actor, env))
+            for ref, now in to_refresh.items():
+                # The resource changed (its hours or time off): a fresh calendar replaces the old one.
+                fresh = await self.source.load(ref, self._actors[ref].loaded, now)
+                if fresh is not None:
+                    self._actors[ref] = fresh
+                to_reload.pop(ref, None)
             for actor, now in to_reload.values():
                 try:
                     await self._reload(actor, actor.loaded, now)

@@ -63,7 +63,13 @@ class Release:
 
 @dataclass(frozen=True, slots=True)
 class Reload:
-    """Rebuild the calendar from the database (it has the last word)."""
+    """Rebuild the calendar from the database (it has the last word).
+
+    With ``refresh`` the resource itself is read again too (a technician's
+    time off or hours changed): the calendar is rebuilt from scratch.
+    """
+
+    refresh: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -85,8 +85,8 @@ class RoutedHandle:
     async def cancel(self, key: str, *, now: datetime) -> bool:
         return await self.release(key, now=now)
 
-    async def reload(self, *, now: datetime) -> None:
-        await self._send(Reload(), now)
+    async def reload(self, *, now: datetime, refresh: bool = False) -> None:
+        await self._send(Reload(refresh), now)
 
     async def expire(self, *, now: datetime) -> list[str]:
         keys: list[str] = await self._send(Expire(), now)

@@ -80,24 +80,7 @@ async def book_reassigned(
             conn, [rids["technician", t] for t in techs], [rids["bay", b] for b in bays], appt.vehicle_id
         )
         await appointments.defer_overlap_checks(conn)
-        moved = []
-        for m in moves:
-            after = await appointments.reassign(
-                conn,
-                m.appointment_id,
-                m.sequence,
-                (m.technician_to, rids["technician", m.technician_to]),
-                (m.bay_to, rids["bay", m.bay_to]),
-                buffer,
-                now,
-            )
-            if after is None:
-                raise SlotTaken(
-                    f"appointment {m.appointment_id}, which this slot moves, changed meanwhile",
-                    technician_id=tech.id,
-                    bay_id=bay.id,
-                )
-            moved.append(after)
+        moved = await _move(conn, moves, rids, buffer, now, (tech.id, bay.id))
         jobs = await appointments.insert_under_cap(
             conn,
             appt,
@@ -112,18 +95,10 @@ async def book_reassigned(
             raise DailyCapReached(
                 f"technician {tech.id} already has {cap} jobs on {day.isoformat()}", technician_id=tech.id
             )
-        for receiver in {m.technician_to for m in moves}:
-            count = await appointments.expire_and_count_technician_jobs(
-                conn, rids["technician", receiver], rids["bay", bay.id], receiver, bounds, now
-            )
-            if count > cap:
-                raise DailyCapReached(
-                    f"technician {receiver} would have {count} jobs on {day.isoformat()}", technician_id=receiver
-                )
+        await _check_caps(conn, moves, rids, bounds, cap, now)
         await appointments.check_overlaps_now(conn, appt)
         await events.add(conn, events.scheduled(appt, (names[tech.id], bay_names[bay.id]), now, parts), appt.id)
-        for a in moved:
-            await events.record(conn, a.id, [TechnicianAssigned(a, names[a.technician_id], bay_names[a.bay_id])], now)
+        await _publish(conn, moved, names, bay_names, now)
         await record_effect(conn, appt.id)
         return moved
 
@@ -133,6 +108,95 @@ async def book_reassigned(
         # Whatever happened, the touched calendars read the store again (moved rows, or nothing).
         await reload(booking, req.shop_id, techs, bays, now)
     return appt
+
+
+async def apply_moves(
+    booking: BookingService, shop_id: str, moves: Sequence[PlannedMove], now: datetime | None = None
+) -> list[Appointment]:
+    """Give booked appointments another technician or bay at the same time, all or none; the moved rows.
+
+    ``SlotTaken`` when one changed since the plan was made or the new place is taken; caps as for a booking.
+    """
+    now = require_aware(now, "now") if now is not None else booking.clock.now()
+    cat = await booking.catalog.shop_catalog(shop_id)
+    names = {t.id: t.name for t in cat.technicians}
+    bay_names = {b.id: b.name for b in cat.bays}
+    tz = ZoneInfo(cat.shop.timezone)
+    cap = booking.policy.max_bookings_per_technician_per_day
+    techs = {*(m.technician_from for m in moves), *(m.technician_to for m in moves)}
+    bays = {*(m.bay_from for m in moves), *(m.bay_to for m in moves)}
+    rids = await read(booking.pool, lambda conn: appointments.resource_rids_for_shop(conn, shop_id))
+
+    async def write(conn: asyncpg.Connection) -> list[Appointment]:
+        await appointments.lock_many(conn, [rids["technician", t] for t in techs], [rids["bay", b] for b in bays])
+        await appointments.defer_overlap_checks(conn)
+        moved = await _move(conn, moves, rids, booking.policy.buffer, now, None)
+        for a in moved:
+            day = local_day_bounds(local_date(a.start, tz), tz)
+            await _check_caps(conn, [m for m in moves if m.appointment_id == a.id], rids, day, cap, now)
+        if moved:
+            await appointments.check_overlaps_now(conn, moved[0])
+        await _publish(conn, moved, names, bay_names, now)
+        for a in moved:
+            await record_effect(conn, a.id)
+        return moved
+
+    try:
+        return await in_transaction(booking.pool, write)
+    finally:
+        await reload(booking, shop_id, techs, bays, now)
+
+
+async def _move(
+    conn: asyncpg.Connection,
+    moves: Sequence[PlannedMove],
+    rids: dict[tuple[str, str], int],
+    buffer: timedelta,
+    now: datetime,
+    freeing: tuple[str, str] | None,
+) -> list[Appointment]:
+    moved = []
+    for m in moves:
+        after = await appointments.reassign(
+            conn,
+            m.appointment_id,
+            m.sequence,
+            (m.technician_to, rids["technician", m.technician_to]),
+            (m.bay_to, rids["bay", m.bay_to]),
+            buffer,
+            now,
+        )
+        if after is None:
+            where = {"technician_id": freeing[0], "bay_id": freeing[1]} if freeing else {}
+            raise SlotTaken(f"appointment {m.appointment_id}, which this plan moves, changed meanwhile", **where)
+        moved.append(after)
+    return moved
+
+
+async def _check_caps(
+    conn: asyncpg.Connection,
+    moves: Sequence[PlannedMove],
+    rids: dict[tuple[str, str], int],
+    day: Interval,
+    cap: int,
+    now: datetime,
+) -> None:
+    """Every technician that receives a moved job stays within the daily cap on ``day``."""
+    for m in moves:
+        count = await appointments.expire_and_count_technician_jobs(
+            conn, rids["technician", m.technician_to], rids["bay", m.bay_to], m.technician_to, day, now
+        )
+        if count > cap:
+            raise DailyCapReached(
+                f"technician {m.technician_to} would have {count} jobs that day", technician_id=m.technician_to
+            )
+
+
+async def _publish(
+    conn: asyncpg.Connection, moved: Sequence[Appointment], names: dict[str, str], bays: dict[str, str], now: datetime
+) -> None:
+    for a in moved:
+        await events.record(conn, a.id, [TechnicianAssigned(a, names[a.technician_id], bays[a.bay_id])], now)
 
 
 async def reload(booking: BookingService, shop_id: str, techs: set[str], bays: set[str], now: datetime) -> None:

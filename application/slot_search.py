@@ -101,6 +101,8 @@ class SlotSearch:
     top_k: int = 3
     exact_start: datetime | None = None
     """Only slots starting at this instant (a client that named a time but no technician)."""
+    exclude_technicians: tuple[str, ...] = ()
+    """Technicians not to offer (one whose absence is being planned for: ``application.time_off``)."""
     health_considered: bool = False
     """The vehicle's health has been applied to urgency and duration (``VehicleContext``): not again."""
 
@@ -231,7 +233,7 @@ class SlotFinder:
         technicians = [
             (t, _without(free.free, vehicle_busy), free.jobs_per_day)
             for t in cat.technicians
-            if (free := availability.technicians.get(t.id)) is not None
+            if (free := availability.technicians.get(t.id)) is not None and t.id not in search.exclude_technicians
         ]
         bays = [(b, availability.bays[b.id].free) for b in cat.bays if b.id in availability.bays]
         technician_days = {

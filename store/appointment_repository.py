@@ -44,7 +44,7 @@ async def lock_resources(conn: asyncpg.Connection, tech_rid: int, bay_rid: int, 
 
 
 async def lock_many(
-    conn: asyncpg.Connection, tech_rids: Sequence[int], bay_rids: Sequence[int], vehicle_id: str
+    conn: asyncpg.Connection, tech_rids: Sequence[int], bay_rids: Sequence[int], vehicle_id: str | None = None
 ) -> None:
     """``lock_resources`` for several technicians and bays: technicians, then bays, then the vehicle, each ascending.
 
@@ -54,7 +54,8 @@ async def lock_many(
         await conn.execute("SELECT pg_advisory_xact_lock($1, $2)", _TECH_LOCK, rid)
     for rid in sorted(set(bay_rids)):
         await conn.execute("SELECT pg_advisory_xact_lock($1, $2)", _BAY_LOCK, rid)
-    await conn.execute("SELECT pg_advisory_xact_lock($1, hashtext($2::text))", _VEHICLE_LOCK, vehicle_id)
+    if vehicle_id is not None:
+        await conn.execute("SELECT pg_advisory_xact_lock($1, hashtext($2::text))", _VEHICLE_LOCK, vehicle_id)
 
 
 async def check_vehicle_free(

@@ -34,8 +34,16 @@ async def list_shops(conn: asyncpg.Connection) -> list[Shop]:
     return [shop_from_row(r) for r in await conn.fetch("SELECT * FROM shops ORDER BY id")]
 
 
+_TECHNICIAN = """
+    SELECT t.*, (SELECT coalesce(jsonb_agg(jsonb_build_array(a.starts_at, a.ends_at) ORDER BY a.starts_at), '[]')
+                 FROM technician_absences a WHERE a.technician_id = t.id) AS absences
+    FROM technicians t
+"""
+"""A technician's row with the time off recorded through the API (``absences``), which the codec adds."""
+
+
 async def get_technician(conn: asyncpg.Connection, technician_id: str) -> Technician | None:
-    row = await conn.fetchrow("SELECT * FROM technicians WHERE id = $1", technician_id)
+    row = await conn.fetchrow(_TECHNICIAN + " WHERE t.id = $1", technician_id)
     return technician_from_row(row) if row else None
 
 
@@ -49,8 +57,8 @@ async def list_technicians(
     offset: int = 0,
 ) -> list[Technician]:
     rows = await conn.fetch(
-        """
-        SELECT * FROM technicians
+        _TECHNICIAN
+        + """
         WHERE ($1::text IS NULL OR shop_id = $1)
           AND ($2::text IS NULL OR $2 = ANY (skills))
           AND ($3 OR active)

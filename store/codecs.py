@@ -65,7 +65,9 @@ def technician_from_row(row: Row) -> Technician:
         years_experience=row["years_experience"],
         skills=frozenset(row["skills"]),
         hours=hours_from_json(row["hours"]),
-        time_off=intervals_from_json(row["time_off"]),
+        # the shop file's time off, then what was recorded through the API (when the query read it)
+        time_off=intervals_from_json(row["time_off"])
+        + intervals_from_json(row.get("absences") or []),
         email=row["email"],
         active=row["active"],
     )
