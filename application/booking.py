@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from application import booking_events as events
+from application.access import unknown_appointment
 from application.booking_queries import load_appointment
 from application.catalog_cache import CatalogCache
 from application.clock import Clock, SystemClock
@@ -36,7 +37,6 @@ from domain.errors import (
     HoldExpired,
     InvalidRequest,
     InvalidTransition,
-    NotFound,
     SlotTaken,
     VehicleAlreadyBooked,
 )
@@ -78,6 +78,8 @@ class BookingRequest:
     notes: str | None = None
     source_ref: str | None = None
     """What created it when not a person (``alert:<id>``); a second booking with it returns the first."""
+    booked_by: str | None = None
+    """The API key booking it, if any (a booking key reads and changes only what it booked)."""
 
 
 class _DuplicateSource(Exception):
@@ -155,6 +157,7 @@ class BookingService:
             parts_available=parts_ready_at is None,
             parts_ready_at=parts_ready_at,
             source_ref=req.source_ref,
+            booked_by=req.booked_by,
         )
 
         tz = ZoneInfo(tech.timezone)
@@ -463,7 +466,7 @@ class BookingService:
     async def _get_for_update(self, conn: asyncpg.Connection, appointment_id: str) -> Appointment:
         appt = await appointments.get(conn, appointment_id, for_update=True)
         if appt is None:
-            raise NotFound(f"no appointment {appointment_id}", appointment_id=appointment_id)
+            raise unknown_appointment(appointment_id)
         return appt
 
     async def _by_source(self, source_ref: str) -> Appointment | None:

@@ -8,13 +8,18 @@ tests pass in-process ones. Nothing here knows Ray.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import asyncpg
 
+from application.api_keys import ApiKeys
+from application.authorized import AuthorizedUseCases
 from application.booking import BookingService
 from application.booking_queries import BookingQueries
+from application.calendar_feed_tokens import CalendarFeedTokens
 from application.catalog_cache import CatalogCache
 from application.clock import Clock
+from application.customer_links import CustomerLinks
 from application.ports import ResourceDirectory
 from application.scheduler import Scheduler
 from application.slot_search import CalendarAvailability, SlotFinder, SolveRunner
@@ -35,6 +40,10 @@ class Application:
     finder: SlotFinder
     scheduler: Scheduler
     directory: ResourceDirectory
+    authorized: AuthorizedUseCases
+    """The use cases as a caller may run them (the HTTP API's way in)."""
+    keys: ApiKeys
+    links: CustomerLinks
 
 
 def build_application(
@@ -46,6 +55,7 @@ def build_application(
     multi_runner: SolveRunner | None = None,
     solver_deadline_s: float = 2.0,
     clock: Clock | None = None,
+    customer_link_ttl: timedelta = timedelta(days=90),
 ) -> Application:
     """Everything above the store over ``pool``, reaching calendars through ``directory``.
 
@@ -62,4 +72,17 @@ def build_application(
         multi_runner=multi_runner,
         time_limit_s=min(SINGLE_SHOP_TIME_LIMIT_S, solver_deadline_s),
     )
-    return Application(pool, catalog, booking, queries, finder, Scheduler(finder, booking, catalog), directory)
+    scheduler = Scheduler(finder, booking, catalog)
+    authorized = AuthorizedUseCases(scheduler, booking, queries, catalog, CalendarFeedTokens(pool))
+    return Application(
+        pool,
+        catalog,
+        booking,
+        queries,
+        finder,
+        scheduler,
+        directory,
+        authorized,
+        ApiKeys(pool, clock),
+        CustomerLinks(pool, customer_link_ttl, clock),
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import asyncpg
 
 from actors.factory import RayDirectory
@@ -25,4 +27,5 @@ def ray_application(settings: Settings, pool: asyncpg.Pool, database_url: str) -
         settings.cancellation_policy(),
         multi_runner=RaySolveRunner(deadline_s=deadline),
         solver_deadline_s=deadline,
+        customer_link_ttl=timedelta(days=settings.customer_link_ttl_days),
     )

@@ -6,6 +6,7 @@ every worker process, and each builds its own from the same environment.
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 from decimal import Decimal
 from functools import lru_cache
@@ -87,11 +88,37 @@ class Settings(BaseSettings):
     idempotency_retention_hours: float = Field(24, ge=24)
     """Idempotency records are kept this long (at least 24 h), then purged by the ingress every hour."""
 
+    auth_disabled: bool = False
+    """Turn authentication off (every caller is an admin): local experiments only. Refused unless the API
+    binds a loopback address (``HOST``); logged as a warning at every start."""
+    public_url: str | None = None
+    """The service's address as customers reach it, for the links in answers and emails
+    (default ``http://localhost:PORT``)."""
+    customer_link_ttl_days: float = Field(90, gt=0)
+    """A customer link dies after this long, or earlier when its appointment ends or is cancelled."""
+    rate_limit_search_per_second: float = Field(5, gt=0)
+    """Slot searches a key (or, without one, a client address) may make per second, sustained."""
+    rate_limit_search_burst: int = Field(20, ge=1)
+    """Slot searches allowed at once before the sustained rate applies."""
+    rate_limit_write_per_second: float = Field(5, gt=0)
+    """Bookings, changes and cancellations per key (or client address) per second, sustained."""
+    rate_limit_write_burst: int = Field(20, ge=1)
+
     @model_validator(mode="after")
     def _reserves_leave_room(self) -> Settings:
         if self.urgent_reserve_share + self.priority_reserve_share >= 1:
             raise ValueError("URGENT_RESERVE_SHARE + PRIORITY_RESERVE_SHARE must be below 1")
         return self
+
+    @property
+    def base_url(self) -> str:
+        """Where customers reach the service (``PUBLIC_URL``, else ``http://localhost:PORT``), no trailing slash."""
+        return (self.public_url or f"http://localhost:{self.port}").rstrip("/")
+
+    @property
+    def binds_loopback_only(self) -> bool:
+        """Whether the API listens on a loopback address only (``HOST``)."""
+        return is_loopback(self.host)
 
     @property
     def embedded_database(self) -> bool:
@@ -126,6 +153,16 @@ class Settings(BaseSettings):
             free_before=timedelta(hours=self.free_cancellation_hours),
             late_fee=self.late_cancellation_fee,
         )
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names a loopback address (``127.0.0.0/8``, ``::1``, ``localhost``)."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 @lru_cache(maxsize=1)

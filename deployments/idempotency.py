@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 
 HEADER = "Idempotency-Key"
 
+NOT_STORED = ("manage_url",)
+"""Answer fields a stored answer leaves out: a customer link's secret is kept only as a hash."""
+
 ReplayEffect = Callable[[str], Awaitable[Response]]
 """Answers a committed effect (an appointment id) afresh, as the first answer would have."""
 
@@ -57,14 +60,19 @@ async def run_idempotent(
     *,
     replay: ReplayEffect,
     stale_after: timedelta,
+    principal: str = "anonymous",
 ) -> Response:
-    """Run ``handler`` at most once per ``Idempotency-Key`` (if the header is present)."""
+    """Run ``handler`` at most once per ``Idempotency-Key`` (if the header is present) of ``principal``.
+
+    The key's scope names the caller (its API key) as well as the operation, so two callers' keys never
+    meet: neither can replay the other's answer, nor learn that the other used a key.
+    """
     key = request.headers.get(HEADER)
     if key is None:
         return await handler()
     if not 1 <= len(key) <= 255:
         return problem(422, "validation_error", f"{HEADER} must be 1 to 255 characters", instance=request.url.path)
-    scope = f"{request.method} {request.url.path}"
+    scope = f"{principal} {request.method} {request.url.path}"
     fingerprint = request_fingerprint(request.method, request.url.path, await request.body())
     async with connection(pool) as conn:
         claim = await keys.claim(conn, scope, key, fingerprint, datetime.now(UTC), stale_after=stale_after)
@@ -172,6 +180,8 @@ async def _complete(pool: asyncpg.Pool, scope: str, key: str, token: str | None,
     (and replays the effect) or, without an effect, takes the key over once stale.
     """
     body: Any = json.loads(bytes(response.body)) if response.body else None
+    if isinstance(body, dict):
+        body = {k: v for k, v in body.items() if k not in NOT_STORED}
     try:
         async with connection(pool) as conn:
             await keys.complete(conn, scope, key, response.status_code, body, datetime.now(UTC), token=token)
