@@ -10,7 +10,6 @@ uvicorn. Every operation but ``/healthz`` and ``/openapi.json`` needs a caller
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
@@ -21,7 +20,7 @@ from fastapi.responses import JSONResponse
 from application.access import Action, Caller
 from application.slot_search import SlotSearch
 from deployments import mapping, schemas
-from deployments.authentication import CalendarAccess, CurrentCaller
+from deployments.authentication import CalendarAccess, CallerOrLink, CurrentCaller
 from deployments.idempotency import run_idempotent
 from deployments.openapi import install_openapi, problem_answers
 from deployments.problems import install_problem_handlers
@@ -46,20 +45,30 @@ Limit = Annotated[int, Query(ge=1, le=200)]
 Offset = Annotated[int, Query(ge=0, le=1_000_000)]
 
 
-def _rate_limited(endpoint_class: EndpointClass) -> Any:
-    """The caller, after taking a token from its bucket for ``endpoint_class`` (429 when there is none)."""
+def _rate_limited(endpoint_class: EndpointClass, *, links: bool = False) -> Any:
+    """The caller, after taking a token from its bucket for ``endpoint_class`` (429 when there is none).
 
-    async def check(request: Request, caller: CurrentCaller) -> Caller:
+    With ``links``, a customer link's ``?token=`` names the caller too (the operations on one appointment).
+    """
+
+    async def check(request: Request, caller: Caller) -> Caller:
         anonymous = caller.key_id is None and caller.appointment_id is None
         client = request.client.host if request.client else "unknown"
         services(request).rate_limits.check(endpoint_class, f"address:{client}" if anonymous else caller.principal)
         return caller
 
-    return Depends(check)
+    async def key_holder(request: Request, caller: CurrentCaller) -> Caller:
+        return await check(request, caller)
+
+    async def key_or_link_holder(request: Request, caller: CallerOrLink) -> Caller:
+        return await check(request, caller)
+
+    return Depends(key_or_link_holder if links else key_holder)
 
 
 SearchCaller = Annotated[Caller, _rate_limited(EndpointClass.SEARCH)]
 WriteCaller = Annotated[Caller, _rate_limited(EndpointClass.WRITE)]
+LinkWriteCaller = Annotated[Caller, _rate_limited(EndpointClass.WRITE, links=True)]
 
 
 async def _render(exc: DomainError, svc: Services) -> DomainError:
@@ -89,8 +98,9 @@ async def _idempotent(
 ) -> Response:
     """Run a write under the caller's ``Idempotency-Key``; a committed effect is answered as it now stands.
 
-    Keys are scoped to the caller (its API key): two callers never replay each other's answers. A stored
-    answer keeps no customer link (only hashes of links are stored); a replay gets a fresh one.
+    Keys are scoped to the caller (its API key): two callers never replay each other's answers. A replay
+    answers the first answer as it was, its customer link included (stored with the answer for the
+    retention, as the customer's name and email are); an effect whose answer was lost gets a fresh link.
     """
 
     async def replay(appointment_id: str) -> Response:
@@ -101,12 +111,9 @@ async def _idempotent(
         return response
 
     stale_after = dt.timedelta(seconds=svc.settings.idempotency_in_flight_timeout_seconds)
-    response = await run_idempotent(
+    return await run_idempotent(
         request, svc.pool, handle, replay=replay, stale_after=stale_after, principal=caller.principal
     )
-    if with_link and response.headers.get("Idempotent-Replayed") and 200 <= response.status_code < 300:
-        response = await _with_fresh_link(response, svc)
-    return response
 
 
 async def _customer_link(appt: Appointment, svc: Services) -> str | None:
@@ -131,20 +138,6 @@ async def _appointment_answer(
     if with_link:
         out.manage_url = await _customer_link(appt, svc)
     return _json(out, status)
-
-
-async def _with_fresh_link(response: Response, svc: Services) -> Response:
-    """A replayed booking answer with a new customer link (the stored one was dropped)."""
-    body = json.loads(bytes(response.body))
-    if not isinstance(body, dict) or "id" not in body:
-        return response
-    appt = await svc.queries.get(str(body["id"]))
-    body["manage_url"] = await _customer_link(appt, svc)
-    fresh = JSONResponse(body, status_code=response.status_code)
-    for name in ("Location", "Idempotent-Replayed"):
-        if name in response.headers:
-            fresh.headers[name] = response.headers[name]
-    return fresh
 
 
 router = APIRouter(
@@ -313,7 +306,7 @@ async def vehicle_appointments(
     tags=["appointments"],
     responses=problem_answers({404: UNKNOWN_APPOINTMENT}),
 )
-async def get_appointment(appointment_id: str, svc: Svc, caller: CurrentCaller) -> Any:
+async def get_appointment(appointment_id: str, svc: Svc, caller: CallerOrLink) -> Any:
     """The appointment, with the state of its calendar invites."""
     appt = await svc.authorized.appointment(caller, appointment_id)
     out = await mapping.appointment_out(appt, svc.catalog)
@@ -340,7 +333,7 @@ async def get_appointment(appointment_id: str, svc: Svc, caller: CurrentCaller) 
     ),
 )
 async def update_appointment(
-    appointment_id: str, body: schemas.AppointmentUpdate, request: Request, svc: Svc, caller: WriteCaller
+    appointment_id: str, body: schemas.AppointmentUpdate, request: Request, svc: Svc, caller: LinkWriteCaller
 ) -> Response:
     """Reschedule (new ``datetime``, optionally technician/bay) and/or edit notes and customer."""
 
@@ -384,7 +377,7 @@ async def cancel_appointment(
     appointment_id: str,
     request: Request,
     svc: Svc,
-    caller: WriteCaller,
+    caller: LinkWriteCaller,
     reason: Annotated[str | None, Query(max_length=500)] = None,
 ) -> Response:
     """Cancel by the policy: free more than 24 h ahead, else late with the fee recorded.

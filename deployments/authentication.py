@@ -74,8 +74,16 @@ async def _resolve(
     return await svc.app.keys.authenticate(presented)
 
 
-async def current_caller(request: Request, bearer: Bearer, x_api_key: XApiKey, token: Token = None) -> Caller:
-    """The caller, or ``Unauthenticated`` (401)."""
+async def current_caller(request: Request, bearer: Bearer, x_api_key: XApiKey) -> Caller:
+    """The caller its headers name, or ``Unauthenticated`` (401)."""
+    found = await _resolve(services(request), bearer, x_api_key)
+    if found is None:
+        raise Unauthenticated(NO_CREDENTIALS)
+    return found
+
+
+async def caller_or_link(request: Request, bearer: Bearer, x_api_key: XApiKey, token: Token = None) -> Caller:
+    """The caller its headers name, else the customer link of ``?token=`` (the operations on one appointment)."""
     svc = services(request)
     found = await _resolve(svc, bearer, x_api_key)
     if found is None and token and _link_token(token):
@@ -97,4 +105,5 @@ async def caller_or_feed_token(
 
 
 CurrentCaller = Annotated[Caller, Depends(current_caller)]
+CallerOrLink = Annotated[Caller, Depends(caller_or_link)]
 CalendarAccess = Annotated[tuple[Caller | None, str | None], Depends(caller_or_feed_token)]

@@ -37,9 +37,6 @@ log = logging.getLogger(__name__)
 
 HEADER = "Idempotency-Key"
 
-NOT_STORED = ("manage_url",)
-"""Answer fields a stored answer leaves out: a customer link's secret is kept only as a hash."""
-
 ReplayEffect = Callable[[str], Awaitable[Response]]
 """Answers a committed effect (an appointment id) afresh, as the first answer would have."""
 
@@ -180,8 +177,6 @@ async def _complete(pool: asyncpg.Pool, scope: str, key: str, token: str | None,
     (and replays the effect) or, without an effect, takes the key over once stale.
     """
     body: Any = json.loads(bytes(response.body)) if response.body else None
-    if isinstance(body, dict):
-        body = {k: v for k, v in body.items() if k not in NOT_STORED}
     try:
         async with connection(pool) as conn:
             await keys.complete(conn, scope, key, response.status_code, body, datetime.now(UTC), token=token)

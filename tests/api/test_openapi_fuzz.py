@@ -125,14 +125,18 @@ schema = schemathesis.openapi.from_dict(create_api().openapi(), config=Schemathe
     suppress_health_check=list(HealthCheck),
     database=None,
 )
-def test_every_operation_answers_within_its_document_and_never_5xx(case: Any, api_url: str) -> None:
-    case.call_and_validate(base_url=api_url, checks=CHECKS_ALL)
+def test_every_operation_answers_within_its_document_and_never_5xx(
+    case: Any, api_url: str, admin_headers: dict[str, str]
+) -> None:
+    case.call_and_validate(base_url=api_url, headers=admin_headers, checks=CHECKS_ALL)
 
 
-def test_chained_operations_answer_within_the_document_and_never_5xx(api_url: str) -> None:
+def test_chained_operations_answer_within_the_document_and_never_5xx(
+    api_url: str, admin_headers: dict[str, str]
+) -> None:
     class Workflow(schema.as_state_machine()):  # type: ignore[misc]
         def get_call_kwargs(self, case: Any) -> dict[str, Any]:
-            return {"base_url": api_url}
+            return {"base_url": api_url, "headers": admin_headers}
 
         def validate_response(self, response: Any, case: Any, additional_checks: Any = None, **kwargs: Any) -> None:
             case.validate_response(response, checks=CHECKS_ALL, transport_kwargs=kwargs, recorder=self.recorder)
