@@ -47,6 +47,7 @@ from domain.policy import CancellationPolicy, SchedulingPolicy
 from domain.time_windows import Interval, local_date, local_day_bounds, require_aware
 from store import appointment_repository as appointments
 from store import catalog_repository as catalog
+from store import customer_link_repository as customer_links
 
 _S = AppointmentStatus
 
@@ -292,6 +293,7 @@ class BookingService:
                 verdict = self.cancellation.assess(appt.start, now)
                 cancellation = Cancellation(at=now, late=verdict.late, fee=verdict.fee, reason=reason)
             await appointments.cancel(conn, appt.id, cancellation)
+            await customer_links.delete_for_appointment(conn, appt.id)  # they die with it
             cancelled = replace(appt, status=_S.CANCELLED, hold_expires_at=None, cancellation=cancellation)
             if appt.status is not _S.HELD:
                 names = await self.catalog.names(cancelled.technician_id, cancelled.bay_id, conn)

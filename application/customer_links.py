@@ -40,6 +40,10 @@ class CustomerLinks:
         await in_transaction(self._pool, lambda conn: links.insert(conn, row))
         return token.text
 
+    async def issue_for(self, appointment_id: str) -> str:
+        """A new link token for the appointment ``appointment_id`` (``NotFound`` if there is none)."""
+        return await self.issue(await load_appointment(self._pool, appointment_id))
+
     async def authenticate(self, presented: str) -> Caller:
         """The caller a link token names: ``Unauthenticated`` when tampered, expired, ended or cancelled."""
         token = parse_token(presented.strip(), LINK_PREFIX)
@@ -58,7 +62,3 @@ class CustomerLinks:
         if not appt.blocks(now) or appt.end <= now:
             raise Unauthenticated(REFUSED)
         return Caller.for_link(row.id, appt.id, appt.shop_id)
-
-    async def revoke_all(self, appointment_id: str) -> None:
-        """Delete the appointment's links (it was cancelled; they would be refused anyway)."""
-        await in_transaction(self._pool, lambda conn: links.delete_for_appointment(conn, appointment_id))

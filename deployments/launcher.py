@@ -32,6 +32,8 @@ import yaml
 
 from bridge.embedded_redis import stop_embedded_redis
 from config.settings import Settings
+from deployments.authentication import AuthDisabledRefused, check_auth_settings
+from deployments.embedded_keys import announce, ensure_embedded_keys
 from deployments.runtime import prepare_database, resolve_infrastructure
 from store.embedded import stop_embedded_postgres
 
@@ -66,8 +68,15 @@ def run(settings: Settings, config: Path = CONFIG) -> int:
 
 
 def _prepare_and_serve(settings: Settings, config: Path) -> int:
+    try:
+        check_auth_settings(settings)
+    except AuthDisabledRefused as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     infra = resolve_infrastructure(settings)
     asyncio.run(prepare_database(infra.database_url, settings))
+    if settings.embedded_database and not settings.auth_disabled:
+        print(announce(asyncio.run(ensure_embedded_keys(infra.database_url, settings.data_dir))), flush=True)
     env = dict(os.environ)
     env["DATABASE_URL"] = infra.database_url
     env["REDIS_URL"] = infra.redis_url

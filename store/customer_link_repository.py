@@ -47,8 +47,3 @@ async def get(conn: asyncpg.Connection, link_id: str) -> CustomerLinkRow | None:
 async def delete_for_appointment(conn: asyncpg.Connection, appointment_id: str) -> None:
     """Kill every link of an appointment (it was cancelled)."""
     await conn.execute("DELETE FROM customer_links WHERE appointment_id = $1::uuid", appointment_id)
-
-
-async def purge_expired(conn: asyncpg.Connection, now: datetime) -> int:
-    status = await conn.execute("DELETE FROM customer_links WHERE expires_at <= $1", now)
-    return int(status.split()[-1])

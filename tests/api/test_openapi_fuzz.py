@@ -152,3 +152,20 @@ def test_chained_operations_answer_within_the_document_and_never_5xx(
             database=None,
         ),
     )
+
+
+@schema.parametrize()
+@settings(
+    max_examples=FUZZ_EXAMPLES,
+    deadline=None,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=list(HealthCheck),
+    database=None,
+)
+def test_without_a_key_every_operation_answers_401_only(case: Any, api_url: str) -> None:
+    """No credentials: whatever the request, the answer is a 401 problem (and never says more)."""
+    response = case.call(base_url=api_url)
+    if response.status_code == 400 and case.body is not None:
+        return  # a body that is not JSON at all is refused while it is read, before the caller is named
+    assert response.status_code == 401, (case.method, case.path, response.status_code, response.text)
+    assert response.json()["code"] == "unauthorized"
