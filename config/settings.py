@@ -79,6 +79,12 @@ class Settings(BaseSettings):
     solver_time_limit_seconds: float = Field(2.0, gt=0)
     actor_idle_seconds: float = Field(600, gt=0)
     ray_address: str | None = None
+    node_ip_address: str | None = None
+    """This node's address for Ray and Serve's own sockets. Unset (one node): they all bind loopback and only
+    the API port binds ``HOST``. Set it on every node of a multi-node cluster (with ``ray start
+    --node-ip-address``), and keep Ray's token authentication on."""
+    ray_dashboard: bool = False
+    """Start Ray's dashboard with the local node (off: one more port, and it can run code on the cluster)."""
     ray_namespace: str = "scheduling"
     """Namespace of the named resource and bridge actors (tests use their own)."""
     hold_sweep_seconds: float = Field(15, gt=0)
