@@ -20,12 +20,12 @@ from fastapi.responses import JSONResponse
 from application.access import Action, Caller
 from application.slot_search import SlotSearch
 from deployments import mapping, schemas
-from deployments.authentication import CalendarAccess, CallerOrLink, CurrentCaller
+from deployments.authentication import CalendarAccess, CallerOrLink, CurrentCaller, RequireCredentials
 from deployments.idempotency import run_idempotent
 from deployments.openapi import install_openapi, problem_answers
 from deployments.problems import install_problem_handlers
 from deployments.rate_limits import EndpointClass
-from deployments.registry import register_services, services
+from deployments.registry import register_services, registered_services, services
 from deployments.services import Services
 from domain.appointment import Appointment
 from domain.customer import CustomerTier
@@ -528,6 +528,12 @@ def create_api() -> FastAPI:
     )
     install_problem_handlers(app)
     app.include_router(router)
+
+    def auth_disabled() -> bool:
+        svc = getattr(app.state, "services", None) or registered_services()
+        return svc is not None and svc.settings.auth_disabled
+
+    app.add_middleware(RequireCredentials, prefix=API_PREFIX, disabled=auth_disabled)
 
     @app.get("/healthz", tags=["ops"], responses=problem_answers({503: "The database is unreachable"}))
     async def healthz(request: Request) -> dict[str, str]:

@@ -9,14 +9,18 @@ and so may a calendar feed's (calendar clients cannot send headers).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated
+from urllib.parse import parse_qs
 
 from fastapi import Depends, Query, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from application.access import Caller
 from application.customer_links import LINK_PREFIX
 from config.settings import Settings
+from deployments.problems import problem
 from deployments.registry import services
 from domain.errors import Unauthenticated
 
@@ -36,7 +40,8 @@ Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 XApiKey = Annotated[str | None, Depends(_x_api_key)]
 Token = Annotated[
     str | None,
-    Query(max_length=200, description="A customer link's token (the `manage_url` carries it), or a calendar feed's"),
+    # no length limit here: a token too long for any link is refused as unknown (401), never as invalid input
+    Query(description="A customer link's token (the `manage_url` carries it), or a calendar feed's"),
 ]
 
 NO_CREDENTIALS = "send an API key: Authorization: Bearer <key> (or X-API-Key: <key>)"
@@ -107,3 +112,30 @@ async def caller_or_feed_token(
 CurrentCaller = Annotated[Caller, Depends(current_caller)]
 CallerOrLink = Annotated[Caller, Depends(caller_or_link)]
 CalendarAccess = Annotated[tuple[Caller | None, str | None], Depends(caller_or_feed_token)]
+
+
+class RequireCredentials:
+    """ASGI middleware: a request under ``prefix`` that carries no credential at all is a 401 at once.
+
+    FastAPI reads and parses a body before it runs dependencies, so without this a request with no key
+    and a broken body would hear 422 instead of 401. Whether a credential is valid is still decided by
+    the dependencies above; this only turns away requests that name no caller. With
+    ``AUTH_DISABLED`` (``disabled()`` true) everything passes.
+    """
+
+    def __init__(self, app: ASGIApp, prefix: str, disabled: Callable[[], bool]) -> None:
+        self._app = app
+        self._prefix = prefix
+        self._disabled = disabled
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(self._prefix) or self._disabled():
+            await self._app(scope, receive, send)
+            return
+        headers = {name.lower() for name, _ in scope.get("headers", ())}
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        if b"authorization" in headers or b"x-api-key" in headers or query.get("token"):
+            await self._app(scope, receive, send)
+            return
+        response = problem(401, Unauthenticated.code, NO_CREDENTIALS, instance=scope["path"])
+        await response(scope, receive, send)

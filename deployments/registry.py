@@ -26,8 +26,12 @@ def register_services(svc: Services) -> None:
     _registered[:] = [svc]
 
 
+def registered_services() -> Services | None:
+    return _registered[0] if _registered else None
+
+
 def services(request: Request) -> Services:
-    found: Services | None = getattr(request.app.state, "services", None) or (_registered[0] if _registered else None)
+    found: Services | None = getattr(request.app.state, "services", None) or registered_services()
     if found is None:
         raise RuntimeError("the API's services are not initialized")
     return found

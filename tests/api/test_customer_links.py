@@ -12,6 +12,7 @@ import pytest
 from application.clock import ManualClock
 from application.customer_links import CustomerLinks
 from domain.errors import Unauthenticated
+from store.database import create_pool
 from tests.api.conftest import ApiKeys
 from tests.api.helpers import ahead, assert_problem, chosen, parse_time, search, vehicle
 
@@ -115,13 +116,21 @@ async def test_a_tampered_link_is_refused(booking_client: httpx.AsyncClient, ano
     assert (await anonymous.get(_path(appt["manage_url"]))).status_code == 200
 
 
+@pytest.fixture
+async def service_pool(api_database_url: str) -> Any:
+    """A pool of the API database with the service's codecs (the links read appointments through it)."""
+    pool = await create_pool(api_database_url, min_size=1, max_size=2)
+    yield pool
+    await pool.close()
+
+
 async def test_a_link_dies_when_it_expires_and_when_its_appointment_ends(
-    booking_client: httpx.AsyncClient, api_db: asyncpg.Pool
+    booking_client: httpx.AsyncClient, service_pool: asyncpg.Pool
 ) -> None:
     appt = await _booked(booking_client)
     start, end = parse_time(appt["datetime"]), parse_time(appt["estimated_completion"])
     clock = ManualClock(start - timedelta(days=2))
-    links = CustomerLinks(api_db, ttl=timedelta(days=1), clock=clock)
+    links = CustomerLinks(service_pool, ttl=timedelta(days=1), clock=clock)
     token = await links.issue_for(appt["id"])
 
     assert (await links.authenticate(token)).appointment_id == appt["id"]
@@ -129,7 +138,7 @@ async def test_a_link_dies_when_it_expires_and_when_its_appointment_ends(
     with pytest.raises(Unauthenticated):
         await links.authenticate(token)
 
-    long_lived = CustomerLinks(api_db, ttl=timedelta(days=30), clock=clock)
+    long_lived = CustomerLinks(service_pool, ttl=timedelta(days=30), clock=clock)
     token = await long_lived.issue_for(appt["id"])
     clock.set(end - timedelta(minutes=1))
     assert (await long_lived.authenticate(token)).appointment_id == appt["id"]
