@@ -128,13 +128,18 @@ async def _customer_link(appt: Appointment, svc: Services) -> str | None:
     return f"{svc.settings.base_url}{API_PREFIX}/appointments/{appt.id}?token={token}"
 
 
+async def _calendar_url(appt: Appointment, svc: Services, caller: Caller) -> str:
+    """The appointment's ``.ics`` at its secret URL (calendar apps send no keys)."""
+    token = await svc.authorized.appointment_file_token(caller, appt)
+    return f"{svc.settings.base_url}{API_PREFIX}/appointments/{appt.id}/calendar.ics?token={token}"
+
+
 async def _appointment_answer(
     appt: Appointment, svc: Services, caller: Caller, status: int = 200, *, with_link: bool = False
 ) -> JSONResponse:
     """One appointment, with its calendar file's secret URL and (for a booking answer) the customer's link."""
     out = await mapping.appointment_out(appt, svc.catalog)
-    token = await svc.authorized.appointment_file_token(caller, appt)
-    out.calendar_url = f"{svc.settings.base_url}{API_PREFIX}/appointments/{appt.id}/calendar.ics?token={token}"
+    out.calendar_url = await _calendar_url(appt, svc, caller)
     if with_link:
         out.manage_url = await _customer_link(appt, svc)
     return _json(out, status)
@@ -310,8 +315,7 @@ async def get_appointment(appointment_id: str, svc: Svc, caller: CallerOrLink) -
     """The appointment, with the state of its calendar invites."""
     appt = await svc.authorized.appointment(caller, appointment_id)
     out = await mapping.appointment_out(appt, svc.catalog)
-    token = await svc.authorized.appointment_file_token(caller, appt)
-    out.calendar_url = f"{svc.settings.base_url}{API_PREFIX}/appointments/{appt.id}/calendar.ics?token={token}"
+    out.calendar_url = await _calendar_url(appt, svc, caller)
     deliveries = await svc.queries.invites(out.id)
     out.invites = [mapping.invite_out(d) for d in deliveries]
     return out
