@@ -80,12 +80,12 @@ class Services:
 
 
 async def build_services(settings: Settings, *, start_bridge: bool = True) -> Services:
+    check_auth_settings(settings)  # AUTH_DISABLED only on loopback, with a warning at every start
     infra = await asyncio.to_thread(resolve_infrastructure, settings)
     await prepare_database(infra.database_url, settings)
     resolved = settings.model_copy(update={"database_url": infra.database_url, "redis_url": infra.redis_url})
     pool = await create_pool(infra.database_url, min_size=2, max_size=20)
     app = ray_application(resolved, pool, infra.database_url)
-    check_auth_settings(resolved)
     services = Services(
         resolved,
         infra.database_url,
