@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from application import booking_events as events
+from application.access import unknown_appointment
 from application.booking_queries import load_appointment
 from application.catalog_cache import CatalogCache
 from application.clock import Clock, SystemClock
@@ -38,7 +39,6 @@ from domain.errors import (
     HoldExpired,
     InvalidRequest,
     InvalidTransition,
-    NotFound,
     SlotTaken,
     VehicleAlreadyBooked,
 )
@@ -49,6 +49,7 @@ from domain.policy import CancellationPolicy, SchedulingPolicy
 from domain.time_windows import Interval, local_date, local_day_bounds, require_aware
 from store import appointment_repository as appointments
 from store import catalog_repository as catalog
+from store import customer_link_repository as customer_links
 
 _S = AppointmentStatus
 
@@ -80,6 +81,8 @@ class BookingRequest:
     notes: str | None = None
     source_ref: str | None = None
     """What created it when not a person (``alert:<id>``); a second booking with it returns the first."""
+    booked_by: str | None = None
+    """The API key booking it, if any (a booking key reads and changes only what it booked)."""
 
 
 class _DuplicateSource(Exception):
@@ -159,6 +162,7 @@ class BookingService:
             parts_available=parts_ready_at is None,
             parts_ready_at=parts_ready_at,
             source_ref=req.source_ref,
+            booked_by=req.booked_by,
         )
 
         tz = ZoneInfo(tech.timezone)
@@ -294,6 +298,7 @@ class BookingService:
                 verdict = self.cancellation.assess(appt.start, now)
                 cancellation = Cancellation(at=now, late=verdict.late, fee=verdict.fee, reason=reason)
             await appointments.cancel(conn, appt.id, cancellation)
+            await customer_links.delete_for_appointment(conn, appt.id)  # they die with it
             cancelled = replace(appt, status=_S.CANCELLED, hold_expires_at=None, cancellation=cancellation)
             if appt.status is not _S.HELD:
                 names = await self.catalog.names(cancelled.technician_id, cancelled.bay_id, conn)
@@ -468,7 +473,7 @@ class BookingService:
     async def _get_for_update(self, conn: asyncpg.Connection, appointment_id: str) -> Appointment:
         appt = await appointments.get(conn, appointment_id, for_update=True)
         if appt is None:
-            raise NotFound(f"no appointment {appointment_id}", appointment_id=appointment_id)
+            raise unknown_appointment(appointment_id)
         return appt
 
     async def _by_source(self, source_ref: str) -> Appointment | None:

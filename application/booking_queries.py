@@ -13,12 +13,12 @@ from datetime import datetime
 
 import asyncpg
 
+from application.access import unknown_appointment
 from application.catalog_cache import CatalogCache
 from application.clock import Clock, SystemClock
 from application.ports import ResourceDirectory, ResourceView
 from application.transactions import read
 from domain.appointment import Appointment, AppointmentStatus
-from domain.errors import NotFound
 from domain.invites import InviteDelivery
 from domain.resources import Technician
 from domain.time_windows import Interval, require_aware
@@ -52,7 +52,7 @@ async def load_appointment(pool: asyncpg.Pool, appointment_id: str) -> Appointme
     """The appointment as the store has it; ``NotFound`` when there is none."""
     appt = await read(pool, lambda conn: appointments.get(conn, appointment_id))
     if appt is None:
-        raise NotFound(f"no appointment {appointment_id}", appointment_id=appointment_id)
+        raise unknown_appointment(appointment_id)
     return appt
 
 
@@ -77,9 +77,21 @@ class BookingQueries:
         """When the vehicle has live appointments or holds in ``window`` (the store: any shop)."""
         return await read(self.pool, lambda conn: appointments.vehicle_busy(conn, vehicle_id, window, now))
 
-    async def list_by_vehicle(self, vehicle_id: str, limit: int = 50, offset: int = 0) -> list[Appointment]:
+    async def list_by_vehicle(
+        self,
+        vehicle_id: str,
+        limit: int = 50,
+        offset: int = 0,
+        *,
+        shop_ids: Sequence[str] | None = None,
+        booked_by: str | None = None,
+    ) -> list[Appointment]:
+        """A vehicle's appointments, newest first; ``shop_ids``/``booked_by`` narrow them to a caller's scope."""
         return await read(
-            self.pool, lambda conn: appointments.list_by_vehicle(conn, vehicle_id, limit=limit, offset=offset)
+            self.pool,
+            lambda conn: appointments.list_by_vehicle(
+                conn, vehicle_id, limit=limit, offset=offset, shop_ids=shop_ids, booked_by=booked_by
+            ),
         )
 
     async def technician_schedule(
@@ -127,8 +139,13 @@ class BookingQueries:
             bays={v.resource_id: v for v in views[len(techs) :]},
         )
 
-    async def count_by_vehicle(self, vehicle_id: str) -> int:
-        return await read(self.pool, lambda conn: appointments.count_by_vehicle(conn, vehicle_id))
+    async def count_by_vehicle(
+        self, vehicle_id: str, *, shop_ids: Sequence[str] | None = None, booked_by: str | None = None
+    ) -> int:
+        return await read(
+            self.pool,
+            lambda conn: appointments.count_by_vehicle(conn, vehicle_id, shop_ids=shop_ids, booked_by=booked_by),
+        )
 
     async def invites(self, appointment_id: str) -> list[InviteDelivery]:
         """The delivery state of the appointment's calendar invites, one per provider."""

@@ -9,13 +9,14 @@ actors' calendars, which change with every booking, are never cached here.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
 
 import asyncpg
 
+from application.access import unknown_technician
 from application.transactions import read
 from domain.catalog import ServiceType
 from domain.errors import InvalidRequest, NotFound
@@ -97,7 +98,7 @@ class CatalogCache:
 
         tech = await self._cached(("technician", technician_id), load, conn)
         if tech is None:
-            raise NotFound(f"no technician {technician_id!r}", technician_id=technician_id)
+            raise unknown_technician(technician_id)
         return tech
 
     async def bay(self, bay_id: str, conn: asyncpg.Connection | None = None) -> ServiceBay:
@@ -110,13 +111,25 @@ class CatalogCache:
         return bay
 
     async def list_technicians(
-        self, *, shop_id: str | None, skill: str | None, limit: int, offset: int
+        self,
+        *,
+        shop_id: str | None,
+        skill: str | None,
+        limit: int,
+        offset: int,
+        within_shops: Collection[str] | None = None,
     ) -> tuple[list[Technician], int]:
-        """A page of technicians (read through, not cached: it is paginated) and the total."""
+        """A page of technicians (read through, not cached: it is paginated) and the total.
+
+        ``within_shops`` limits them to a caller's shops (None: every shop).
+        """
+        shops = None if within_shops is None else sorted(within_shops)
 
         async def load(conn: asyncpg.Connection) -> tuple[list[Technician], int]:
-            items = await catalog.list_technicians(conn, shop_id=shop_id, skill=skill, limit=limit, offset=offset)
-            return items, await catalog.count_technicians(conn, shop_id=shop_id, skill=skill)
+            items = await catalog.list_technicians(
+                conn, shop_id=shop_id, skill=skill, limit=limit, offset=offset, within_shops=shops
+            )
+            return items, await catalog.count_technicians(conn, shop_id=shop_id, skill=skill, within_shops=shops)
 
         return await read(self._pool, load)
 

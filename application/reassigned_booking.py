@@ -65,6 +65,7 @@ async def book_reassigned(
         notes=req.notes,
         parts_available=True,
         source_ref=req.source_ref,
+        booked_by=req.booked_by,
     )
     tz = ZoneInfo(cat.shop.timezone)
     day = local_date(start, tz)

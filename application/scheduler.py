@@ -104,11 +104,17 @@ class Scheduler:
         hold: bool,
         shop_id: str | None = None,
         source_ref: str | None = None,
+        booked_by: str | None = None,
         now: datetime | None = None,
     ) -> Appointment:
-        """Book the technician, bay and start a client chose; SlotTaken carries alternatives."""
+        """Book the technician, bay and start a client chose; SlotTaken carries alternatives.
+
+        A technician outside ``search.within_shops`` is refused exactly as an unknown one.
+        """
         try:
             tech = await self.catalog.technician(technician_id)
+            if search.within_shops is not None and tech.shop_id not in search.within_shops:
+                raise NotFound(f"no technician {technician_id}")
         except NotFound:  # a name in the request body, not the resource addressed: invalid input
             raise InvalidRequest(f"no technician {technician_id!r}", field="technician_id") from None
         if shop_id is not None and tech.shop_id != shop_id:
@@ -131,6 +137,7 @@ class Scheduler:
             customer=customer,
             notes=notes,
             source_ref=source_ref,
+            booked_by=booked_by,
         )
         try:
             return await self.booking.book(request, hold=hold, now=now)
@@ -159,6 +166,7 @@ class Scheduler:
         notes: str | None,
         hold: bool,
         source_ref: str | None = None,
+        booked_by: str | None = None,
         now: datetime | None = None,
     ) -> Appointment:
         """Book the optimizer's best slot.
@@ -177,7 +185,7 @@ class Scheduler:
                 try:
                     return await book_reassigned(
                         self.booking,
-                        self._request(search, duration, offer.slot, customer, notes, source_ref),
+                        self._request(search, duration, offer.slot, customer, notes, source_ref, booked_by),
                         offer.moves,
                         now,
                     )
@@ -198,9 +206,8 @@ class Scheduler:
                 )
             for slot in result.slots[:SLOTS_PER_ROUND]:
                 try:
-                    return await self.booking.book(
-                        self._request(search, duration, slot, customer, notes, source_ref), hold=hold, now=now
-                    )
+                    request = self._request(search, duration, slot, customer, notes, source_ref, booked_by)
+                    return await self.booking.book(request, hold=hold, now=now)
                 except (SlotTaken, DailyCapReached, VehicleAlreadyBooked) as exc:  # lost to a concurrent booking
                     last = exc
         alternatives = await self._alternatives(replace(search, exact_start=None), now)
@@ -215,6 +222,7 @@ class Scheduler:
         customer: Customer,
         notes: str | None,
         source_ref: str | None,
+        booked_by: str | None,
     ) -> BookingRequest:
         return BookingRequest(
             shop_id=slot.shop_id,
@@ -225,6 +233,7 @@ class Scheduler:
             customer=customer,
             notes=notes,
             source_ref=source_ref,
+            booked_by=booked_by,
         )
 
     async def _alternatives(self, search: SlotSearch, now: datetime | None) -> list[Slot]:

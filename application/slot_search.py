@@ -105,6 +105,8 @@ class SlotSearch:
     """Technicians not to offer (one whose absence is being planned for: ``application.time_off``)."""
     health_considered: bool = False
     """The vehicle's health has been applied to urgency and duration (``VehicleContext``): not again."""
+    within_shops: frozenset[str] | None = None
+    """The caller's shops (None: the whole chain); a shop outside them is as unknown as one that does not exist."""
 
     def job(self, duration: timedelta) -> Job:
         """The job this search is for, with its resolved duration."""
@@ -264,6 +266,8 @@ class SlotFinder:
 
     async def _shops_for(self, search: SlotSearch) -> list[Shop]:
         shops = await self._catalog.shops()
+        if search.within_shops is not None:
+            shops = [s for s in shops if s.id in search.within_shops]
         if search.shop_ids:
             by_id = {s.id: s for s in shops}
             missing = [s for s in search.shop_ids if s not in by_id]

@@ -8,13 +8,18 @@ tests pass in-process ones. Nothing here knows Ray.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import asyncpg
 
+from application.api_keys import ApiKeys
+from application.authorized import AuthorizedUseCases
 from application.booking import BookingService
 from application.booking_queries import BookingQueries
+from application.calendar_feed_tokens import CalendarFeedTokens
 from application.catalog_cache import CatalogCache
 from application.clock import Clock
+from application.customer_links import CustomerLinks
 from application.neighbour_ports import Neighbours
 from application.parts_inventory import PartsInventory
 from application.ports import ResourceDirectory
@@ -39,6 +44,10 @@ class Application:
     finder: SlotFinder
     scheduler: Scheduler
     directory: ResourceDirectory
+    authorized: AuthorizedUseCases
+    """The use cases as a caller may run them (the HTTP API's way in)."""
+    keys: ApiKeys
+    links: CustomerLinks
 
 
 def build_application(
@@ -51,6 +60,7 @@ def build_application(
     solver_deadline_s: float = 2.0,
     clock: Clock | None = None,
     neighbours: Neighbours | None = None,
+    customer_link_ttl: timedelta = timedelta(days=90),
 ) -> Application:
     """Everything above the store over ``pool``, reaching calendars through ``directory``.
 
@@ -73,4 +83,17 @@ def build_application(
         inventory=inventory,
     )
     room = RoomMaker(pool, catalog, CalendarAvailability(queries), policy)
-    return Application(pool, catalog, booking, queries, finder, Scheduler(finder, booking, catalog, room), directory)
+    scheduler = Scheduler(finder, booking, catalog, room)
+    authorized = AuthorizedUseCases(scheduler, booking, queries, catalog, CalendarFeedTokens(pool))
+    return Application(
+        pool,
+        catalog,
+        booking,
+        queries,
+        finder,
+        scheduler,
+        directory,
+        authorized,
+        ApiKeys(pool, clock),
+        CustomerLinks(pool, customer_link_ttl, clock),
+    )

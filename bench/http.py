@@ -90,7 +90,25 @@ async def fresh_database(server: str) -> str:
     url = _with_database(server, name)
     await migrate(url)
     await seed_demo_if_empty(url)
+    await _admin_key(url)
     return url
+
+
+HEADERS: dict[str, str] = {}
+"""What every load client sends: an admin key of the bench's database (the real authentication path)."""
+
+
+async def _admin_key(url: str) -> None:
+    from application.access import Role
+    from application.api_keys import ApiKeys
+    from store.database import create_pool
+
+    pool = await create_pool(url, min_size=1, max_size=1)
+    try:
+        issued = await ApiKeys(pool).create(Role.ADMIN, name="bench/http.py")
+    finally:
+        await pool.close()
+    HEADERS["Authorization"] = f"Bearer {issued.secret}"
 
 
 async def drop_database(server: str, url: str) -> None:
@@ -114,6 +132,11 @@ def app_args(database_url: str, redis_url: str, tag: str) -> dict[str, Any]:
             # hourly jobs back to back: every working hour of a technician is a distinct slot
             "buffer_time_minutes": 0,
             "max_bookings_per_technician_per_day": 10,
+            # the bench measures throughput, not the limits in front of it
+            "rate_limit_search_per_second": 1_000_000,
+            "rate_limit_search_burst": 1_000_000,
+            "rate_limit_write_per_second": 1_000_000,
+            "rate_limit_write_burst": 1_000_000,
         },
         "start_bridge": False,
     }
@@ -220,7 +243,7 @@ async def search_latency(base: str, total: int, clients: int) -> dict[str, float
     statuses: Counter[int] = Counter()
     remaining = iter(range(total))
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=base + "/api/v1", timeout=60, limits=limits) as client:
+    async with httpx.AsyncClient(base_url=base + "/api/v1", timeout=60, limits=limits, headers=HEADERS) as client:
         first = time.perf_counter()
         response = await client.post("/slots/available", json=body)
         first_ms = (time.perf_counter() - first) * 1000
@@ -254,7 +277,7 @@ async def booking_plan(base: str, days: int) -> list[dict[str, Any]]:
 
     plan: list[dict[str, Any]] = []
     today = datetime.now(UTC).date()
-    async with httpx.AsyncClient(base_url=base + "/api/v1", timeout=60) as client:
+    async with httpx.AsyncClient(base_url=base + "/api/v1", timeout=60, headers=HEADERS) as client:
         for shop in SHOPS:
             techs = (await client.get("/technicians", params={"shop_id": shop, "skill": "general"})).json()["items"]
             zone = ZoneInfo(TIMEZONES[shop])
@@ -287,7 +310,7 @@ async def booking_throughput(base: str, plan: list[dict[str, Any]], clients: int
     codes: Counter[str] = Counter()
     queue = iter(enumerate(plan))
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=base + "/api/v1", timeout=120, limits=limits) as client:
+    async with httpx.AsyncClient(base_url=base + "/api/v1", timeout=120, limits=limits, headers=HEADERS) as client:
 
         async def worker() -> None:
             for i, slot in queue:

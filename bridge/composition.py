@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import asyncpg
 
 from actors.factory import RayDirectory
@@ -28,6 +30,7 @@ def ray_application(settings: Settings, pool: asyncpg.Pool, database_url: str) -
         multi_runner=RaySolveRunner(deadline_s=deadline),
         solver_deadline_s=deadline,
         neighbours=neighbours(settings),
+        customer_link_ttl=timedelta(days=settings.customer_link_ttl_days),
     )
 
 

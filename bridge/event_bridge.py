@@ -20,6 +20,7 @@ from typing import Any
 import asyncpg
 import redis.asyncio as aioredis
 
+from application.customer_links import CustomerLinks
 from bridge.alert_handler import AlertHandler
 from bridge.consumer import ConsumerConfig, StreamConsumer
 from bridge.invite_handler import InviteHandler
@@ -29,8 +30,10 @@ from bridge.ports import AlertDetailsSource, AutoBooker
 from bridge.reminders import ReminderScheduler
 from bridge.streams import StreamNames
 from config.settings import Settings
+from domain.errors import NotFound
 from domain.events import EventType
 from integrations import InviteDispatcher
+from integrations.confirmation_email import ManageLink
 from integrations.dispatcher import INVITE_EVENT_TYPES
 from integrations.from_settings import alert_service, invite_dispatcher
 from store.invite_repository import PostgresInviteRepository
@@ -224,13 +227,29 @@ async def open_event_bridge(
         raise
     dispatcher = None
     if calendar_targets_configured(settings):
-        dispatcher = invite_dispatcher(settings, PostgresInviteRepository(pool))
+        dispatcher = invite_dispatcher(
+            settings, PostgresInviteRepository(pool), manage_link=manage_link_maker(settings, pool)
+        )
     details = alert_service(settings)
     bridge = EventBridge(settings, pool, redis, booker, options, invites=dispatcher, alert_details=details)
     bridge._closers += [pool.close, redis.aclose]
     if details is not None:
         bridge._closers.append(details.aclose)
     return bridge
+
+
+def manage_link_maker(settings: Settings, pool: asyncpg.Pool) -> ManageLink:
+    """Makes the customer link a confirmation email carries (``manage_url``, as in the booking answer)."""
+    links = CustomerLinks(pool, timedelta(days=settings.customer_link_ttl_days))
+
+    async def manage_url(appointment_id: str) -> str | None:
+        try:
+            token = await links.issue_for(appointment_id)
+        except NotFound:
+            return None
+        return f"{settings.base_url}/api/v1/appointments/{appointment_id}?token={token}"
+
+    return manage_url
 
 
 async def _open_pool(settings: Settings) -> asyncpg.Pool:

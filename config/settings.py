@@ -6,6 +6,7 @@ every worker process, and each builds its own from the same environment.
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 from decimal import Decimal
 from functools import lru_cache
@@ -101,6 +102,12 @@ class Settings(BaseSettings):
     solver_time_limit_seconds: float = Field(2.0, gt=0)
     actor_idle_seconds: float = Field(600, gt=0)
     ray_address: str | None = None
+    node_ip_address: str | None = None
+    """This node's address for Ray and Serve's own sockets. Unset (one node): they all bind loopback and only
+    the API port binds ``HOST``. Set it on every node of a multi-node cluster (with ``ray start
+    --node-ip-address``), and keep Ray's token authentication on."""
+    ray_dashboard: bool = False
+    """Start Ray's dashboard with the local node (off: one more port, and it can run code on the cluster)."""
     ray_namespace: str = "scheduling"
     """Namespace of the named resource and bridge actors (tests use their own)."""
     hold_sweep_seconds: float = Field(15, gt=0)
@@ -110,11 +117,37 @@ class Settings(BaseSettings):
     idempotency_retention_hours: float = Field(24, ge=24)
     """Idempotency records are kept this long (at least 24 h), then purged by the ingress every hour."""
 
+    auth_disabled: bool = False
+    """Turn authentication off (every caller is an admin): local experiments only. Refused unless the API
+    binds a loopback address (``HOST``); logged as a warning at every start."""
+    public_url: str | None = None
+    """The service's address as customers reach it, for the links in answers and emails
+    (default ``http://localhost:PORT``)."""
+    customer_link_ttl_days: float = Field(90, gt=0)
+    """A customer link dies after this long, or earlier when its appointment ends or is cancelled."""
+    rate_limit_search_per_second: float = Field(5, gt=0)
+    """Slot searches a key (or, without one, a client address) may make per second, sustained."""
+    rate_limit_search_burst: int = Field(20, ge=1)
+    """Slot searches allowed at once before the sustained rate applies."""
+    rate_limit_write_per_second: float = Field(5, gt=0)
+    """Bookings, changes and cancellations per key (or client address) per second, sustained."""
+    rate_limit_write_burst: int = Field(20, ge=1)
+
     @model_validator(mode="after")
     def _reserves_leave_room(self) -> Settings:
         if self.urgent_reserve_share + self.priority_reserve_share >= 1:
             raise ValueError("URGENT_RESERVE_SHARE + PRIORITY_RESERVE_SHARE must be below 1")
         return self
+
+    @property
+    def base_url(self) -> str:
+        """Where customers reach the service (``PUBLIC_URL``, else ``http://localhost:PORT``), no trailing slash."""
+        return (self.public_url or f"http://localhost:{self.port}").rstrip("/")
+
+    @property
+    def binds_loopback_only(self) -> bool:
+        """Whether the API listens on a loopback address only (``HOST``)."""
+        return is_loopback(self.host)
 
     @property
     def embedded_database(self) -> bool:
@@ -153,6 +186,16 @@ class Settings(BaseSettings):
             free_before=timedelta(hours=self.free_cancellation_hours),
             late_fee=self.late_cancellation_fee,
         )
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names a loopback address (``127.0.0.0/8``, ``::1``, ``localhost``)."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 @lru_cache(maxsize=1)

@@ -1,25 +1,33 @@
-"""The HTTP API (FastAPI), thin: parse, call the application layer, map errors.
+"""The HTTP API (FastAPI), thin: parse, name the caller, call the application layer, map errors.
 
-Handlers find the application services through ``services(request)``: the
-Serve replica registers them at start-up, a plain ASGI app may set
-``app.state.services``, so the same routes run behind Ray Serve and uvicorn.
+Handlers find the application services through ``services(request)``
+(``deployments.registry``), so the same routes run behind Ray Serve and
+uvicorn. Every operation but ``/healthz`` and ``/openapi.json`` needs a caller
+(``deployments.authentication``); what it may do is checked in
+``application.authorized``, never here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse
 
+from application.access import Action, Caller
 from application.slot_search import SlotSearch
 from deployments import mapping, schemas
+from deployments.authentication import CalendarAccess, CallerOrLink, CurrentCaller, RequireCredentials
 from deployments.idempotency import run_idempotent
 from deployments.openapi import install_openapi, problem_answers
 from deployments.problems import install_problem_handlers
+from deployments.rate_limits import EndpointClass
+from deployments.registry import register_services, registered_services, services
 from deployments.services import Services
+from domain.appointment import Appointment
 from domain.customer import CustomerTier
 from domain.errors import DomainError, InvalidRequest
 from domain.time_windows import Interval, in_supported_range, local_day_bounds, supported_range_text
@@ -28,29 +36,39 @@ API_PREFIX = "/api/v1"
 ICS = "text/calendar; charset=utf-8"
 
 
-_registered: list[Services] = []
+log = logging.getLogger(__name__)
 
-
-def register_services(svc: Services) -> None:
-    """Make ``svc`` the process's services.
-
-    Serve pickles the ingress's FastAPI app into the replica by value, so the
-    replica's copy is not the module's ``app`` object; this module, imported
-    by reference, is shared, and so is what is registered here.
-    """
-    _registered[:] = [svc]
-
-
-def services(request: Request) -> Services:
-    found: Services | None = getattr(request.app.state, "services", None) or (_registered[0] if _registered else None)
-    if found is None:
-        raise RuntimeError("the API's services are not initialized")
-    return found
-
+__all__ = ["create_api", "register_services", "services"]
 
 Svc = Annotated[Services, Depends(services)]
 Limit = Annotated[int, Query(ge=1, le=200)]
 Offset = Annotated[int, Query(ge=0, le=1_000_000)]
+
+
+def _rate_limited(endpoint_class: EndpointClass, *, links: bool = False) -> Any:
+    """The caller, after taking a token from its bucket for ``endpoint_class`` (429 when there is none).
+
+    With ``links``, a customer link's ``?token=`` names the caller too (the operations on one appointment).
+    """
+
+    async def check(request: Request, caller: Caller) -> Caller:
+        anonymous = caller.key_id is None and caller.appointment_id is None
+        client = request.client.host if request.client else "unknown"
+        services(request).rate_limits.check(endpoint_class, f"address:{client}" if anonymous else caller.principal)
+        return caller
+
+    async def key_holder(request: Request, caller: CurrentCaller) -> Caller:
+        return await check(request, caller)
+
+    async def key_or_link_holder(request: Request, caller: CallerOrLink) -> Caller:
+        return await check(request, caller)
+
+    return Depends(key_or_link_holder if links else key_holder)
+
+
+SearchCaller = Annotated[Caller, _rate_limited(EndpointClass.SEARCH)]
+WriteCaller = Annotated[Caller, _rate_limited(EndpointClass.WRITE)]
+LinkWriteCaller = Annotated[Caller, _rate_limited(EndpointClass.WRITE, links=True)]
 
 
 async def _render(exc: DomainError, svc: Services) -> DomainError:
@@ -70,19 +88,61 @@ def _json(model: Any, status: int = 200) -> JSONResponse:
 
 
 async def _idempotent(
-    request: Request, svc: Services, handle: Callable[[], Awaitable[Response]], *, created: bool = False
+    request: Request,
+    svc: Services,
+    caller: Caller,
+    handle: Callable[[], Awaitable[Response]],
+    *,
+    created: bool = False,
+    with_link: bool = False,
 ) -> Response:
-    """Run a write under its ``Idempotency-Key``; a committed effect is answered as the appointment now stands."""
+    """Run a write under the caller's ``Idempotency-Key``; a committed effect is answered as it now stands.
+
+    Keys are scoped to the caller (its API key): two callers never replay each other's answers. A replay
+    answers the first answer as it was, its customer link included (stored with the answer for the
+    retention, as the customer's name and email are); an effect whose answer was lost gets a fresh link.
+    """
 
     async def replay(appointment_id: str) -> Response:
         appt = await svc.queries.get(appointment_id)
-        response = _json(await mapping.appointment_out(appt, svc.catalog), 201 if created else 200)
+        response = await _appointment_answer(appt, svc, caller, 201 if created else 200, with_link=with_link)
         if created:
             response.headers["Location"] = f"{API_PREFIX}/appointments/{appt.id}"
         return response
 
     stale_after = dt.timedelta(seconds=svc.settings.idempotency_in_flight_timeout_seconds)
-    return await run_idempotent(request, svc.pool, handle, replay=replay, stale_after=stale_after)
+    return await run_idempotent(
+        request, svc.pool, handle, replay=replay, stale_after=stale_after, principal=caller.principal
+    )
+
+
+async def _customer_link(appt: Appointment, svc: Services) -> str | None:
+    """A new customer link's URL for ``appt``; None (logged) if it cannot be made: the answer stands without it."""
+    if not appt.blocks(svc.app.booking.clock.now()):
+        return None
+    try:
+        token = await svc.app.links.issue(appt)
+    except Exception:
+        log.warning("no customer link for appointment %s", appt.id, exc_info=True)
+        return None
+    return f"{svc.settings.base_url}{API_PREFIX}/appointments/{appt.id}?token={token}"
+
+
+async def _calendar_url(appt: Appointment, svc: Services, caller: Caller) -> str:
+    """The appointment's ``.ics`` at its secret URL (calendar apps send no keys)."""
+    token = await svc.authorized.appointment_file_token(caller, appt)
+    return f"{svc.settings.base_url}{API_PREFIX}/appointments/{appt.id}/calendar.ics?token={token}"
+
+
+async def _appointment_answer(
+    appt: Appointment, svc: Services, caller: Caller, status: int = 200, *, with_link: bool = False
+) -> JSONResponse:
+    """One appointment, with its calendar file's secret URL and (for a booking answer) the customer's link."""
+    out = await mapping.appointment_out(appt, svc.catalog)
+    out.calendar_url = await _calendar_url(appt, svc, caller)
+    if with_link:
+        out.manage_url = await _customer_link(appt, svc)
+    return _json(out, status)
 
 
 router = APIRouter(
@@ -91,8 +151,14 @@ router = APIRouter(
     # and lose a dependency; each route adds the other problems it can answer (RFC 9457, all of them).
     responses=problem_answers(
         {
+            401: "`unauthorized`: no API key, or one that is unknown, expired or revoked (a customer link: "
+            "expired, or its appointment ended or was cancelled)",
+            403: "`forbidden`: the key's role may not do this (whatever the object; an object outside the key's "
+            "shops answers 404 as an unknown one does)",
             422: "Invalid request: `validation_error` (the failing fields in `errors`), `invalid_request`, or "
             "`idempotency_key_reused` (an Idempotency-Key sent before with another request)",
+            429: "`rate_limited` (searches and writes): the caller's key, or its address, is over its limit; "
+            "retry after `Retry-After` seconds",
             503: "A dependency (the database, an actor) is unavailable or the service is overloaded; try again",
         }
     ),
@@ -114,8 +180,8 @@ SEARCH_PROBLEMS = problem_answers(
 # -- slots ---------------------------------------------------------------------
 
 
-async def _search(query: schemas.SlotQuery, svc: Services) -> schemas.SlotSearchResponse:
-    result = await svc.scheduler.find(mapping.search_from_query(query))
+async def _search(query: schemas.SlotQuery, svc: Services, caller: Caller) -> schemas.SlotSearchResponse:
+    result = await svc.authorized.search(caller, mapping.search_from_query(query))
     return await mapping.search_out(result, svc.catalog)
 
 
@@ -125,15 +191,17 @@ async def _search(query: schemas.SlotQuery, svc: Services) -> schemas.SlotSearch
     tags=["slots"],
     responses={**SEARCH_PROBLEMS, **problem_answers({400: UNREADABLE_BODY})},
 )
-async def post_slots(query: schemas.SlotQuery, svc: Svc) -> schemas.SlotSearchResponse:
-    """The best few slots for a job (the service card's example body)."""
-    return await _search(query, svc)
+async def post_slots(query: schemas.SlotQuery, svc: Svc, caller: SearchCaller) -> schemas.SlotSearchResponse:
+    """The best few slots for a job (the service card's example body), at the caller's shops."""
+    return await _search(query, svc, caller)
 
 
 @router.get("/slots/available", response_model=schemas.SlotSearchResponse, tags=["slots"], responses=SEARCH_PROBLEMS)
-async def get_slots(query: Annotated[schemas.SlotSearchParams, Query()], svc: Svc) -> schemas.SlotSearchResponse:
+async def get_slots(
+    query: Annotated[schemas.SlotSearchParams, Query()], svc: Svc, caller: SearchCaller
+) -> schemas.SlotSearchResponse:
     """The same search as query parameters: ``lat``/``lon`` for the location, ``start``/``end`` for the window."""
-    return await _search(query.as_query(), svc)
+    return await _search(query.as_query(), svc, caller)
 
 
 # -- appointments ----------------------------------------------------------------
@@ -155,7 +223,9 @@ async def get_slots(query: Annotated[schemas.SlotSearchParams, Query()], svc: Sv
         }
     ),
 )
-async def create_appointment(body: schemas.AppointmentCreate, request: Request, svc: Svc) -> Response:
+async def create_appointment(
+    body: schemas.AppointmentCreate, request: Request, svc: Svc, caller: WriteCaller
+) -> Response:
     """Book (or, with ``hold: true``, hold for 15 minutes) a chosen slot or the best one."""
 
     async def handle() -> Response:
@@ -177,7 +247,8 @@ async def create_appointment(body: schemas.AppointmentCreate, request: Request, 
                         "choose both technician_id and service_bay, or neither (the service then picks)",
                         field="technician_id" if not body.technician_id else "service_bay",
                     )
-                appt = await svc.scheduler.book_chosen(
+                appt = await svc.authorized.book_chosen(
+                    caller,
                     search,
                     technician_id=body.technician_id,
                     bay=body.service_bay,
@@ -188,15 +259,16 @@ async def create_appointment(body: schemas.AppointmentCreate, request: Request, 
                     shop_id=body.shop_id,
                 )
             else:
-                appt = await svc.scheduler.book_best(search, customer=customer, notes=body.notes, hold=body.hold)
+                appt = await svc.authorized.book_best(
+                    caller, search, customer=customer, notes=body.notes, hold=body.hold
+                )
         except DomainError as exc:
             raise await _render(exc, svc) from None
-        out = await mapping.appointment_out(appt, svc.catalog)
-        response = _json(out, 201)
+        response = await _appointment_answer(appt, svc, caller, 201, with_link=True)
         response.headers["Location"] = f"{API_PREFIX}/appointments/{appt.id}"
         return response
 
-    return await _idempotent(request, svc, handle, created=True)
+    return await _idempotent(request, svc, caller, handle, created=True, with_link=True)
 
 
 @router.post(
@@ -211,21 +283,22 @@ async def create_appointment(body: schemas.AppointmentCreate, request: Request, 
         }
     ),
 )
-async def confirm_appointment(appointment_id: str, request: Request, svc: Svc) -> Response:
+async def confirm_appointment(appointment_id: str, request: Request, svc: Svc, caller: WriteCaller) -> Response:
     """Confirm a hold (410 once it has expired)."""
 
     async def handle() -> Response:
-        appt = await svc.booking.confirm(appointment_id)
-        return _json(await mapping.appointment_out(appt, svc.catalog))
+        appt = await svc.authorized.confirm(caller, appointment_id)
+        return await _appointment_answer(appt, svc, caller, with_link=True)
 
-    return await _idempotent(request, svc, handle)
+    return await _idempotent(request, svc, caller, handle, with_link=True)
 
 
 @router.get("/appointments/vehicle/{vehicle_id}", response_model=schemas.AppointmentList, tags=["appointments"])
-async def vehicle_appointments(vehicle_id: str, svc: Svc, limit: Limit = 20, offset: Offset = 0) -> Any:
-    """A vehicle's appointments, newest first."""
-    items = await svc.queries.list_by_vehicle(vehicle_id, limit=limit, offset=offset)
-    total = await svc.queries.count_by_vehicle(vehicle_id)
+async def vehicle_appointments(
+    vehicle_id: str, svc: Svc, caller: CurrentCaller, limit: Limit = 20, offset: Offset = 0
+) -> Any:
+    """A vehicle's appointments that the caller may see (its shops; a booking key: what it booked), newest first."""
+    items, total = await svc.authorized.vehicle_appointments(caller, vehicle_id, limit=limit, offset=offset)
     return schemas.AppointmentList(
         items=[await mapping.appointment_out(a, svc.catalog) for a in items],
         page=schemas.Page(total=total, limit=limit, offset=offset),
@@ -238,9 +311,11 @@ async def vehicle_appointments(vehicle_id: str, svc: Svc, limit: Limit = 20, off
     tags=["appointments"],
     responses=problem_answers({404: UNKNOWN_APPOINTMENT}),
 )
-async def get_appointment(appointment_id: str, svc: Svc) -> Any:
+async def get_appointment(appointment_id: str, svc: Svc, caller: CallerOrLink) -> Any:
     """The appointment, with the state of its calendar invites."""
-    out = await mapping.appointment_out(await svc.queries.get(appointment_id), svc.catalog)
+    appt = await svc.authorized.appointment(caller, appointment_id)
+    out = await mapping.appointment_out(appt, svc.catalog)
+    out.calendar_url = await _calendar_url(appt, svc, caller)
     deliveries = await svc.queries.invites(out.id)
     out.invites = [mapping.invite_out(d) for d in deliveries]
     return out
@@ -262,37 +337,33 @@ async def get_appointment(appointment_id: str, svc: Svc) -> Any:
     ),
 )
 async def update_appointment(
-    appointment_id: str, body: schemas.AppointmentUpdate, request: Request, svc: Svc
+    appointment_id: str, body: schemas.AppointmentUpdate, request: Request, svc: Svc, caller: LinkWriteCaller
 ) -> Response:
     """Reschedule (new ``datetime``, optionally technician/bay) and/or edit notes and customer."""
 
     async def handle() -> Response:
-        appt = await svc.queries.get(appointment_id)
+        appt = await svc.authorized.appointment(caller, appointment_id)
         try:
             if body.datetime is not None:
-                bay_id = None
-                if body.service_bay is not None:
-                    cat = await svc.catalog.shop_catalog(appt.shop_id)
-                    bay = next((b for b in cat.bays if body.service_bay in (b.id, b.name)), None)
-                    if bay is None:
-                        raise InvalidRequest(
-                            f"no service bay {body.service_bay!r} at {appt.shop_id}", field="service_bay"
-                        )
-                    bay_id = bay.id
-                appt = await svc.booking.reschedule(
-                    appointment_id, start=body.datetime, technician_id=body.technician_id, bay_id=bay_id
+                appt = await svc.authorized.reschedule(
+                    caller,
+                    appointment_id,
+                    start=body.datetime,
+                    technician_id=body.technician_id,
+                    bay=body.service_bay,
                 )
             if "notes" in body.model_fields_set or "customer" in body.model_fields_set:
-                appt = await svc.booking.update_details(
+                appt = await svc.authorized.update_details(
+                    caller,
                     appointment_id,
                     notes=body.notes if "notes" in body.model_fields_set else appt.notes,
                     customer=mapping.customer_from(body.customer) if body.customer else appt.customer,
                 )
         except DomainError as exc:
             raise await _render(exc, svc) from None
-        return _json(await mapping.appointment_out(appt, svc.catalog))
+        return await _appointment_answer(appt, svc, caller)
 
-    return await _idempotent(request, svc, handle)
+    return await _idempotent(request, svc, caller, handle)
 
 
 @router.delete(
@@ -310,6 +381,7 @@ async def cancel_appointment(
     appointment_id: str,
     request: Request,
     svc: Svc,
+    caller: LinkWriteCaller,
     reason: Annotated[str | None, Query(max_length=500)] = None,
 ) -> Response:
     """Cancel by the policy: free more than 24 h ahead, else late with the fee recorded.
@@ -318,10 +390,10 @@ async def cancel_appointment(
     """
 
     async def handle() -> Response:
-        appt = await svc.booking.cancel(appointment_id, reason=reason)
+        appt = await svc.authorized.cancel(caller, appointment_id, reason=reason)
         return _json(await mapping.appointment_out(appt, svc.catalog))
 
-    return await _idempotent(request, svc, handle)
+    return await _idempotent(request, svc, caller, handle)
 
 
 @router.get(
@@ -330,9 +402,10 @@ async def cancel_appointment(
     response_class=Response,
     responses={200: {"content": {"text/calendar": {}}}, **problem_answers({404: UNKNOWN_APPOINTMENT})},
 )
-async def appointment_ics(appointment_id: str, svc: Svc) -> Response:
-    """The appointment as an RFC 5545 iCalendar file."""
-    appt = await svc.queries.get(appointment_id)
+async def appointment_ics(appointment_id: str, svc: Svc, access: CalendarAccess) -> Response:
+    """The appointment as an RFC 5545 iCalendar file (with a key, a customer link, or its ``calendar_url``)."""
+    caller, feed_token = access
+    appt = await svc.authorized.appointment_for_calendar(appointment_id, caller=caller, feed_token=feed_token)
     return Response(await svc.calendar.appointment_ics(appt), media_type=ICS)
 
 
@@ -342,12 +415,14 @@ async def appointment_ics(appointment_id: str, svc: Svc) -> Response:
 @router.get("/technicians", response_model=schemas.TechnicianList, tags=["technicians"])
 async def list_technicians(
     svc: Svc,
+    caller: CurrentCaller,
     shop_id: Annotated[str | None, Query(max_length=100)] = None,
     skill: Annotated[str | None, Query(max_length=100)] = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Any:
-    techs, total = await svc.catalog.list_technicians(shop_id=shop_id, skill=skill, limit=limit, offset=offset)
+    """The technicians of the caller's shops."""
+    techs, total = await svc.authorized.technicians(caller, shop_id=shop_id, skill=skill, limit=limit, offset=offset)
     items = [mapping.technician_out(t, await svc.catalog.shop(t.shop_id)) for t in techs]
     return schemas.TechnicianList(items=items, page=schemas.Page(total=total, limit=limit, offset=offset))
 
@@ -358,8 +433,8 @@ async def list_technicians(
     tags=["technicians"],
     responses=problem_answers({404: UNKNOWN_TECHNICIAN}),
 )
-async def get_technician(technician_id: str, svc: Svc) -> Any:
-    tech = await svc.catalog.technician(technician_id)
+async def get_technician(technician_id: str, svc: Svc, caller: CurrentCaller) -> Any:
+    tech = await svc.authorized.technician(caller, technician_id)
     return mapping.technician_out(tech, await svc.catalog.shop(tech.shop_id))
 
 
@@ -410,20 +485,23 @@ def _window(shop_tz: Any, start: str | None, end: str | None, now: dt.datetime) 
 async def technician_schedule(
     technician_id: str,
     svc: Svc,
+    caller: CurrentCaller,
     from_: Annotated[str | None, Query(alias="from", max_length=40)] = None,
     to: Annotated[str | None, Query(max_length=40)] = None,
 ) -> Any:
     """Appointments, holds, working hours and free time, in the shop's time zone."""
-    tech = await svc.catalog.technician(technician_id)
+    tech = await svc.authorized.technician(caller, technician_id, Action.READ_SCHEDULE)
     shop = await svc.catalog.shop(tech.shop_id)
     window = _window(shop.tz, from_, to, dt.datetime.now(dt.UTC))
-    schedule = await svc.queries.technician_schedule(technician_id, window)
+    schedule = await svc.authorized.technician_schedule(caller, technician_id, window)
+    token = await svc.authorized.technician_feed_token(caller, technician_id)
 
     def spans(intervals: Any) -> list[schemas.Span]:
         return [schemas.Span(start=mapping.local(i.start, shop), end=mapping.local(i.end, shop)) for i in intervals]
 
     return schemas.ScheduleOut(
         technician=mapping.technician_out(tech, shop),
+        calendar_url=f"{svc.settings.base_url}{API_PREFIX}/technicians/{tech.id}/calendar.ics?token={token}",
         window=schemas.Span(start=mapping.local(window.start, shop), end=mapping.local(window.end, shop)),
         appointments=[await mapping.appointment_out(a, svc.catalog) for a in schedule.appointments],
         holds=[await mapping.appointment_out(a, svc.catalog) for a in schedule.holds],
@@ -438,9 +516,10 @@ async def technician_schedule(
     response_class=Response,
     responses={200: {"content": {"text/calendar": {}}}, **problem_answers({404: UNKNOWN_TECHNICIAN})},
 )
-async def technician_ics(technician_id: str, svc: Svc) -> Response:
-    """A feed of the technician's appointments (subscribe to it from any calendar app)."""
-    tech = await svc.catalog.technician(technician_id)
+async def technician_ics(technician_id: str, svc: Svc, access: CalendarAccess) -> Response:
+    """A feed of the technician's appointments: subscribe to the schedule's ``calendar_url`` from any calendar app."""
+    caller, feed_token = access
+    tech = await svc.authorized.technician_for_feed(technician_id, caller=caller, feed_token=feed_token)
     return Response(await svc.calendar.technician_feed(tech), media_type=ICS)
 
 
@@ -453,6 +532,12 @@ def create_api() -> FastAPI:
     )
     install_problem_handlers(app)
     app.include_router(router)
+
+    def auth_disabled() -> bool:
+        svc = getattr(app.state, "services", None) or registered_services()
+        return svc is not None and svc.settings.auth_disabled
+
+    app.add_middleware(RequireCredentials, prefix=API_PREFIX, disabled=auth_disabled)
 
     @app.get("/healthz", tags=["ops"], responses=problem_answers({503: "The database is unreachable"}))
     async def healthz(request: Request) -> dict[str, str]:

@@ -13,12 +13,14 @@ import asyncio
 import logging
 from typing import Any
 
+import ray
 from pydantic import BaseModel, ConfigDict, Field
 from ray import serve
 from ray.serve import Application
 
 from config.settings import Settings
 from deployments.api import create_api, register_services
+from deployments.ray_network import bind_replica_sockets
 from deployments.services import Services, build_services
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,8 @@ class SchedulingAPI:
     async def __init__(self, args: dict[str, Any]) -> None:  # type: ignore[misc]  # Serve awaits it
         parsed = AppArgs.model_validate(args)
         settings = Settings(**parsed.settings)
+        node_ip: str = ray.util.get_node_ip_address()  # type: ignore[no-untyped-call]
+        bind_replica_sockets(node_ip)  # Serve would bind [::] and HOST
         self._services: Services = await build_services(settings, start_bridge=parsed.start_bridge)
         register_services(self._services)
 

@@ -1,4 +1,4 @@
-"""The admin command line: ``scheduling-service {serve,migrate,seed-demo,load-shops,stop-embedded}``.
+"""The admin command line: ``scheduling-service {serve,migrate,seed-demo,load-shops,keys,stop-embedded}``.
 
 Every failure is one message on stderr and a non-zero exit status, never a
 traceback (``--traceback`` shows one). A shop file that cannot be loaded
@@ -15,10 +15,13 @@ import asyncio
 import logging
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import Any, TypeVar
 
 from config.settings import Settings, get_settings
+
+T = TypeVar("T")
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -75,6 +78,21 @@ def _parser() -> argparse.ArgumentParser:
     add("seed-demo", _seed_demo, "load the demo chain if the database has no shops yet")
     load = add("load-shops", _load_shops, "load (upsert) shops, technicians, bays, parts and service types from a file")
     load.add_argument("file", type=Path, metavar="FILE", help="a .yaml, .yml or .json shop file")
+    keys = add("keys", _keys_help, "manage API keys: create, list, revoke")
+    keys_sub = keys.add_subparsers(title="key commands", metavar="KEY_COMMAND", required=True)
+    create = keys_sub.add_parser("create", help="create a key; it is printed once, on the last line")
+    create.set_defaults(command=_keys_create, name="keys create")
+    create.add_argument("--role", required=True, choices=["booking", "staff", "admin"], help="what the key may do")
+    create.add_argument(
+        "--shop", action="append", default=None, metavar="ID", help="a shop it covers (repeat; none: the whole chain)"
+    )
+    create.add_argument("--name", default=None, help="who or what holds it")
+    create.add_argument("--expires", type=float, default=None, metavar="DAYS", help="expire after DAYS")
+    listing = keys_sub.add_parser("list", help="list keys (never their secrets)")
+    listing.set_defaults(command=_keys_list, name="keys list")
+    revoke = keys_sub.add_parser("revoke", help="revoke a key: from now on it is refused (401)")
+    revoke.set_defaults(command=_keys_revoke, name="keys revoke")
+    revoke.add_argument("id", metavar="ID", help="the key's id (`keys list`)")
     add("stop-embedded", _stop_embedded, "stop the embedded PostgreSQL and Redis started under DATA_DIR")
     return parser
 
@@ -132,6 +150,92 @@ def _load_shops(args: argparse.Namespace, settings: Settings) -> int:
 
     print(f"loaded {asyncio.run(run())} from {args.file}")
     return EXIT_OK
+
+
+def _keys_help(args: argparse.Namespace, settings: Settings) -> int:  # pragma: no cover - argparse requires one
+    raise CommandError("choose a key command: create, list or revoke", EXIT_USAGE)
+
+
+def _keys_create(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import timedelta
+
+    from application.access import Role
+    from application.api_keys import IssuedKey
+    from domain.errors import InvalidRequest
+
+    if args.expires is not None and args.expires <= 0:
+        raise CommandError("--expires must be a positive number of days", EXIT_USAGE)
+    expires = timedelta(days=args.expires) if args.expires is not None else None
+
+    async def create(keys: Any) -> IssuedKey:
+        issued: IssuedKey = await keys.create(Role(args.role), shops=args.shop, name=args.name, expires_in=expires)
+        return issued
+
+    try:
+        issued = _with_keys(settings, create)
+    except InvalidRequest as exc:
+        raise CommandError(exc.message, EXIT_USAGE) from None
+    key = issued.key
+    print(f"created key {key.id}: role {key.role.value}, {_shops(key.shops)}, expires {_when(key.expires_at)}")
+    print("store it now: it is shown only this once (only its hash is kept)")
+    print(issued.secret)
+    return EXIT_OK
+
+
+def _keys_list(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import UTC, datetime
+
+    async def list_keys(keys: Any) -> list[Any]:
+        found: list[Any] = await keys.list()
+        return found
+
+    now = datetime.now(UTC)
+    found = _with_keys(settings, list_keys)
+    if not found:
+        print("no keys")
+    for key in found:
+        state = "revoked" if key.revoked_at else ("live" if key.live(now) else "expired")
+        print(
+            f"{key.id}  {key.role.value:<7}  {state:<7}  {_shops(key.shops)}  expires {_when(key.expires_at)}"
+            f"  created {key.created_at.isoformat(timespec='seconds')}  {key.name or ''}".rstrip()
+        )
+    return EXIT_OK
+
+
+def _keys_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    async def revoke(keys: Any) -> bool:
+        return bool(await keys.revoke(args.id))
+
+    if not _with_keys(settings, revoke):
+        raise CommandError(f"no key {args.id}")
+    print(f"revoked key {args.id}")
+    return EXIT_OK
+
+
+def _with_keys(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
+    """Run ``work`` with the service's ``ApiKeys`` over a short-lived pool (after migrating)."""
+    from application.api_keys import ApiKeys
+    from store.database import create_pool, migrate
+
+    url = _database_url(settings)
+
+    async def run() -> T:
+        await migrate(url)
+        pool = await create_pool(url, min_size=1, max_size=2)
+        try:
+            return await work(ApiKeys(pool))
+        finally:
+            await pool.close()
+
+    return asyncio.run(run())
+
+
+def _shops(shops: Sequence[str] | None) -> str:
+    return "shops " + ",".join(shops) if shops else "every shop"
+
+
+def _when(at: Any) -> str:
+    return at.isoformat(timespec="seconds") if at is not None else "never"
 
 
 def _stop_embedded(args: argparse.Namespace, settings: Settings) -> int:

@@ -57,14 +57,19 @@ async def run_idempotent(
     *,
     replay: ReplayEffect,
     stale_after: timedelta,
+    principal: str = "anonymous",
 ) -> Response:
-    """Run ``handler`` at most once per ``Idempotency-Key`` (if the header is present)."""
+    """Run ``handler`` at most once per ``Idempotency-Key`` (if the header is present) of ``principal``.
+
+    The key's scope names the caller (its API key) as well as the operation, so two callers' keys never
+    meet: neither can replay the other's answer, nor learn that the other used a key.
+    """
     key = request.headers.get(HEADER)
     if key is None:
         return await handler()
     if not 1 <= len(key) <= 255:
         return problem(422, "validation_error", f"{HEADER} must be 1 to 255 characters", instance=request.url.path)
-    scope = f"{request.method} {request.url.path}"
+    scope = f"{principal} {request.method} {request.url.path}"
     fingerprint = request_fingerprint(request.method, request.url.path, await request.body())
     async with connection(pool) as conn:
         claim = await keys.claim(conn, scope, key, fingerprint, datetime.now(UTC), stale_after=stale_after)

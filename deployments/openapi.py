@@ -91,7 +91,7 @@ def build_document(app: FastAPI) -> dict[str, Any]:
             for status, answer in operation.get("responses", {}).items():
                 if status[0] in "45":
                     answer["content"] = {PROBLEM_JSON: {"schema": problem_ref}}
-                if status == "503":
+                if status in ("429", "503"):
                     answer["headers"] = {"Retry-After": _retry_after()}
     components = doc.get("components", {}).get("schemas", {})
     for unused in ("HTTPValidationError", "ValidationError"):

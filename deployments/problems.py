@@ -8,6 +8,7 @@ page or a stack trace.
 from __future__ import annotations
 
 import logging
+import math
 import re
 from typing import Any
 
@@ -20,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
 from application.transactions import lost_dependency
+from deployments.rate_limits import RateLimited
 from domain import errors
 
 log = logging.getLogger(__name__)
@@ -28,6 +30,8 @@ PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://scheduling-service/problems/"
 
 STATUS_BY_ERROR: dict[type[errors.DomainError], int] = {
+    errors.Unauthenticated: 401,
+    errors.Forbidden: 403,
     errors.NotFound: 404,
     errors.SlotTaken: 409,
     errors.VehicleAlreadyBooked: 409,
@@ -49,12 +53,15 @@ RETRY_AFTER_SECONDS = 2
 
 TITLES = {
     400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
     404: "Not found",
     405: "Method not allowed",
     409: "Conflict",
     410: "Gone",
     415: "Unsupported media type",
     422: "Unprocessable content",
+    429: "Too many requests",
     500: "Internal server error",
     503: "Service unavailable",
 }
@@ -79,6 +86,8 @@ def problem(
         body["instance"] = instance
     body.update({k: v for k, v in extensions.items() if v is not None})
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status == 503 else None
+    if status == 401:
+        headers = {"WWW-Authenticate": 'Bearer realm="scheduling-service"'}
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -133,6 +142,12 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(errors.DomainError)
     async def _domain(request: Request, exc: errors.DomainError) -> JSONResponse:
         return domain_problem(request, exc)
+
+    @app.exception_handler(RateLimited)
+    async def _rate_limited(request: Request, exc: RateLimited) -> JSONResponse:
+        response = problem(429, "rate_limited", str(exc), instance=request.url.path)
+        response.headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -328,6 +328,11 @@ class AppointmentOut(_Out):
     created_at: dt.datetime
     invites: list[InviteOut] = Field(default_factory=list)
     """Calendar invite deliveries (``GET /appointments/{id}`` only; empty elsewhere)."""
+    manage_url: str | None = None
+    """The customer's link (booking answers only): read, reschedule and cancel this one appointment, no key
+    needed; it dies when the appointment ends or is cancelled. Hand it to the customer, not to a log."""
+    calendar_url: str | None = None
+    """The appointment's ``.ics`` at a secret URL (calendar apps cannot send keys); single-appointment answers."""
 
 
 class Page(_Out):
@@ -367,6 +372,8 @@ class Span(_Out):
 
 class ScheduleOut(_Out):
     technician: TechnicianOut
+    calendar_url: str | None = None
+    """The technician's subscribable feed at a secret URL (calendar apps cannot send keys)."""
     window: Span
     appointments: list[AppointmentOut]
     holds: list[AppointmentOut]

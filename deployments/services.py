@@ -17,6 +17,7 @@ from typing import Any
 import asyncpg
 import ray
 
+from application.authorized import AuthorizedUseCases
 from application.booking import BookingService
 from application.booking_queries import BookingQueries
 from application.calendar_feeds import CalendarFeeds
@@ -25,7 +26,9 @@ from application.scheduler import Scheduler
 from application.wiring import Application
 from bridge.composition import ray_application
 from config.settings import Settings
+from deployments.authentication import check_auth_settings
 from deployments.idempotency import purge_idempotency_keys
+from deployments.rate_limits import RateLimiter
 from deployments.runtime import prepare_database, resolve_infrastructure
 from store.database import create_pool
 
@@ -40,6 +43,7 @@ class Services:
     database_url: str
     app: Application
     calendar: CalendarFeeds
+    rate_limits: RateLimiter
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
     @property
@@ -62,6 +66,10 @@ class Services:
     def scheduler(self) -> Scheduler:
         return self.app.scheduler
 
+    @property
+    def authorized(self) -> AuthorizedUseCases:
+        return self.app.authorized
+
     async def close(self) -> None:
         for task in self._tasks:
             task.cancel()
@@ -72,12 +80,19 @@ class Services:
 
 
 async def build_services(settings: Settings, *, start_bridge: bool = True) -> Services:
+    check_auth_settings(settings)  # AUTH_DISABLED only on loopback, with a warning at every start
     infra = await asyncio.to_thread(resolve_infrastructure, settings)
     await prepare_database(infra.database_url, settings)
     resolved = settings.model_copy(update={"database_url": infra.database_url, "redis_url": infra.redis_url})
     pool = await create_pool(infra.database_url, min_size=2, max_size=20)
     app = ray_application(resolved, pool, infra.database_url)
-    services = Services(resolved, infra.database_url, app, CalendarFeeds(app.catalog, pool, resolved.smtp_from))
+    services = Services(
+        resolved,
+        infra.database_url,
+        app,
+        CalendarFeeds(app.catalog, pool, resolved.smtp_from),
+        RateLimiter.from_settings(resolved),
+    )
     services._tasks.append(asyncio.create_task(_sweep_holds(app.booking, resolved.hold_sweep_seconds)))
     retention = timedelta(hours=resolved.idempotency_retention_hours)
     services._tasks.append(asyncio.create_task(_purge_idempotency_keys(pool, retention, PURGE_EVERY_S)))

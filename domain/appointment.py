@@ -95,6 +95,8 @@ class Appointment:
     cancellation: Cancellation | None = None
     source_ref: str | None = None
     """What created it when not a person: e.g. ``alert:<alert_id>``."""
+    booked_by: str | None = None
+    """The id of the API key that booked it (None: booked by the service itself, e.g. an alert)."""
 
     @property
     def start(self) -> datetime:

@@ -26,6 +26,18 @@ class NotFound(DomainError):
     code = "not_found"
 
 
+class Unauthenticated(DomainError):
+    """No credentials, or credentials that name no live key or link (unknown, expired, revoked)."""
+
+    code = "unauthorized"
+
+
+class Forbidden(DomainError):
+    """The caller is known but its role does not allow the operation (scope misses answer NotFound)."""
+
+    code = "forbidden"
+
+
 class InvalidRequest(DomainError):
     """Input that is well-formed but violates a rule (e.g. duration out of range)."""
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import smtplib
 import ssl
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -38,8 +39,14 @@ class SmtpConfig:
     timeout_seconds: float = 30.0
 
 
-def confirmation_message(invite: Invite, sender: str, *, update: bool = False) -> EmailMessage:
-    """The email for an invite: a short text and the ``.ics`` as ``text/calendar``."""
+ManageLink = Callable[[str], Awaitable[str | None]]
+"""An appointment id → the customer's link to read, reschedule or cancel it (None: none can be made)."""
+
+
+def confirmation_message(
+    invite: Invite, sender: str, *, update: bool = False, manage_url: str | None = None
+) -> EmailMessage:
+    """The email for an invite: a short text (with the customer's link, if any) and the ``.ics``."""
     if not invite.customer_email:
         raise ValueError("the customer has no email address")
     local = invite.start.strftime("%A %d %B %Y, %H:%M")
@@ -57,9 +64,10 @@ def confirmation_message(invite: Invite, sender: str, *, update: bool = False) -
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
     greeting = f"Hello {invite.customer_name}," if invite.customer_name else "Hello,"
+    manage = f"To see, reschedule or cancel it: {manage_url}\n\n" if manage_url and not invite.cancelled else ""
     message.set_content(
         f"{greeting}\n\n{opening}\n\n{invite.summary}\n{local} ({invite.timezone})\n{invite.location}\n\n"
-        "The attached calendar file adds it to your calendar.\n"
+        f"{manage}The attached calendar file adds it to your calendar.\n"
     )
     message.add_attachment(
         invite_ics(invite, organizer_email=sender).decode(),
@@ -91,17 +99,24 @@ class ConfirmationEmailTarget:
 
     provider = "email"
 
-    def __init__(self, config: SmtpConfig) -> None:
+    def __init__(self, config: SmtpConfig, manage_link: ManageLink | None = None) -> None:
         self._config = config
+        self._manage_link = manage_link
 
     def accepts(self, invite: Invite) -> bool:
         return bool(invite.customer_email)
 
     async def create(self, invite: Invite) -> str:
-        return await self._send(confirmation_message(invite, self._config.sender))
+        link = await self._link(invite)
+        return await self._send(confirmation_message(invite, self._config.sender, manage_url=link))
 
     async def update(self, invite: Invite, provider_event_id: str) -> str:
-        return await self._send(confirmation_message(invite, self._config.sender, update=True))
+        link = await self._link(invite)
+        return await self._send(confirmation_message(invite, self._config.sender, update=True, manage_url=link))
+
+    async def _link(self, invite: Invite) -> str | None:
+        """A fresh customer link for the email (a retried email gets another; each lives as long)."""
+        return await self._manage_link(invite.appointment_id) if self._manage_link is not None else None
 
     async def cancel(self, invite: Invite, provider_event_id: str) -> None:
         await self._send(confirmation_message(invite, self._config.sender))

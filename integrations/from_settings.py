@@ -17,7 +17,7 @@ from typing import Protocol
 
 from integrations.alert_service import AlertServiceClient
 from integrations.calendar_target import CalendarTarget
-from integrations.confirmation_email import ConfirmationEmailTarget, SmtpConfig
+from integrations.confirmation_email import ConfirmationEmailTarget, ManageLink, SmtpConfig
 from integrations.delivery import InviteDeliveryRepository
 from integrations.dispatcher import InviteDispatcher, RetryPolicy, utc_now
 from integrations.health_service import HealthServiceClient
@@ -58,8 +58,8 @@ class InviteSettings(Protocol):
     def smtp_starttls(self) -> bool: ...
 
 
-def calendar_targets(settings: InviteSettings) -> list[CalendarTarget]:
-    """Every calendar target whose configuration is complete."""
+def calendar_targets(settings: InviteSettings, manage_link: ManageLink | None = None) -> list[CalendarTarget]:
+    """Every calendar target whose configuration is complete (``manage_link`` puts customer links in emails)."""
     targets: list[CalendarTarget] = []
     if settings.google_calendar_credentials_file or settings.google_calendar_credentials_json:
         # Imported here: the Google client is only loaded where it is configured.
@@ -102,7 +102,8 @@ def calendar_targets(settings: InviteSettings) -> list[CalendarTarget]:
                     username=settings.smtp_username,
                     password=settings.smtp_password,
                     starttls=settings.smtp_starttls,
-                )
+                ),
+                manage_link,
             )
         )
     return targets
@@ -114,9 +115,10 @@ def invite_dispatcher(
     *,
     retry: RetryPolicy | None = None,
     clock: Callable[[], datetime] = utc_now,
+    manage_link: ManageLink | None = None,
 ) -> InviteDispatcher:
     """The dispatcher over every enabled target, storing state in ``repository``."""
-    targets = calendar_targets(settings)
+    targets = calendar_targets(settings, manage_link)
     log.info("calendar invites go to: %s", ", ".join(t.provider for t in targets) or "nowhere (none configured)")
     return InviteDispatcher(targets, repository, retry=retry, clock=clock)
 

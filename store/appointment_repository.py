@@ -123,10 +123,10 @@ WITH expired AS (
 ), inserted AS (
     INSERT INTO appointments (id, shop_id, vehicle_id, service_type, urgency, technician_id, bay_id,
         tech_rid, bay_rid, start_at, end_at, blocked_until, status, hold_expires_at, customer, notes,
-        parts_available, parts_ready_at, sequence, source_ref, created_at, updated_at)
+        parts_available, parts_ready_at, sequence, source_ref, created_at, updated_at, booked_by)
     SELECT $1::uuid, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::int, $9::int,
         $10::timestamptz, $11::timestamptz, $12::timestamptz, $13::text, $14::timestamptz, $15::jsonb,
-        $16::text, $17::bool, $18::timestamptz, $19::int, $20::text, $21::timestamptz, $21::timestamptz
+        $16::text, $17::bool, $18::timestamptz, $19::int, $20::text, $21::timestamptz, $21::timestamptz, $27::text
     FROM jobs
     -- reading "expired" here makes the expiry run to completion before the row is inserted
     WHERE jobs.n < $26 AND NOT EXISTS (SELECT 1 FROM clash) AND (SELECT count(*) FROM expired) >= 0
@@ -167,6 +167,7 @@ async def insert_under_cap(
             day.end,
             _ACTIVE,
             cap,
+            appt.booked_by,
         )
     except asyncpg.exceptions.ExclusionViolationError:
         raise _taken(appt) from None
@@ -265,19 +266,47 @@ async def get_by_source(conn: asyncpg.Connection, source_ref: str) -> Appointmen
 
 
 async def list_by_vehicle(
-    conn: asyncpg.Connection, vehicle_id: str, *, limit: int = 50, offset: int = 0
+    conn: asyncpg.Connection,
+    vehicle_id: str,
+    *,
+    limit: int = 50,
+    offset: int = 0,
+    shop_ids: Sequence[str] | None = None,
+    booked_by: str | None = None,
 ) -> list[Appointment]:
+    """A vehicle's appointments, newest first; only at ``shop_ids`` and booked by ``booked_by`` when given."""
     rows = await conn.fetch(
-        "SELECT * FROM appointments WHERE vehicle_id = $1 ORDER BY start_at DESC, id LIMIT $2 OFFSET $3",
+        "SELECT * FROM appointments WHERE vehicle_id = $1"
+        + _scope(4)
+        + " ORDER BY start_at DESC, id LIMIT $2 OFFSET $3",
         vehicle_id,
         limit,
         offset,
+        None if shop_ids is None else list(shop_ids),
+        booked_by,
     )
     return [appointment_from_row(r) for r in rows]
 
 
-async def count_by_vehicle(conn: asyncpg.Connection, vehicle_id: str) -> int:
-    return int(await conn.fetchval("SELECT count(*) FROM appointments WHERE vehicle_id = $1", vehicle_id))
+async def count_by_vehicle(
+    conn: asyncpg.Connection,
+    vehicle_id: str,
+    *,
+    shop_ids: Sequence[str] | None = None,
+    booked_by: str | None = None,
+) -> int:
+    sql = "SELECT count(*) FROM appointments WHERE vehicle_id = $1" + _scope(2)
+    value = await conn.fetchval(sql, vehicle_id, None if shop_ids is None else list(shop_ids), booked_by)
+    return int(value)
+
+
+def _scope(first: int) -> str:
+    """A caller's scope over appointments: its shops (``$first``, NULL for all) and the key that booked them."""
+    shops, by = f"${first}", f"${first + 1}"
+    return (
+        f" AND ({shops}::text[] IS NULL OR shop_id = ANY ({shops}::text[]))"
+        f" AND ({by}::text IS NULL OR booked_by = {by})"
+    )
 
 
 async def list_live_for_technician(

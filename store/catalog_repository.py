@@ -6,6 +6,7 @@ per-shop credentials can be enforced here later without new queries.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 import asyncpg
@@ -55,13 +56,16 @@ async def list_technicians(
     include_inactive: bool = False,
     limit: int = 1000,
     offset: int = 0,
+    within_shops: Sequence[str] | None = None,
 ) -> list[Technician]:
+    """Technicians by shop and skill; only those of ``within_shops`` when given (a caller's scope)."""
     rows = await conn.fetch(
         _TECHNICIAN
         + """
         WHERE ($1::text IS NULL OR shop_id = $1)
           AND ($2::text IS NULL OR $2 = ANY (skills))
           AND ($3 OR active)
+          AND ($6::text[] IS NULL OR shop_id = ANY ($6::text[]))
         ORDER BY shop_id, id
         LIMIT $4 OFFSET $5
         """,
@@ -70,18 +74,23 @@ async def list_technicians(
         include_inactive,
         limit,
         offset,
+        None if within_shops is None else list(within_shops),
     )
     return [technician_from_row(r) for r in rows]
 
 
-async def count_technicians(conn: asyncpg.Connection, *, shop_id: str | None, skill: str | None) -> int:
+async def count_technicians(
+    conn: asyncpg.Connection, *, shop_id: str | None, skill: str | None, within_shops: Sequence[str] | None = None
+) -> int:
     value = await conn.fetchval(
         """
         SELECT count(*) FROM technicians
         WHERE ($1::text IS NULL OR shop_id = $1) AND ($2::text IS NULL OR $2 = ANY (skills)) AND active
+          AND ($3::text[] IS NULL OR shop_id = ANY ($3::text[]))
         """,
         shop_id,
         skill,
+        None if within_shops is None else list(within_shops),
     )
     return int(value)
 

@@ -156,4 +156,5 @@ def appointment_from_row(row: Row) -> Appointment:
         sequence=row["sequence"],
         cancellation=cancellation,
         source_ref=row["source_ref"],
+        booked_by=row.get("booked_by"),
     )

@@ -43,6 +43,8 @@ def ray_session() -> Iterator[Any]:
 # -- PostgreSQL ------------------------------------------------------------------
 
 TABLES_TO_CLEAN = (
+    "customer_links",
+    "api_keys",
     "calendar_invites",
     "processed_events",
     "reminders_sent",

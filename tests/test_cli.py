@@ -158,3 +158,38 @@ def test_stop_embedded_with_nothing_running(monkeypatch: pytest.MonkeyPatch, tmp
     out = capsys.readouterr().out
     assert "no embedded PostgreSQL running" in out and "no embedded Redis running" in out
     assert stopped == [settings.data_dir]
+
+
+# -- keys ------------------------------------------------------------------------------
+
+
+async def test_keys_create_prints_the_key_once_on_the_last_line_and_list_and_revoke_manage_it(
+    db: Any, database_url: str, tmp_path: Path, capsys: Any
+) -> None:
+    from application.access import Role
+    from application.api_keys import ApiKeys
+    from domain.errors import Unauthenticated
+    from store.shop_file import parse_shop_text
+    from store.shop_loader import load_shops
+
+    settings = settings_for(database_url, tmp_path)
+    async with db.acquire() as conn:
+        await load_shops(conn, parse_shop_text(demo_chain_text(), source="demo"))
+
+    create = ("keys", "create", "--role", "staff", "--shop", "shop_nyc", "--name", "front desk", "--expires", "30")
+    assert await run_cli(*create, settings=settings) == 0
+    key = capsys.readouterr().out.strip().splitlines()[-1]
+    caller = await ApiKeys(db).authenticate(key)
+    assert caller.role is Role.STAFF and caller.shops == frozenset({"shop_nyc"})
+
+    assert await run_cli("keys", "list", settings=settings) == 0
+    listed = capsys.readouterr().out
+    assert caller.key_id in listed and "front desk" in listed and "live" in listed
+    assert key.split(".", 1)[1] not in listed  # never the secret
+
+    assert await run_cli("keys", "revoke", str(caller.key_id), settings=settings) == 0
+    with pytest.raises(Unauthenticated):
+        await ApiKeys(db).authenticate(key)
+    assert await run_cli("keys", "revoke", "nosuchkey", settings=settings) == 1
+    assert await run_cli("keys", "create", "--role", "staff", "--shop", "shop_nowhere", settings=settings) == 2
+    assert "unknown shop shop_nowhere" in capsys.readouterr().err

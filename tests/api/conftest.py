@@ -15,6 +15,8 @@ import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -115,6 +117,67 @@ def _through(dsn: str, proxy: TcpProxy) -> str:
     return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
+@dataclass(frozen=True)
+class ApiKeys:
+    """Keys of the test API, by what they may do (``shop_allday`` and ``shop_nyc`` are the two tested shops)."""
+
+    admin: str
+    staff_allday: str
+    staff_nyc: str
+    booking_allday: str
+    booking_allday_other: str
+    booking_nyc: str
+    expired_admin: str
+    revoked_admin: str
+
+    @staticmethod
+    def headers(key: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {key}"}
+
+    @property
+    def admin_headers(self) -> dict[str, str]:
+        return self.headers(self.admin)
+
+    @property
+    def admin_principal(self) -> str:
+        """Whom the service takes the admin key for: its Idempotency-Keys are scoped by this."""
+        return "key:" + self.admin.removeprefix("sk_").split(".", 1)[0]
+
+
+@pytest.fixture(scope="session")
+async def api_keys(api_database_url: str) -> ApiKeys:
+    """Keys made the way ``scheduling-service keys create`` makes them."""
+    from application.access import Role
+    from application.api_keys import ApiKeys as Keys
+    from application.clock import ManualClock
+    from store.database import create_pool
+
+    pool = await create_pool(api_database_url, min_size=1, max_size=2)
+    try:
+        keys = Keys(pool)
+        made = {
+            "admin": await keys.create(Role.ADMIN, name="tests"),
+            "staff_allday": await keys.create(Role.STAFF, shops=["shop_allday"]),
+            "staff_nyc": await keys.create(Role.STAFF, shops=["shop_nyc"]),
+            "booking_allday": await keys.create(Role.BOOKING, shops=["shop_allday"]),
+            "booking_allday_other": await keys.create(Role.BOOKING, shops=["shop_allday"]),
+            "booking_nyc": await keys.create(Role.BOOKING, shops=["shop_nyc"]),
+            "revoked_admin": await keys.create(Role.ADMIN),
+        }
+        await keys.revoke(made["revoked_admin"].key.id)
+        past = ManualClock(datetime.now(UTC) - timedelta(days=2))
+        made["expired_admin"] = await Keys(pool, past).create(Role.ADMIN, expires_in=timedelta(days=1))
+    finally:
+        await pool.close()
+    return ApiKeys(**{name: issued.secret for name, issued in made.items()})
+
+
+@pytest.fixture(scope="session")
+def admin_headers(api_keys: ApiKeys) -> dict[str, str]:
+    """What a test sends to be the chain's admin."""
+    return api_keys.admin_headers
+
+
 @pytest.fixture(scope="session")
 def database_proxy(api_database_url: str) -> Iterator[TcpProxy]:
     """The proxy between the app and its database's server (migrations and checks connect directly)."""
@@ -159,6 +222,11 @@ def api_url(ray_session: Any, api_database_url: str, database_proxy: TcpProxy, r
                 "hold_ttl_minutes": HOLD_TTL_MINUTES,
                 "hold_sweep_seconds": 1,
                 "idempotency_in_flight_timeout_seconds": IN_FLIGHT_TIMEOUT_S,
+                # the limits themselves are tested with a manual clock (test_rate_limits.py)
+                "rate_limit_search_per_second": 10_000,
+                "rate_limit_search_burst": 100_000,
+                "rate_limit_write_per_second": 10_000,
+                "rate_limit_write_burst": 100_000,
             },
             "start_bridge": False,
         }
@@ -173,8 +241,9 @@ def api_url(ray_session: Any, api_database_url: str, database_proxy: TcpProxy, r
 
 
 @pytest.fixture
-async def client(api_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=api_url + "/api/v1", timeout=60) as c:
+async def client(api_url: str, admin_headers: dict[str, str]) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of ``/api/v1`` with the admin's key."""
+    async with httpx.AsyncClient(base_url=api_url + "/api/v1", timeout=60, headers=admin_headers) as c:
         yield c
 
 

@@ -23,6 +23,7 @@ import pytest
 
 from deployments.idempotency import purge_idempotency_keys, request_fingerprint
 from deployments.services import _purge_idempotency_keys
+from tests.api.conftest import ApiKeys
 from tests.api.helpers import ahead, assert_problem, chosen, search, vehicle
 
 LIVE = "('held', 'scheduled', 'checked_in', 'in_progress')"
@@ -168,7 +169,12 @@ async def test_a_key_whose_booking_committed_always_answers_that_booking(
 
 
 async def _claim_row(
-    pool: asyncpg.Pool, key: str, body: dict[str, Any], claimed_at: datetime, effect_id: str | None = None
+    pool: asyncpg.Pool,
+    principal: str,
+    key: str,
+    body: dict[str, Any],
+    claimed_at: datetime,
+    effect_id: str | None = None,
 ) -> None:
     path = "/api/v1/appointments"
     fingerprint = request_fingerprint("POST", path, json.dumps(body).encode())
@@ -179,7 +185,7 @@ async def _claim_row(
                                           effect_id)
             VALUES ($1, $2, $3, 'in_flight', $4, $4, $5, $6)
             """,
-            f"POST {path}",
+            f"{principal} POST {path}",
             key,
             fingerprint,
             claimed_at,
@@ -189,15 +195,15 @@ async def _claim_row(
 
 
 async def test_a_key_left_in_flight_by_a_dead_process_is_taken_over_after_the_timeout(
-    client: httpx.AsyncClient, api_db: asyncpg.Pool
+    client: httpx.AsyncClient, api_db: asyncpg.Pool, api_keys: ApiKeys
 ) -> None:
     car = vehicle()
     slot = (await search(client, vehicle_id=car, service_type="routine", earliest=ahead(73), shop_id="shop_nyc"))[0]
     body = {**chosen(slot), "vehicle_id": car, "service_type": "routine"}
     stale, fresh = f"stale-{uuid.uuid4()}", f"fresh-{uuid.uuid4()}"
     now = datetime.now(UTC)
-    await _claim_row(api_db, stale, body, now - timedelta(hours=2))
-    await _claim_row(api_db, fresh, body, now)
+    await _claim_row(api_db, api_keys.admin_principal, stale, body, now - timedelta(hours=2))
+    await _claim_row(api_db, api_keys.admin_principal, fresh, body, now)
 
     taken_over = await client.post(
         "/appointments",
@@ -215,7 +221,7 @@ async def test_a_key_left_in_flight_by_a_dead_process_is_taken_over_after_the_ti
 
 
 async def test_a_stale_key_whose_effect_committed_answers_the_effect_instead_of_running_again(
-    client: httpx.AsyncClient, api_db: asyncpg.Pool
+    client: httpx.AsyncClient, api_db: asyncpg.Pool, api_keys: ApiKeys
 ) -> None:
     car = vehicle()
     slot = (await search(client, vehicle_id=car, service_type="routine", earliest=ahead(74), shop_id="shop_nyc"))[0]
@@ -223,7 +229,8 @@ async def test_a_stale_key_whose_effect_committed_answers_the_effect_instead_of_
     booked = await client.post("/appointments", json=body)
     assert booked.status_code == 201, booked.text
     key = f"died-after-commit-{uuid.uuid4()}"
-    await _claim_row(api_db, key, body, datetime.now(UTC) - timedelta(hours=2), effect_id=booked.json()["id"])
+    stale = datetime.now(UTC) - timedelta(hours=2)
+    await _claim_row(api_db, api_keys.admin_principal, key, body, stale, effect_id=booked.json()["id"])
 
     answer = await client.post(
         "/appointments", content=json.dumps(body), headers={"Idempotency-Key": key, "Content-Type": "application/json"}

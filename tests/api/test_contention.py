@@ -12,9 +12,11 @@ from tests.api.helpers import ahead, assert_problem, chosen, search, vehicle
 CLIENTS = 64
 
 
-async def test_64_concurrent_posts_for_one_slot_book_it_once(api_url: str) -> None:
+async def test_64_concurrent_posts_for_one_slot_book_it_once(api_url: str, admin_headers: dict[str, str]) -> None:
     limits = httpx.Limits(max_connections=CLIENTS)
-    async with httpx.AsyncClient(base_url=api_url + "/api/v1", timeout=120, limits=limits) as client:
+    async with httpx.AsyncClient(
+        base_url=api_url + "/api/v1", timeout=120, limits=limits, headers=admin_headers
+    ) as client:
         slot = (
             await search(
                 client, vehicle_id=vehicle(), service_type="diagnostic", earliest=ahead(55), shop_id="shop_nyc"

@@ -28,6 +28,7 @@ from typing import Any
 import asyncpg
 import httpx
 
+from tests.api.conftest import ApiKeys
 from tests.api.helpers import ahead, chosen, vehicle
 from tests.faults import TcpProxy
 
@@ -175,12 +176,14 @@ async def _until_healthy(api_url: str) -> None:
 
 
 async def test_a_database_restart_under_booking_load_answers_503_with_retry_after_and_books_nothing_twice(
-    api_url: str, database_proxy: TcpProxy, api_db: asyncpg.Pool
+    api_url: str, database_proxy: TcpProxy, api_db: asyncpg.Pool, api_keys: ApiKeys
 ) -> None:
     answers: list[Answer] = []
     stop = asyncio.Event()
     limits = httpx.Limits(max_connections=CLIENTS * 2)
-    async with httpx.AsyncClient(base_url=api_url + "/api/v1", timeout=DEADLINE_S, limits=limits) as http:
+    async with httpx.AsyncClient(
+        base_url=api_url + "/api/v1", timeout=DEADLINE_S, limits=limits, headers=api_keys.admin_headers
+    ) as http:
         clients = [LoadClient(i, http, answers, stop) for i in range(CLIENTS)]
         tasks = [asyncio.create_task(c.run()) for c in clients]
         cut_before = database_proxy.cut
@@ -222,12 +225,12 @@ async def test_a_database_restart_under_booking_load_answers_503_with_retry_afte
         assert booking.final is not None
         if booking.final.status != 201:
             assert 400 <= booking.final.status < 500 and booking.final.body["code"], booking
-    await _check_the_database(api_db, bookings)
+    await _check_the_database(api_db, bookings, f"{api_keys.admin_principal} {APPOINTMENTS_SCOPE}")
     retried = Counter(tuple(sorted(set(b.statuses))) for b in bookings if len(b.statuses) > 1)
     print(f"{summary}; cut {database_proxy.cut - cut_before} connections; retried bookings: {dict(retried)}")
 
 
-async def _check_the_database(pool: asyncpg.Pool, bookings: list[Booking]) -> None:
+async def _check_the_database(pool: asyncpg.Pool, bookings: list[Booking], scope: str) -> None:
     vehicles = [b.vehicle_id for b in bookings]
     async with pool.acquire() as conn:
         rows = await conn.fetch(
@@ -237,7 +240,7 @@ async def _check_the_database(pool: asyncpg.Pool, bookings: list[Booking]) -> No
             r["key"]: r["effect_id"]
             for r in await conn.fetch(
                 "SELECT key, effect_id FROM idempotency_keys WHERE scope = $1 AND key = ANY ($2::text[])",
-                APPOINTMENTS_SCOPE,
+                scope,
                 [b.key for b in bookings],
             )
         }

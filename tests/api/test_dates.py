@@ -36,9 +36,9 @@ def assert_refused_naming(response: httpx.Response, field: str) -> None:
 
 
 @pytest.fixture(scope="module")
-async def appointment(api_url: str) -> dict[str, Any]:
+async def appointment(api_url: str, admin_headers: dict[str, str]) -> dict[str, Any]:
     """A booked appointment at the all-day shop, to reschedule."""
-    async with httpx.AsyncClient(base_url=api_url + "/api/v1", timeout=60) as c:
+    async with httpx.AsyncClient(base_url=api_url + "/api/v1", timeout=60, headers=admin_headers) as c:
         return await book(c, (await search(c, **SEARCH))[0], vehicle_id=vehicle(), service_type="routine")
 
 

@@ -42,7 +42,7 @@ async def test_the_document_is_built_and_serialized_once_however_many_ask(monkey
     assert json.loads(answers[0].content) == docs[0]
 
 
-async def test_the_served_document_is_the_apps(api_url: str) -> None:
+async def test_the_served_document_is_the_apps(api_url: str) -> None:  # public: no key
     async with httpx.AsyncClient(base_url=api_url) as c:
         served = await c.get("/openapi.json")
 

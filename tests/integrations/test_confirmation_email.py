@@ -79,6 +79,27 @@ async def test_confirmation_arrives_with_ics_attached(smtp_server: tuple[Inbox, 
     assert "Monday 02 February 2026, 09:00" in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
 
 
+async def test_confirmation_carries_the_customers_link(smtp_server: tuple[Inbox, int]) -> None:
+    inbox, port = smtp_server
+    asked: list[str] = []
+
+    async def manage_link(appointment_id: str) -> str:
+        asked.append(appointment_id)
+        return f"https://shop.example/api/v1/appointments/{appointment_id}?token=ml_1.secret"
+
+    target = ConfirmationEmailTarget(SmtpConfig(host="127.0.0.1", port=port), manage_link)
+    dispatcher = InviteDispatcher([target], InMemoryInviteRepository(), clock=FakeClock())
+    inv = builders.invite()
+
+    await dispatcher.dispatch(inv)
+    await dispatcher.dispatch(builders.cancelled(inv))
+
+    confirmed, cancelled = (m.get_body(("plain",)).get_content() for _, m in inbox.messages)  # type: ignore[union-attr]
+    assert f"/api/v1/appointments/{inv.appointment_id}?token=ml_1.secret" in confirmed
+    assert "token=" not in cancelled
+    assert asked == [inv.appointment_id]
+
+
 async def test_cancellation_email_carries_method_cancel(smtp_server: tuple[Inbox, int]) -> None:
     inbox, port = smtp_server
     target = ConfirmationEmailTarget(SmtpConfig(host="127.0.0.1", port=port))

@@ -1,0 +1,196 @@
+"""The use cases as a caller may run them: every read and write checked against its scope, here, once.
+
+The HTTP API calls only this for anything a caller addresses; the event
+bridge, which acts for the service itself, calls the use cases directly. An
+object outside the caller's scope answers exactly as an unknown id
+(``application.access``); lists and searches only ever see the caller's shops
+(and, for a booking key, what it booked).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from application.access import (
+    Action,
+    Caller,
+    authorize_appointment,
+    require,
+    unknown_technician,
+)
+from application.booking import UNSET, BookingService
+from application.booking_queries import BookingQueries, TechnicianSchedule
+from application.calendar_feed_tokens import CalendarFeedTokens
+from application.catalog_cache import CatalogCache
+from application.scheduler import Scheduler
+from application.slot_search import SlotSearch, SlotSearchResult
+from domain.appointment import Appointment
+from domain.customer import Customer
+from domain.errors import InvalidRequest, NotFound, Unauthenticated
+from domain.resources import Technician
+from domain.time_windows import Interval
+
+
+class AuthorizedUseCases:
+    """Search, book, read, change and cancel appointments, read technicians: as ``caller`` may."""
+
+    def __init__(
+        self,
+        scheduler: Scheduler,
+        booking: BookingService,
+        queries: BookingQueries,
+        catalog: CatalogCache,
+        feed_tokens: CalendarFeedTokens,
+    ) -> None:
+        self._scheduler = scheduler
+        self._booking = booking
+        self._queries = queries
+        self._catalog = catalog
+        self._feed_tokens = feed_tokens
+
+    # -- slots and booking ---------------------------------------------------------------
+
+    async def search(self, caller: Caller, search: SlotSearch) -> SlotSearchResult:
+        require(caller, Action.SEARCH)
+        return await self._scheduler.find(_scoped(caller, search))
+
+    async def book_chosen(self, caller: Caller, search: SlotSearch, **chosen: Any) -> Appointment:
+        """``Scheduler.book_chosen`` within the caller's shops, recorded as booked by its key."""
+        require(caller, Action.BOOK)
+        return await self._scheduler.book_chosen(_scoped(caller, search), booked_by=caller.key_id, **chosen)
+
+    async def book_best(self, caller: Caller, search: SlotSearch, **choice: Any) -> Appointment:
+        """``Scheduler.book_best`` within the caller's shops, recorded as booked by its key."""
+        require(caller, Action.BOOK)
+        return await self._scheduler.book_best(_scoped(caller, search), booked_by=caller.key_id, **choice)
+
+    # -- one appointment ------------------------------------------------------------------
+
+    async def appointment(
+        self, caller: Caller, appointment_id: str, action: Action = Action.READ_APPOINTMENT
+    ) -> Appointment:
+        """The appointment if ``caller`` may do ``action`` on it (403 by role, else 404 as if unknown)."""
+        require(caller, action)
+        return authorize_appointment(caller, action, await self._queries.get(appointment_id))
+
+    async def confirm(self, caller: Caller, appointment_id: str) -> Appointment:
+        await self.appointment(caller, appointment_id, Action.CONFIRM)
+        return await self._booking.confirm(appointment_id)
+
+    async def reschedule(
+        self,
+        caller: Caller,
+        appointment_id: str,
+        *,
+        start: datetime,
+        technician_id: str | None = None,
+        bay: str | None = None,
+    ) -> Appointment:
+        """Move it (a customer link: its time only); ``bay`` is a bay's id or name at the appointment's shop."""
+        if technician_id is not None or bay is not None:
+            require(caller, Action.REASSIGN)
+        appt = await self.appointment(caller, appointment_id, Action.RESCHEDULE)
+        bay_id = await self._bay_at(appt.shop_id, bay) if bay is not None else None
+        if technician_id is not None:
+            try:
+                tech = await self._catalog.technician(technician_id)
+            except NotFound:
+                tech = None
+            if tech is None or tech.shop_id != appt.shop_id:
+                raise InvalidRequest(f"no technician {technician_id!r} at {appt.shop_id}", field="technician_id")
+        return await self._booking.reschedule(appointment_id, start=start, technician_id=technician_id, bay_id=bay_id)
+
+    async def update_details(
+        self, caller: Caller, appointment_id: str, *, notes: str | None = UNSET, customer: Customer = UNSET
+    ) -> Appointment:
+        await self.appointment(caller, appointment_id, Action.EDIT_DETAILS)
+        return await self._booking.update_details(appointment_id, notes=notes, customer=customer)
+
+    async def cancel(self, caller: Caller, appointment_id: str, *, reason: str | None = None) -> Appointment:
+        await self.appointment(caller, appointment_id, Action.CANCEL)
+        return await self._booking.cancel(appointment_id, reason=reason)
+
+    async def appointment_for_calendar(
+        self, appointment_id: str, *, caller: Caller | None, feed_token: str | None
+    ) -> Appointment:
+        """The appointment for its ``.ics``: a caller who may read it, or the file's secret URL token."""
+        if caller is not None:
+            return await self.appointment(caller, appointment_id)
+        if feed_token and await self._feed_tokens.opens_appointment(appointment_id, feed_token):
+            return await self._queries.get(appointment_id)
+        raise Unauthenticated("send an API key, or use the calendar file's URL with its token")
+
+    # -- lists ------------------------------------------------------------------------------
+
+    async def vehicle_appointments(
+        self, caller: Caller, vehicle_id: str, *, limit: int, offset: int
+    ) -> tuple[list[Appointment], int]:
+        """A page of the vehicle's appointments that the caller may see, and how many there are."""
+        require(caller, Action.LIST_VEHICLE)
+        shops = sorted(caller.shops) if caller.shops is not None else None
+        items = await self._queries.list_by_vehicle(
+            vehicle_id, limit, offset, shop_ids=shops, booked_by=caller.booked_by
+        )
+        total = await self._queries.count_by_vehicle(vehicle_id, shop_ids=shops, booked_by=caller.booked_by)
+        return items, total
+
+    async def technicians(
+        self, caller: Caller, *, shop_id: str | None, skill: str | None, limit: int, offset: int
+    ) -> tuple[list[Technician], int]:
+        require(caller, Action.READ_TECHNICIANS)
+        return await self._catalog.list_technicians(
+            shop_id=shop_id, skill=skill, limit=limit, offset=offset, within_shops=caller.shops
+        )
+
+    async def technician(
+        self, caller: Caller, technician_id: str, action: Action = Action.READ_TECHNICIANS
+    ) -> Technician:
+        require(caller, action)
+        tech = await self._catalog.technician(technician_id)
+        if not caller.covers_shop(tech.shop_id):
+            raise unknown_technician(technician_id)
+        return tech
+
+    async def technician_schedule(self, caller: Caller, technician_id: str, window: Interval) -> TechnicianSchedule:
+        await self.technician(caller, technician_id, Action.READ_SCHEDULE)
+        return await self._queries.technician_schedule(technician_id, window)
+
+    async def technician_for_feed(
+        self, technician_id: str, *, caller: Caller | None, feed_token: str | None
+    ) -> Technician:
+        """The technician for its calendar feed: a caller who may read schedules, or the feed's URL token."""
+        if caller is not None:
+            return await self.technician(caller, technician_id, Action.READ_SCHEDULE)
+        if feed_token and await self._feed_tokens.opens_technician(technician_id, feed_token):
+            return await self._catalog.technician(technician_id)
+        raise Unauthenticated("send an API key, or use the feed's URL with its token")
+
+    # -- secret URLs ---------------------------------------------------------------------------
+
+    async def technician_feed_token(self, caller: Caller, technician_id: str) -> str:
+        """The secret of the technician's feed URL, for a caller who may read that schedule."""
+        await self.technician(caller, technician_id, Action.READ_SCHEDULE)
+        return await self._feed_tokens.technician(technician_id)
+
+    async def appointment_file_token(self, caller: Caller, appt: Appointment) -> str:
+        """The secret of the appointment's ``.ics`` URL, for a caller who may read it."""
+        authorize_appointment(caller, Action.READ_APPOINTMENT, appt)
+        return await self._feed_tokens.appointment(appt.id)
+
+    async def _bay_at(self, shop_id: str, bay: str) -> str:
+        cat = await self._catalog.shop_catalog(shop_id)
+        found = next((b for b in cat.bays if bay in (b.id, b.name)), None)
+        if found is None:
+            raise InvalidRequest(f"no service bay {bay!r} at {shop_id}", field="service_bay")
+        return found.id
+
+
+def _scoped(caller: Caller, search: SlotSearch) -> SlotSearch:
+    """The search narrowed to the caller's shops (a named shop outside them is as unknown as a missing one)."""
+    if caller.shops is None:
+        return search
+    within = caller.shops if search.within_shops is None else caller.shops & search.within_shops
+    return replace(search, within_shops=within)
+
