@@ -44,6 +44,8 @@ class Action(StrEnum):
     READ_SCHEDULE = "read_schedule"
     """A technician's schedule and calendar feed: every customer of the day."""
     MANAGE_KEYS = "manage_keys"
+    MANAGE_TIME_OFF = "manage_time_off"
+    """Record or withdraw a technician's time off, which replans their appointments."""
 
 
 _A = Action
@@ -63,7 +65,7 @@ _BOOKING = frozenset(
 )
 PERMISSIONS: dict[Role, frozenset[Action]] = {
     Role.BOOKING: _BOOKING,
-    Role.STAFF: _BOOKING | {_A.READ_SCHEDULE},
+    Role.STAFF: _BOOKING | {_A.READ_SCHEDULE, _A.MANAGE_TIME_OFF},
     Role.ADMIN: frozenset(Action),
     Role.CUSTOMER: frozenset({_A.READ_APPOINTMENT, _A.RESCHEDULE, _A.CANCEL}),
 }

@@ -26,11 +26,13 @@ from application.calendar_feed_tokens import CalendarFeedTokens
 from application.catalog_cache import CatalogCache
 from application.scheduler import Scheduler
 from application.slot_search import SlotSearch, SlotSearchResult
+from application.time_off import TimeOffPlan, TimeOffService
 from domain.appointment import Appointment
 from domain.customer import Customer
 from domain.errors import InvalidRequest, NotFound, Unauthenticated
 from domain.resources import Technician
 from domain.time_windows import Interval
+from store.absence_repository import Absence
 
 
 class AuthorizedUseCases:
@@ -43,12 +45,14 @@ class AuthorizedUseCases:
         queries: BookingQueries,
         catalog: CatalogCache,
         feed_tokens: CalendarFeedTokens,
+        time_off: TimeOffService | None = None,
     ) -> None:
         self._scheduler = scheduler
         self._booking = booking
         self._queries = queries
         self._catalog = catalog
         self._feed_tokens = feed_tokens
+        self._time_off = time_off
 
     # -- slots and booking ---------------------------------------------------------------
 
@@ -152,6 +156,26 @@ class AuthorizedUseCases:
         if not caller.covers_shop(tech.shop_id):
             raise unknown_technician(technician_id)
         return tech
+
+    async def record_time_off(
+        self, caller: Caller, technician_id: str, window: Interval, reason: str | None, *, dry_run: bool
+    ) -> TimeOffPlan:
+        """Record (or with ``dry_run`` plan) a technician's time off at the caller's shops, and replan."""
+        await self.technician(caller, technician_id, Action.MANAGE_TIME_OFF)
+        return await self._time_off_service().record(technician_id, window.start, window.end, reason, dry_run=dry_run)
+
+    async def withdraw_time_off(self, caller: Caller, technician_id: str, absence_id: str) -> Absence:
+        await self.technician(caller, technician_id, Action.MANAGE_TIME_OFF)
+        return await self._time_off_service().withdraw(technician_id, absence_id)
+
+    async def time_off(self, caller: Caller, technician_id: str) -> list[Absence]:
+        await self.technician(caller, technician_id, Action.MANAGE_TIME_OFF)
+        return await self._time_off_service().absences_of(technician_id)
+
+    def _time_off_service(self) -> TimeOffService:
+        if self._time_off is None:
+            raise RuntimeError("time off is not wired into this application")
+        return self._time_off
 
     async def technician_schedule(self, caller: Caller, technician_id: str, window: Interval) -> TechnicianSchedule:
         await self.technician(caller, technician_id, Action.READ_SCHEDULE)

@@ -114,9 +114,28 @@ class TimeOffService:
         why = f"{tech.id} is off from {interval.start.isoformat()} to {interval.end.isoformat()}" + (
             f" ({reason})" if reason else ""
         )
+        # Plan every appointment first (no writes), then apply the plan: a dry run answers exactly the plan.
         planned: dict[str, list[Interval]] = {}
-        changes = [await self._replan(a, tech.id, why, planned, dry_run, now) for a in affected]
+        changes = [await self._replan(a, tech.id, why, planned, True, now) for a in affected]
+        if not dry_run:
+            changes = [await self._apply(c, a, tech.id, why, now) for c, a in zip(changes, affected, strict=True)]
         return TimeOffPlan(tech.id, interval, reason, absence_id, tuple(changes), dry_run)
+
+    async def _apply(self, change: Change, a: Appointment, absent: str, why: str, now: datetime) -> Change:
+        """Carry out one planned change; if its place was taken meanwhile, the best slot now."""
+        if change.after is None:
+            return change
+        tech, bay, start = change.after
+        try:
+            if change.outcome == "reassigned":
+                await apply_moves(
+                    self._booking, a.shop_id, [PlannedMove(a.id, a.sequence, a.technician_id, tech, a.bay_id, bay)], now
+                )
+            else:
+                await self._booking.reschedule(a.id, start=start, technician_id=tech, bay_id=bay, now=now)
+            return change
+        except DomainError:
+            return await self._reschedule(a, absent, why, {}, False, now, change.before)
 
     async def withdraw(self, technician_id: str, absence_id: str, now: datetime | None = None) -> absences.Absence:
         """Delete one absence (nothing moves back: the appointments keep where the replan put them)."""
@@ -176,14 +195,17 @@ class TimeOffService:
         busy = await self._queries.resource_busy(a.shop_id, a.interval, now)
         day = local_date(a.start, cat.shop.tz)
         cap = self._booking.policy.max_bookings_per_technician_per_day
+        buffer = self._booking.policy.buffer
         options = []
         for t in cat.technicians:
             view = busy.technicians.get(t.id)
             if t.id == absent or not t.active or not t.has_skill(service.required_skill) or view is None:
                 continue
             fits = any(iv.start <= a.start and a.end <= iv.end for iv in view.free)
-            clash = any(p.overlaps(a.interval) for p in planned.get(t.id, ()))
-            jobs = view.jobs_per_day.get(day, 0) + len(planned.get(t.id, ()))
+            clash = _clashes(planned.get(t.id, ()), a.interval, buffer)
+            jobs = view.jobs_per_day.get(day, 0) + sum(
+                local_date(p.start, cat.shop.tz) == day for p in planned.get(t.id, ())
+            )
             if fits and not clash and jobs < cap:
                 options.append((jobs, -t.rating, t.id))
         return min(options)[2] if options else None
@@ -210,8 +232,8 @@ class TimeOffService:
         )
         result = await self._finder.find(search, now)
         for slot in result.slots:
-            if any(p.overlaps(slot.interval) for p in planned.get(slot.technician_id, ())):
-                continue
+            if _clashes(planned.get(slot.technician_id, ()), slot.interval, self._booking.policy.buffer):
+                continue  # a dry run's calendars do not hold what this plan already gave that technician
             try:
                 if not dry_run:
                     await self._booking.reschedule(
@@ -228,6 +250,11 @@ class TimeOffService:
                 (slot.technician_id, slot.bay_id, slot.start),
             )
         return Change(a.id, "unplaced", f"{why}; no slot within {search.search_days} days; call the customer", before)
+
+
+def _clashes(planned: Sequence[Interval], interval: Interval, buffer: timedelta) -> bool:
+    """Whether ``interval`` comes within the buffer of a job this plan already gave the technician."""
+    return any(p.start - buffer < interval.end and interval.start < p.end + buffer for p in planned)
 
 
 def summary(changes: Sequence[Change]) -> dict[str, int]:

@@ -26,6 +26,7 @@ from application.ports import ResourceDirectory
 from application.reassignment import RoomMaker
 from application.scheduler import Scheduler
 from application.slot_search import CalendarAvailability, SlotFinder, SolveRunner
+from application.time_off import TimeOffService
 from application.vehicle_context import VehicleContext
 from domain.policy import CancellationPolicy, SchedulingPolicy
 
@@ -84,7 +85,8 @@ def build_application(
     )
     room = RoomMaker(pool, catalog, CalendarAvailability(queries), policy)
     scheduler = Scheduler(finder, booking, catalog, room)
-    authorized = AuthorizedUseCases(scheduler, booking, queries, catalog, CalendarFeedTokens(pool))
+    time_off = TimeOffService(booking, queries, finder, catalog)
+    authorized = AuthorizedUseCases(scheduler, booking, queries, catalog, CalendarFeedTokens(pool), time_off)
     return Application(
         pool,
         catalog,

@@ -22,7 +22,7 @@ from application.slot_search import SlotSearch
 from deployments import mapping, schemas
 from deployments.authentication import CalendarAccess, CallerOrLink, CurrentCaller, RequireCredentials
 from deployments.idempotency import run_idempotent
-from deployments.openapi import install_openapi, problem_answers
+from deployments.openapi import COMMON_PROBLEMS, install_openapi, problem_answers
 from deployments.problems import install_problem_handlers
 from deployments.rate_limits import EndpointClass
 from deployments.registry import register_services, registered_services, services
@@ -149,19 +149,7 @@ router = APIRouter(
     prefix=API_PREFIX,
     # Any operation can refuse its input (parameters, body, Idempotency-Key; a NUL character anywhere)
     # and lose a dependency; each route adds the other problems it can answer (RFC 9457, all of them).
-    responses=problem_answers(
-        {
-            401: "`unauthorized`: no API key, or one that is unknown, expired or revoked (a customer link: "
-            "expired, or its appointment ended or was cancelled)",
-            403: "`forbidden`: the key's role may not do this (whatever the object; an object outside the key's "
-            "shops answers 404 as an unknown one does)",
-            422: "Invalid request: `validation_error` (the failing fields in `errors`), `invalid_request`, or "
-            "`idempotency_key_reused` (an Idempotency-Key sent before with another request)",
-            429: "`rate_limited` (searches and writes): the caller's key, or its address, is over its limit; "
-            "retry after `Retry-After` seconds",
-            503: "A dependency (the database, an actor) is unavailable or the service is overloaded; try again",
-        }
-    ),
+    responses=problem_answers(COMMON_PROBLEMS),
 )
 
 UNREADABLE_BODY = "The body could not be read"
@@ -531,7 +519,10 @@ def create_api() -> FastAPI:
         description="Service appointment optimization and management for vehicle service centers.",
     )
     install_problem_handlers(app)
+    from deployments.time_off_api import router as time_off_router  # it builds on this module's callers
+
     app.include_router(router)
+    app.include_router(time_off_router)
 
     def auth_disabled() -> bool:
         svc = getattr(app.state, "services", None) or registered_services()

@@ -21,6 +21,19 @@ from starlette.routing import Route
 from deployments.problems import PROBLEM_JSON
 from deployments.schemas import Problem
 
+COMMON_PROBLEMS: dict[int, str] = {
+    401: "`unauthorized`: no API key, or one that is unknown, expired or revoked (a customer link: "
+    "expired, or its appointment ended or was cancelled)",
+    403: "`forbidden`: the key's role may not do this (whatever the object; an object outside the key's "
+    "shops answers 404 as an unknown one does)",
+    422: "Invalid request: `validation_error` (the failing fields in `errors`), `invalid_request`, or "
+    "`idempotency_key_reused` (an Idempotency-Key sent before with another request)",
+    429: "`rate_limited` (searches and writes): the caller's key, or its address, is over its limit; "
+    "retry after `Retry-After` seconds",
+    503: "A dependency (the database, an actor) is unavailable or the service is overloaded; try again",
+}
+"""Problems any operation of the API can answer: its credentials, its input, its rate, a lost dependency."""
+
 
 def problem_answers(meanings: Mapping[int, str]) -> dict[int | str, dict[str, Any]]:
     """A route's ``responses=``: each problem status it can answer and what that means there."""

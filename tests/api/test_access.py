@@ -83,6 +83,19 @@ async def _book_chosen(c: httpx.AsyncClient, _: str) -> httpx.Response:
     return await c.post("/appointments", json={**slot, "vehicle_id": vehicle(), "service_type": "routine"})
 
 
+def _time_off_body() -> dict[str, Any]:
+    """Time off far ahead (nothing booked then), so the matrix's own-shop calls replan nothing."""
+    start = (datetime.now(UTC) + timedelta(days=300)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return {"from": start.isoformat(), "to": (start + timedelta(days=1)).isoformat(), "reason": "matrix"}
+
+
+async def _withdraw_time_off(c: httpx.AsyncClient, tech: str) -> httpx.Response:
+    """Records time off, then withdraws it (a caller that may not record it gets the answer for a made-up id)."""
+    made = await c.post(f"/technicians/{tech}/time-off", json=_time_off_body())
+    absence = made.json()["time_off"]["id"] if made.status_code == 201 else "7b0c5a3e-0000-4000-8000-000000000000"
+    return await c.delete(f"/technicians/{tech}/time-off/{absence}")
+
+
 P = "/api/v1"
 OPERATIONS = [
     Operation(
@@ -142,6 +155,27 @@ OPERATIONS = [
         "get",
         P + "/technicians/{technician_id}/schedule",
         lambda c, t: c.get(f"/technicians/{t}/schedule"),
+        "technician",
+        "booking_allday",
+    ),
+    Operation(
+        "post",
+        P + "/technicians/{technician_id}/time-off",
+        lambda c, t: c.post(f"/technicians/{t}/time-off", params={"dry_run": "true"}, json=_time_off_body()),
+        "technician",
+        "booking_allday",
+    ),
+    Operation(
+        "get",
+        P + "/technicians/{technician_id}/time-off",
+        lambda c, t: c.get(f"/technicians/{t}/time-off"),
+        "technician",
+        "booking_allday",
+    ),
+    Operation(
+        "delete",
+        P + "/technicians/{technician_id}/time-off/{time_off_id}",
+        _withdraw_time_off,
         "technician",
         "booking_allday",
     ),

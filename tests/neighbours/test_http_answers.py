@@ -18,6 +18,7 @@ from application.calendar_feeds import CalendarFeeds
 from bench.fake_neighbours import FakeHealthService, FakeInventoryService, Misbehaviour
 from config.settings import Settings
 from deployments.api import create_api
+from deployments.rate_limits import RateLimiter
 from deployments.services import Services
 from tests.neighbours.conftest import AppFactory
 
@@ -33,8 +34,10 @@ async def api(
     inventory_service.stock[("shop_a", "coolant")] = (3, 24)
     app = await make_app(health_url=health_service.url, inventory_url=inventory_service.url, timeout_s=1.0)
     fastapi = create_api()
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
-    fastapi.state.services = Services(settings, "", app, CalendarFeeds(app.catalog, db, settings.smtp_from))
+    # In process on loopback, without keys: what these tests look at is the neighbours, not access.
+    settings = Settings(_env_file=None, auth_disabled=True, host="127.0.0.1")  # type: ignore[call-arg]
+    feeds = CalendarFeeds(app.catalog, db, settings.smtp_from)
+    fastapi.state.services = Services(settings, "", app, feeds, RateLimiter.from_settings(settings))
     transport = httpx.ASGITransport(app=fastapi)
     async with httpx.AsyncClient(transport=transport, base_url="http://api/api/v1") as client:
         yield client
