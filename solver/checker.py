@@ -7,11 +7,13 @@ hide itself.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from itertools import pairwise
 from math import floor
 
 from solver.problem import SlotProblem
 from solver.reassign import ReassignPlan, ReassignProblem
+from solver.routing import RoutingProblem
 
 
 def _inside(spans: tuple[tuple[int, int], ...], start: int, end: int) -> bool:
@@ -134,4 +136,35 @@ def plan_violations(problem: ReassignProblem, plan: ReassignPlan) -> list[str]:
             found.append("bay_overlap")
     if any(n > problem.cap for t, n in jobs_on.items() if t in techs):
         found.append("daily_cap")
+    return sorted(set(found))
+
+
+def route_violations(problem: RoutingProblem, routes: Sequence[Sequence[int]]) -> list[str]:
+    """Codes of the rules a set of routes breaks (empty when every stop is served once, in time, within capacity).
+
+    Replays each route from the depot's opening: travel, wait for the stop's window to open, serve,
+    go on; then back to the depot before it closes. At most ``vehicles`` routes.
+    """
+    found: list[str] = []
+    n = len(problem.travel)
+    seen = [stop for route in routes for stop in route]
+    if sorted(seen) != list(range(1, n)):
+        found.append("stops_not_served_exactly_once")
+    if sum(1 for route in routes if route) > problem.vehicles:
+        found.append("too_many_vehicles")
+    opens, closes = problem.windows[0]
+    for route in routes:
+        if sum(problem.demand[s] for s in route if 0 < s < n) > problem.capacity:
+            found.append("capacity")
+        clock, here = opens, 0
+        for stop in route:
+            if not 0 < stop < n:
+                continue
+            clock = max(clock + problem.travel[here][stop], problem.windows[stop][0])
+            if clock > problem.windows[stop][1]:
+                found.append("late")
+            clock += problem.service[stop]
+            here = stop
+        if clock + problem.travel[here][0] > closes:
+            found.append("back_after_closing")
     return sorted(set(found))
