@@ -46,6 +46,8 @@ class Action(StrEnum):
     MANAGE_KEYS = "manage_keys"
     MANAGE_TIME_OFF = "manage_time_off"
     """Record or withdraw a technician's time off, which replans their appointments."""
+    EXTEND_JOB = "extend_job"
+    """Lengthen a job in progress, which moves what it collides with."""
 
 
 _A = Action
@@ -65,7 +67,7 @@ _BOOKING = frozenset(
 )
 PERMISSIONS: dict[Role, frozenset[Action]] = {
     Role.BOOKING: _BOOKING,
-    Role.STAFF: _BOOKING | {_A.READ_SCHEDULE, _A.MANAGE_TIME_OFF},
+    Role.STAFF: _BOOKING | {_A.READ_SCHEDULE, _A.MANAGE_TIME_OFF, _A.EXTEND_JOB},
     Role.ADMIN: frozenset(Action),
     Role.CUSTOMER: frozenset({_A.READ_APPOINTMENT, _A.RESCHEDULE, _A.CANCEL}),
 }

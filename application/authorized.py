@@ -24,6 +24,7 @@ from application.booking import UNSET, BookingService
 from application.booking_queries import BookingQueries, TechnicianSchedule
 from application.calendar_feed_tokens import CalendarFeedTokens
 from application.catalog_cache import CatalogCache
+from application.overrun import OverrunPlan, OverrunService
 from application.scheduler import Scheduler
 from application.slot_search import SlotSearch, SlotSearchResult
 from application.time_off import TimeOffPlan, TimeOffService
@@ -46,6 +47,7 @@ class AuthorizedUseCases:
         catalog: CatalogCache,
         feed_tokens: CalendarFeedTokens,
         time_off: TimeOffService | None = None,
+        overrun: OverrunService | None = None,
     ) -> None:
         self._scheduler = scheduler
         self._booking = booking
@@ -53,6 +55,7 @@ class AuthorizedUseCases:
         self._catalog = catalog
         self._feed_tokens = feed_tokens
         self._time_off = time_off
+        self._overrun = overrun
 
     # -- slots and booking ---------------------------------------------------------------
 
@@ -171,6 +174,13 @@ class AuthorizedUseCases:
     async def time_off(self, caller: Caller, technician_id: str) -> list[Absence]:
         await self.technician(caller, technician_id, Action.MANAGE_TIME_OFF)
         return await self._time_off_service().absences_of(technician_id)
+
+    async def extend(self, caller: Caller, appointment_id: str, minutes: int) -> OverrunPlan:
+        """Lengthen a job in progress at the caller's shops, moving what it collides with."""
+        await self.appointment(caller, appointment_id, Action.EXTEND_JOB)
+        if self._overrun is None:
+            raise RuntimeError("overruns are not wired into this application")
+        return await self._overrun.extend(appointment_id, minutes)
 
     def _time_off_service(self) -> TimeOffService:
         if self._time_off is None:

@@ -154,6 +154,16 @@ class TimeOffService:
 
     # -- one appointment ---------------------------------------------------------------------------
 
+    async def free_colleague(self, a: Appointment, busy: str, now: datetime) -> str | None:
+        """Another technician with the skill free (buffer and cap kept) for exactly ``a``'s time; None if none."""
+        return await self._free_colleague(a, busy, {}, now)
+
+    async def reschedule_elsewhere(
+        self, a: Appointment, busy: str, why: str, now: datetime, before: tuple[str, str, datetime]
+    ) -> Change:
+        """Move ``a`` to its best other slot (never with ``busy``), or report it unplaced."""
+        return await self._reschedule(a, busy, why, {}, False, now, before)
+
     async def _replan(
         self,
         a: Appointment,

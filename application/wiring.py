@@ -21,6 +21,7 @@ from application.catalog_cache import CatalogCache
 from application.clock import Clock
 from application.customer_links import CustomerLinks
 from application.neighbour_ports import Neighbours
+from application.overrun import OverrunService
 from application.parts_inventory import PartsInventory
 from application.ports import ResourceDirectory
 from application.reassignment import RoomMaker
@@ -86,7 +87,10 @@ def build_application(
     room = RoomMaker(pool, catalog, CalendarAvailability(queries), policy)
     scheduler = Scheduler(finder, booking, catalog, room)
     time_off = TimeOffService(booking, queries, finder, catalog)
-    authorized = AuthorizedUseCases(scheduler, booking, queries, catalog, CalendarFeedTokens(pool), time_off)
+    overrun = OverrunService(booking, queries, finder, catalog, time_off)
+    authorized = AuthorizedUseCases(
+        scheduler, booking, queries, catalog, CalendarFeedTokens(pool), time_off, overrun
+    )
     return Application(
         pool,
         catalog,

@@ -519,10 +519,10 @@ def create_api() -> FastAPI:
         description="Service appointment optimization and management for vehicle service centers.",
     )
     install_problem_handlers(app)
-    from deployments.time_off_api import router as time_off_router  # it builds on this module's callers
+    from deployments.replan_api import router as replan_router  # it builds on this module's callers
 
     app.include_router(router)
-    app.include_router(time_off_router)
+    app.include_router(replan_router)
 
     def auth_disabled() -> bool:
         svc = getattr(app.state, "services", None) or registered_services()

@@ -494,3 +494,25 @@ async def reassign(
         now,
     )
     return None if row is None else appointment_from_row(row)
+
+
+async def extend(
+    conn: asyncpg.Connection, appointment_id: str, end: datetime, buffer: timedelta, now: datetime
+) -> None:
+    """Move an in-progress job's end (and the buffer after it); ``SlotTaken`` when that overlaps another row."""
+    try:
+        async with conn.transaction():
+            await conn.execute(
+                """
+                UPDATE appointments SET end_at = $2::timestamptz, blocked_until = $2::timestamptz + $3::interval,
+                    sequence = sequence + 1,
+                    updated_at = $4
+                WHERE id = $1::uuid AND status = 'in_progress'
+                """,
+                appointment_id,
+                end,
+                buffer,
+                now,
+            )
+    except asyncpg.exceptions.ExclusionViolationError:
+        raise SlotTaken(f"the time after appointment {appointment_id} was taken meanwhile") from None

@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
 from deployments.api import create_api
+from store.database import normalize_dsn
 from tests.api.conftest import ApiKeys
 from tests.api.helpers import ahead, assert_problem, chosen, search, vehicle
 
@@ -33,6 +35,7 @@ class World:
     keys: ApiKeys
     appointment: dict[str, Any]
     manage_token: str
+    database_url: str = ""
 
     def client(self, key: str | None) -> httpx.AsyncClient:
         headers = ApiKeys.headers(key) if key else {}
@@ -49,11 +52,11 @@ class World:
 
 
 @pytest.fixture(scope="module")
-async def world(api_url: str, api_keys: ApiKeys) -> World:
+async def world(api_url: str, api_keys: ApiKeys, api_database_url: str) -> World:
     probe = World(api_url, api_keys, {}, "")
     appt = await probe.book(api_keys.booking_allday)
     token = appt["manage_url"].split("token=", 1)[1]
-    return World(api_url, api_keys, appt, token)
+    return World(api_url, api_keys, appt, token, api_database_url)
 
 
 Send = Callable[[httpx.AsyncClient, str], Awaitable[httpx.Response]]
@@ -66,7 +69,8 @@ class Operation:
     path: str
     send: Send
     target: str
-    """What the id is: ``appointment``, ``hold`` (a fresh hold), ``fresh`` (a fresh appointment), ``technician``,
+    """What the id is: ``appointment``, ``hold`` (a fresh hold), ``fresh`` (a fresh appointment), ``in_progress``
+    (a fresh appointment the shop has started), ``technician``,
     ``vehicle``, or ``none`` (a search or a booking at the shop)."""
     refused_role: str | None
     """A credential whose role may not do it (403), if some role may not."""
@@ -141,6 +145,13 @@ OPERATIONS = [
         "delete", P + "/appointments/{appointment_id}", lambda c, i: c.delete(f"/appointments/{i}"), "fresh", None
     ),
     Operation(
+        "post",
+        P + "/appointments/{appointment_id}/extend",
+        lambda c, i: c.post(f"/appointments/{i}/extend", json={"minutes": 15}),
+        "in_progress",
+        "booking_allday",
+    ),
+    Operation(
         "get",
         P + "/appointments/{appointment_id}/calendar.ics",
         lambda c, i: c.get(f"/appointments/{i}/calendar.ics"),
@@ -203,6 +214,14 @@ async def _target(world: World, op: Operation) -> str:
         return str((await world.book(world.keys.booking_allday, hold=True))["id"])
     if op.target == "fresh":
         return str((await world.book(world.keys.booking_allday))["id"])
+    if op.target == "in_progress":  # a fresh appointment the shop has started (straight in the database)
+        appt_id = str((await world.book(world.keys.booking_allday))["id"])
+        conn = await asyncpg.connect(normalize_dsn(world.database_url))
+        try:
+            await conn.execute("UPDATE appointments SET status = 'in_progress' WHERE id = $1::uuid", appt_id)
+        finally:
+            await conn.close()
+        return appt_id
     if op.target == "technician":
         return TECH
     if op.target == "vehicle":
@@ -242,7 +261,7 @@ async def test_a_key_of_another_shop_sees_nothing_there(world: World, op: Operat
     target = await _target(world, op)
     async with world.client(world.keys.staff_nyc) as c:
         other = await op.send(c, target)
-        if op.target in ("appointment", "hold", "fresh", "technician"):
+        if op.target in ("appointment", "hold", "fresh", "in_progress", "technician"):
             unknown_id = _unknown(op)
             unknown = await op.send(c, unknown_id)
             assert_problem(other, 404, "not_found")

@@ -1,4 +1,4 @@
-"""Request and response bodies of a technician's time off (``deployments.time_off_api``)."""
+"""Request and response bodies of the replanning operations: time off and overruns (``deployments.replan_api``)."""
 
 from __future__ import annotations
 
@@ -47,3 +47,16 @@ class TimeOffPlanOut(_Out):
 
 class TimeOffList(_Out):
     time_off: list[TimeOffOut]
+
+
+class ExtendIn(_In):
+    minutes: int = Field(ge=1, le=480, description="How much longer the job in progress runs.")
+
+
+class ExtendOut(_Out):
+    appointment_id: str
+    extended: bool = Field(description="False when a collided appointment could not be moved: nothing was extended.")
+    estimated_completion: dt.datetime
+    reassigned: list[ChangeOut]
+    rescheduled: list[ChangeOut]
+    unplaced: list[ChangeOut] = Field(description="Could not move (or started): the job was not extended.")

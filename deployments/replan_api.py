@@ -1,8 +1,9 @@
-"""A technician's time off over HTTP: record it (replanning what it falls on), list it, withdraw it."""
+"""Replanning over HTTP: a technician's time off (record, list, withdraw) and a job in progress that runs long."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -13,7 +14,16 @@ from deployments import mapping
 from deployments.api import UNREADABLE_BODY, Svc, WriteCaller
 from deployments.authentication import CurrentCaller
 from deployments.openapi import COMMON_PROBLEMS, problem_answers
-from deployments.time_off_schemas import ChangeOut, Placement, TimeOffIn, TimeOffList, TimeOffOut, TimeOffPlanOut
+from deployments.replan_schemas import (
+    ChangeOut,
+    ExtendIn,
+    ExtendOut,
+    Placement,
+    TimeOffIn,
+    TimeOffList,
+    TimeOffOut,
+    TimeOffPlanOut,
+)
 from domain.shop import Shop
 from domain.time_windows import Interval
 from store.absence_repository import Absence
@@ -77,6 +87,36 @@ async def withdraw_time_off(technician_id: str, time_off_id: str, svc: Svc, call
     return JSONResponse(absence_out(gone, shop).model_dump(mode="json", by_alias=True))
 
 
+@router.post(
+    "/appointments/{appointment_id}/extend",
+    response_model=ExtendOut,
+    tags=["appointments"],
+    responses=problem_answers(
+        {
+            400: UNREADABLE_BODY,
+            403: "`forbidden`: only staff and admin keys extend a job",
+            404: "No such appointment (or one outside the key's shops)",
+            409: "`invalid_transition`: the appointment is not in progress (its state in `current`)",
+        }
+    ),
+)
+async def extend_job(appointment_id: str, body: ExtendIn, svc: Svc, caller: WriteCaller) -> Any:
+    """A job in progress runs long: move what it now collides with (another technician or bay at the same time,
+    else their best other slot), then extend it. If something cannot move, nothing is extended."""
+    plan = await svc.authorized.extend(caller, appointment_id, body.minutes)
+    shop = await svc.catalog.shop(plan.appointment.shop_id)
+    changes = _changes(plan.changes, shop)
+    out = ExtendOut(
+        appointment_id=plan.appointment.id,
+        extended=plan.extended,
+        estimated_completion=mapping.local(plan.appointment.end, shop),
+        reassigned=changes("reassigned"),
+        rescheduled=changes("rescheduled"),
+        unplaced=[*changes("unplaced"), *changes("kept")],
+    )
+    return JSONResponse(out.model_dump(mode="json", by_alias=True))
+
+
 def _interval(body: TimeOffIn) -> Interval:
     from domain.errors import InvalidRequest
 
@@ -95,21 +135,26 @@ def absence_out(a: Absence, shop: Shop) -> TimeOffOut:
     )
 
 
-def plan_out(plan: TimeOffPlan, shop: Shop) -> TimeOffPlanOut:
+def _changes(all_changes: tuple[Change, ...], shop: Shop) -> Callable[[str], list[ChangeOut]]:
+    """The changes of one outcome, as the API answers them (placements in the shop's time zone)."""
+
     def place(p: tuple[str, str, dt.datetime] | None) -> Placement | None:
-        return (
-            None
-            if p is None
-            else Placement(technician_id=p[0], service_bay_id=p[1], datetime=mapping.local(p[2], shop))
-        )
+        if p is None:
+            return None
+        return Placement(technician_id=p[0], service_bay_id=p[1], datetime=mapping.local(p[2], shop))
 
     def changes(outcome: str) -> list[ChangeOut]:
-        picked: list[Change] = [c for c in plan.changes if c.outcome == outcome]
         return [
             ChangeOut(appointment_id=c.appointment_id, reason=c.reason, before=place(c.before), after=place(c.after))
-            for c in picked
+            for c in all_changes
+            if c.outcome == outcome
         ]
 
+    return changes
+
+
+def plan_out(plan: TimeOffPlan, shop: Shop) -> TimeOffPlanOut:
+    changes = _changes(plan.changes, shop)
     return TimeOffPlanOut(
         time_off=TimeOffOut(
             id=plan.absence_id,
