@@ -142,6 +142,7 @@ class Scheduler:
         try:
             return await self.booking.book(request, hold=hold, now=now)
         except SlotTaken as exc:
+            refusal = exc
             if not hold and self.room is not None and search.urgency in REASSIGNABLE:
                 # A slot that reassignment frees looks taken: make the room, at that very slot, if still possible.
                 offer = await self.room.offer(
@@ -152,11 +153,14 @@ class Scheduler:
                     pinned=(tech.id, chosen_bay.id, start),
                 )
                 if offer is not None:
-                    return await book_reassigned(self.booking, request, offer.moves, now)
+                    try:
+                        return await book_reassigned(self.booking, request, offer.moves, now)
+                    except SlotTaken as lost:  # the day changed meanwhile: a 409 with fresh alternatives
+                        refusal = lost
             alternatives = await self._alternatives(
                 replace(search, shop_ids=(tech.shop_id,), preferred_date=start.date()), now
             )
-            raise SlotTaken(exc.message, **{**exc.details, "alternatives": alternatives}) from None
+            raise SlotTaken(refusal.message, **{**refusal.details, "alternatives": alternatives}) from None
 
     async def book_best(
         self,
