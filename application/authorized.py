@@ -24,6 +24,7 @@ from application.booking import UNSET, BookingService
 from application.booking_queries import BookingQueries, TechnicianSchedule
 from application.calendar_feed_tokens import CalendarFeedTokens
 from application.catalog_cache import CatalogCache
+from application.lifecycle import LifecycleService
 from application.scheduler import Scheduler
 from application.slot_search import SlotSearch, SlotSearchResult
 from application.time_off import TimeOffPlan, TimeOffService
@@ -46,6 +47,7 @@ class AuthorizedUseCases:
         catalog: CatalogCache,
         feed_tokens: CalendarFeedTokens,
         time_off: TimeOffService | None = None,
+        lifecycle: LifecycleService | None = None,
     ) -> None:
         self._scheduler = scheduler
         self._booking = booking
@@ -53,6 +55,7 @@ class AuthorizedUseCases:
         self._catalog = catalog
         self._feed_tokens = feed_tokens
         self._time_off = time_off
+        self._lifecycle = lifecycle or LifecycleService(booking)
 
     # -- slots and booking ---------------------------------------------------------------
 
@@ -115,6 +118,34 @@ class AuthorizedUseCases:
     async def cancel(self, caller: Caller, appointment_id: str, *, reason: str | None = None) -> Appointment:
         await self.appointment(caller, appointment_id, Action.CANCEL)
         return await self._booking.cancel(appointment_id, reason=reason)
+
+    # -- the lifecycle after booking ----------------------------------------------------------
+
+    async def check_in(self, caller: Caller, appointment_id: str) -> Appointment:
+        await self.appointment(caller, appointment_id, Action.RUN_LIFECYCLE)
+        return await self._lifecycle.check_in(appointment_id)
+
+    async def start(self, caller: Caller, appointment_id: str, *, actual_start: datetime | None = None) -> Appointment:
+        await self.appointment(caller, appointment_id, Action.RUN_LIFECYCLE)
+        return await self._lifecycle.start(appointment_id, actual_start=actual_start)
+
+    async def complete(
+        self,
+        caller: Caller,
+        appointment_id: str,
+        *,
+        actual_start: datetime | None = None,
+        actual_end: datetime | None = None,
+        notes: str | None = None,
+    ) -> Appointment:
+        await self.appointment(caller, appointment_id, Action.RUN_LIFECYCLE)
+        return await self._lifecycle.complete(
+            appointment_id, actual_start=actual_start, actual_end=actual_end, notes=notes
+        )
+
+    async def no_show(self, caller: Caller, appointment_id: str) -> Appointment:
+        await self.appointment(caller, appointment_id, Action.RUN_LIFECYCLE)
+        return await self._lifecycle.no_show(appointment_id)
 
     async def appointment_for_calendar(
         self, appointment_id: str, *, caller: Caller | None, feed_token: str | None

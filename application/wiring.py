@@ -20,6 +20,7 @@ from application.calendar_feed_tokens import CalendarFeedTokens
 from application.catalog_cache import CatalogCache
 from application.clock import Clock
 from application.customer_links import CustomerLinks
+from application.lifecycle import LifecycleService
 from application.neighbour_ports import Neighbours
 from application.parts_inventory import PartsInventory
 from application.ports import ResourceDirectory
@@ -49,6 +50,8 @@ class Application:
     """The use cases as a caller may run them (the HTTP API's way in)."""
     keys: ApiKeys
     links: CustomerLinks
+    lifecycle: LifecycleService
+    """Check in, start, complete, no-show (unchecked: the service's own; callers go through ``authorized``)."""
 
 
 def build_application(
@@ -86,7 +89,10 @@ def build_application(
     room = RoomMaker(pool, catalog, CalendarAvailability(queries), policy)
     scheduler = Scheduler(finder, booking, catalog, room)
     time_off = TimeOffService(booking, queries, finder, catalog)
-    authorized = AuthorizedUseCases(scheduler, booking, queries, catalog, CalendarFeedTokens(pool), time_off)
+    lifecycle = LifecycleService(booking)
+    authorized = AuthorizedUseCases(
+        scheduler, booking, queries, catalog, CalendarFeedTokens(pool), time_off, lifecycle
+    )
     return Application(
         pool,
         catalog,
@@ -98,4 +104,5 @@ def build_application(
         authorized,
         ApiKeys(pool, clock),
         CustomerLinks(pool, customer_link_ttl, clock),
+        lifecycle,
     )

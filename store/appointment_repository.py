@@ -494,3 +494,26 @@ async def reassign(
         now,
     )
     return None if row is None else appointment_from_row(row)
+
+
+async def record_progress(conn: asyncpg.Connection, appt: Appointment, now: datetime) -> None:
+    """Write a lifecycle step: the new status, when each step happened, the actual times and the notes."""
+    p = appt.progress
+    await conn.execute(
+        """
+        UPDATE appointments SET status = $2, checked_in_at = $3, started_at = $4, completed_at = $5,
+            no_show_at = $6, actual_start = $7, actual_end = $8, notes = $9, hold_expires_at = NULL,
+            updated_at = $10
+        WHERE id = $1::uuid
+        """,
+        appt.id,
+        appt.status.value,
+        p.checked_in_at,
+        p.started_at,
+        p.completed_at,
+        p.no_show_at,
+        p.actual_start,
+        p.actual_end,
+        appt.notes,
+        now,
+    )
