@@ -8,12 +8,14 @@ succeeds. ``OPERATIONS`` must name every operation the document lists.
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
@@ -33,6 +35,7 @@ class World:
     keys: ApiKeys
     appointment: dict[str, Any]
     manage_token: str
+    database_url: str = ""
 
     def client(self, key: str | None) -> httpx.AsyncClient:
         headers = ApiKeys.headers(key) if key else {}
@@ -49,11 +52,46 @@ class World:
 
 
 @pytest.fixture(scope="module")
-async def world(api_url: str, api_keys: ApiKeys) -> World:
+async def world(api_url: str, api_keys: ApiKeys, api_database_url: str) -> World:
     probe = World(api_url, api_keys, {}, "")
     appt = await probe.book(api_keys.booking_allday)
     token = appt["manage_url"].split("token=", 1)[1]
-    return World(api_url, api_keys, appt, token)
+    return World(api_url, api_keys, appt, token, api_database_url)
+
+
+_PAST = itertools.count()
+
+
+async def _past_appointment(world: World) -> str:
+    """A copy of the world's appointment that started hours ago (the API books no past times; a no-show needs one).
+
+    Written straight into the database, a few minutes apart each, so that they never overlap one another.
+    """
+    from store.database import normalize_dsn
+
+    new_id, k = str(uuid.uuid4()), next(_PAST)
+    start = datetime.now(UTC) - timedelta(hours=3, minutes=2 * k)
+    conn = await asyncpg.connect(normalize_dsn(world.database_url))
+    try:
+        await conn.execute(
+            """
+            INSERT INTO appointments (id, shop_id, vehicle_id, service_type, urgency, technician_id, bay_id,
+                tech_rid, bay_rid, start_at, end_at, blocked_until, status, customer, created_at, updated_at,
+                booked_by)
+            SELECT $1::uuid, shop_id, $2, service_type, urgency, technician_id, bay_id, tech_rid, bay_rid,
+                $3, $4, $4, 'scheduled', customer, $6, $6, booked_by
+            FROM appointments WHERE id = $5::uuid
+            """,
+            new_id,
+            vehicle(),
+            start,
+            start + timedelta(minutes=1),
+            world.appointment["id"],
+            start - timedelta(days=1),
+        )
+    finally:
+        await conn.close()
+    return new_id
 
 
 Send = Callable[[httpx.AsyncClient, str], Awaitable[httpx.Response]]
@@ -67,7 +105,8 @@ class Operation:
     send: Send
     target: str
     """What the id is: ``appointment``, ``hold`` (a fresh hold), ``fresh`` (a fresh appointment), ``technician``,
-    ``vehicle``, or ``none`` (a search or a booking at the shop)."""
+    ``vehicle``, ``past`` (a fresh appointment that started hours ago), or ``none`` (a search or a booking at the
+    shop)."""
     refused_role: str | None
     """A credential whose role may not do it (403), if some role may not."""
 
@@ -94,6 +133,17 @@ async def _withdraw_time_off(c: httpx.AsyncClient, tech: str) -> httpx.Response:
     made = await c.post(f"/technicians/{tech}/time-off", json=_time_off_body())
     absence = made.json()["time_off"]["id"] if made.status_code == 201 else "7b0c5a3e-0000-4000-8000-000000000000"
     return await c.delete(f"/technicians/{tech}/time-off/{absence}")
+
+
+async def _start(c: httpx.AsyncClient, appointment_id: str) -> httpx.Response:
+    """Checks in, then starts (a caller that may not check in gets the same answer from both)."""
+    await c.post(f"/appointments/{appointment_id}/check-in")
+    return await c.post(f"/appointments/{appointment_id}/start", json={})
+
+
+async def _complete(c: httpx.AsyncClient, appointment_id: str) -> httpx.Response:
+    await _start(c, appointment_id)
+    return await c.post(f"/appointments/{appointment_id}/complete", json={"notes": "matrix"})
 
 
 P = "/api/v1"
@@ -180,6 +230,22 @@ OPERATIONS = [
         "booking_allday",
     ),
     Operation(
+        "post",
+        P + "/appointments/{appointment_id}/check-in",
+        lambda c, i: c.post(f"/appointments/{i}/check-in"),
+        "fresh",
+        "booking_allday",
+    ),
+    Operation("post", P + "/appointments/{appointment_id}/start", _start, "fresh", "booking_allday"),
+    Operation("post", P + "/appointments/{appointment_id}/complete", _complete, "fresh", "booking_allday"),
+    Operation(
+        "post",
+        P + "/appointments/{appointment_id}/no-show",
+        lambda c, i: c.post(f"/appointments/{i}/no-show"),
+        "past",
+        "booking_allday",
+    ),
+    Operation(
         "get",
         P + "/technicians/{technician_id}/calendar.ics",
         lambda c, t: c.get(f"/technicians/{t}/calendar.ics"),
@@ -203,6 +269,8 @@ async def _target(world: World, op: Operation) -> str:
         return str((await world.book(world.keys.booking_allday, hold=True))["id"])
     if op.target == "fresh":
         return str((await world.book(world.keys.booking_allday))["id"])
+    if op.target == "past":
+        return await _past_appointment(world)
     if op.target == "technician":
         return TECH
     if op.target == "vehicle":
@@ -242,7 +310,7 @@ async def test_a_key_of_another_shop_sees_nothing_there(world: World, op: Operat
     target = await _target(world, op)
     async with world.client(world.keys.staff_nyc) as c:
         other = await op.send(c, target)
-        if op.target in ("appointment", "hold", "fresh", "technician"):
+        if op.target in ("appointment", "hold", "fresh", "past", "technician"):
             unknown_id = _unknown(op)
             unknown = await op.send(c, unknown_id)
             assert_problem(other, 404, "not_found")
@@ -276,6 +344,16 @@ async def test_a_key_of_the_shop_may(world: World, op: Operation) -> None:
     assert 200 <= response.status_code < 300, response.text
     if op.target == "vehicle":
         assert [a["id"] for a in response.json()["items"]] == [world.appointment["id"]]
+
+
+LIFECYCLE = ("check-in", "start", "complete", "no-show")
+
+
+async def test_a_customer_link_may_not_run_the_lifecycle(world: World) -> None:
+    headers = {"Authorization": f"Bearer {world.manage_token}"}
+    async with httpx.AsyncClient(base_url=world.base + "/api/v1", timeout=60, headers=headers) as c:
+        for step in LIFECYCLE:
+            assert_problem(await c.post(f"/appointments/{world.appointment['id']}/{step}"), 403, "forbidden")
 
 
 async def test_a_booking_key_sees_only_what_it_booked(world: World) -> None:
