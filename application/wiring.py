@@ -20,6 +20,7 @@ from application.calendar_feed_tokens import CalendarFeedTokens
 from application.catalog_cache import CatalogCache
 from application.clock import Clock
 from application.customer_links import CustomerLinks
+from application.kpis import KpiService
 from application.lifecycle import LifecycleService
 from application.neighbour_ports import Neighbours
 from application.parts_inventory import PartsInventory
@@ -52,6 +53,7 @@ class Application:
     links: CustomerLinks
     lifecycle: LifecycleService
     """Check in, start, complete, no-show (unchecked: the service's own; callers go through ``authorized``)."""
+    kpis: KpiService
 
 
 def build_application(
@@ -90,8 +92,9 @@ def build_application(
     scheduler = Scheduler(finder, booking, catalog, room)
     time_off = TimeOffService(booking, queries, finder, catalog)
     lifecycle = LifecycleService(booking)
+    kpis = KpiService(pool, catalog)
     authorized = AuthorizedUseCases(
-        scheduler, booking, queries, catalog, CalendarFeedTokens(pool), time_off, lifecycle
+        scheduler, booking, queries, catalog, CalendarFeedTokens(pool), time_off, lifecycle, kpis
     )
     return Application(
         pool,
@@ -105,4 +108,5 @@ def build_application(
         ApiKeys(pool, clock),
         CustomerLinks(pool, customer_link_ttl, clock),
         lifecycle,
+        kpis,
     )

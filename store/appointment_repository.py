@@ -517,3 +517,15 @@ async def record_progress(conn: asyncpg.Connection, appt: Appointment, now: date
         appt.notes,
         now,
     )
+
+
+async def list_starting_in(conn: asyncpg.Connection, shop_ids: Sequence[str], window: Interval) -> list[Appointment]:
+    """Every appointment (any status) of ``shop_ids`` whose booked start lies in ``window`` (the KPIs' population)."""
+    rows = await conn.fetch(
+        "SELECT * FROM appointments WHERE shop_id = ANY ($1::text[]) AND start_at >= $2 AND start_at < $3"
+        " ORDER BY start_at, id",
+        list(shop_ids),
+        window.start,
+        window.end,
+    )
+    return [appointment_from_row(r) for r in rows]
