@@ -105,8 +105,8 @@ class Operation:
     send: Send
     target: str
     """What the id is: ``appointment``, ``hold`` (a fresh hold), ``fresh`` (a fresh appointment), ``technician``,
-    ``vehicle``, ``past`` (a fresh appointment that started hours ago), or ``none`` (a search or a booking at the
-    shop)."""
+    ``vehicle``, ``shop``, ``past`` (a fresh appointment that started hours ago), or ``none`` (a search or a
+    booking at the shop)."""
     refused_role: str | None
     """A credential whose role may not do it (403), if some role may not."""
 
@@ -144,6 +144,11 @@ async def _start(c: httpx.AsyncClient, appointment_id: str) -> httpx.Response:
 async def _complete(c: httpx.AsyncClient, appointment_id: str) -> httpx.Response:
     await _start(c, appointment_id)
     return await c.post(f"/appointments/{appointment_id}/complete", json={"notes": "matrix"})
+
+
+def _kpi_window() -> dict[str, str]:
+    start = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return {"from": (start - timedelta(days=7)).isoformat(), "to": (start + timedelta(days=7)).isoformat()}
 
 
 P = "/api/v1"
@@ -247,6 +252,14 @@ OPERATIONS = [
     ),
     Operation(
         "get",
+        P + "/shops/{shop_id}/kpis",
+        lambda c, s: c.get(f"/shops/{s}/kpis", params=_kpi_window()),
+        "shop",
+        "booking_allday",
+    ),
+    Operation("get", P + "/kpis", lambda c, _: c.get("/kpis", params=_kpi_window()), "none", "booking_allday"),
+    Operation(
+        "get",
         P + "/technicians/{technician_id}/calendar.ics",
         lambda c, t: c.get(f"/technicians/{t}/calendar.ics"),
         "technician",
@@ -273,6 +286,8 @@ async def _target(world: World, op: Operation) -> str:
         return await _past_appointment(world)
     if op.target == "technician":
         return TECH
+    if op.target == "shop":
+        return ALLDAY
     if op.target == "vehicle":
         return str(world.appointment["vehicle_id"])
     return str(world.appointment["id"])
@@ -310,11 +325,14 @@ async def test_a_key_of_another_shop_sees_nothing_there(world: World, op: Operat
     target = await _target(world, op)
     async with world.client(world.keys.staff_nyc) as c:
         other = await op.send(c, target)
-        if op.target in ("appointment", "hold", "fresh", "past", "technician"):
+        if op.target in ("appointment", "hold", "fresh", "past", "technician", "shop"):
             unknown_id = _unknown(op)
             unknown = await op.send(c, unknown_id)
             assert_problem(other, 404, "not_found")
             _same_problem(other, unknown, target, unknown_id)
+        elif op.path == P + "/kpis":  # the chain as the key sees it: its own shops only
+            assert other.status_code == 200, other.text
+            assert ALLDAY not in other.json()["shop_ids"]
         elif op.target == "vehicle" or op.path.endswith("/technicians"):
             assert other.status_code == 200, other.text
             assert other.json()["items"] == [] and other.json()["page"]["total"] == 0
