@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request, Response
 
 from application.access import Caller
 from deployments import mapping, schemas
-from deployments.api import IN_FLIGHT, UNKNOWN_APPOINTMENT, Svc, WriteCaller, _idempotent, _json
+from deployments.api import IN_FLIGHT, UNKNOWN_APPOINTMENT, UNREADABLE_BODY, Svc, WriteCaller, _idempotent, _json
 from deployments.lifecycle_schemas import CompleteIn, StartIn
 from deployments.openapi import COMMON_PROBLEMS, problem_answers
 from deployments.services import Services
@@ -23,8 +23,9 @@ ILLEGAL = "`invalid_transition`: the step is not allowed from the appointment's 
 
 def _answers(conflict: str, invalid: str | None = None) -> dict[int | str, dict[str, Any]]:
     problems: dict[int, str] = {403: FORBIDDEN, 404: UNKNOWN_APPOINTMENT, 409: ILLEGAL + conflict}
-    if invalid:
+    if invalid:  # the steps that take a body: it can also be unreadable
         problems[422] = invalid
+        problems[400] = UNREADABLE_BODY
     return problem_answers(problems)
 
 

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from application.time_off import Change, TimeOffPlan
 from deployments import mapping
-from deployments.api import Svc, WriteCaller
+from deployments.api import UNREADABLE_BODY, Svc, WriteCaller
 from deployments.authentication import CurrentCaller
 from deployments.openapi import COMMON_PROBLEMS, problem_answers
 from deployments.time_off_schemas import ChangeOut, Placement, TimeOffIn, TimeOffList, TimeOffOut, TimeOffPlanOut
@@ -29,6 +29,7 @@ router = APIRouter(prefix="/api/v1", tags=["technicians"], responses=problem_ans
     status_code=201,
     responses=problem_answers(
         {
+            400: UNREADABLE_BODY,
             403: "`forbidden`: only staff and admin keys record time off",
             404: UNKNOWN,
             422: "`from`/`to` without an offset, out of order, or more than 90 days apart",
