@@ -48,6 +48,10 @@ class Action(StrEnum):
     """Record or withdraw a technician's time off, which replans their appointments."""
     EXTEND_JOB = "extend_job"
     """Lengthen a job in progress, which moves what it collides with."""
+    RUN_LIFECYCLE = "run_lifecycle"
+    """Check in, start, complete an appointment or record its no-show: the shop floor's steps."""
+    READ_KPIS = "read_kpis"
+    """A shop's (or the chain's) figures: utilization, waits, no-shows, late cancellations."""
 
 
 _A = Action
@@ -68,6 +72,7 @@ _BOOKING = frozenset(
 PERMISSIONS: dict[Role, frozenset[Action]] = {
     Role.BOOKING: _BOOKING,
     Role.STAFF: _BOOKING | {_A.READ_SCHEDULE, _A.MANAGE_TIME_OFF, _A.EXTEND_JOB},
+    Role.STAFF: _BOOKING | {_A.READ_SCHEDULE, _A.MANAGE_TIME_OFF, _A.RUN_LIFECYCLE, _A.READ_KPIS},
     Role.ADMIN: frozenset(Action),
     Role.CUSTOMER: frozenset({_A.READ_APPOINTMENT, _A.RESCHEDULE, _A.CANCEL}),
 }

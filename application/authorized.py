@@ -24,6 +24,8 @@ from application.booking import UNSET, BookingService
 from application.booking_queries import BookingQueries, TechnicianSchedule
 from application.calendar_feed_tokens import CalendarFeedTokens
 from application.catalog_cache import CatalogCache
+from application.kpis import KpiService, kpi_window
+from application.lifecycle import LifecycleService
 from application.overrun import OverrunPlan, OverrunService
 from application.scheduler import Scheduler
 from application.slot_search import SlotSearch, SlotSearchResult
@@ -31,6 +33,7 @@ from application.time_off import TimeOffPlan, TimeOffService
 from domain.appointment import Appointment
 from domain.customer import Customer
 from domain.errors import InvalidRequest, NotFound, Unauthenticated
+from domain.kpis import KpiReport
 from domain.resources import Technician
 from domain.time_windows import Interval
 from store.absence_repository import Absence
@@ -48,6 +51,8 @@ class AuthorizedUseCases:
         feed_tokens: CalendarFeedTokens,
         time_off: TimeOffService | None = None,
         overrun: OverrunService | None = None,
+        lifecycle: LifecycleService | None = None,
+        kpis: KpiService | None = None,
     ) -> None:
         self._scheduler = scheduler
         self._booking = booking
@@ -56,6 +61,8 @@ class AuthorizedUseCases:
         self._feed_tokens = feed_tokens
         self._time_off = time_off
         self._overrun = overrun
+        self._lifecycle = lifecycle or LifecycleService(booking)
+        self._kpis = kpis or KpiService(booking.pool, catalog)
 
     # -- slots and booking ---------------------------------------------------------------
 
@@ -118,6 +125,49 @@ class AuthorizedUseCases:
     async def cancel(self, caller: Caller, appointment_id: str, *, reason: str | None = None) -> Appointment:
         await self.appointment(caller, appointment_id, Action.CANCEL)
         return await self._booking.cancel(appointment_id, reason=reason)
+
+    # -- the lifecycle after booking ----------------------------------------------------------
+
+    async def check_in(self, caller: Caller, appointment_id: str) -> Appointment:
+        await self.appointment(caller, appointment_id, Action.RUN_LIFECYCLE)
+        return await self._lifecycle.check_in(appointment_id)
+
+    async def start(self, caller: Caller, appointment_id: str, *, actual_start: datetime | None = None) -> Appointment:
+        await self.appointment(caller, appointment_id, Action.RUN_LIFECYCLE)
+        return await self._lifecycle.start(appointment_id, actual_start=actual_start)
+
+    async def complete(
+        self,
+        caller: Caller,
+        appointment_id: str,
+        *,
+        actual_start: datetime | None = None,
+        actual_end: datetime | None = None,
+        notes: str | None = None,
+    ) -> Appointment:
+        await self.appointment(caller, appointment_id, Action.RUN_LIFECYCLE)
+        return await self._lifecycle.complete(
+            appointment_id, actual_start=actual_start, actual_end=actual_end, notes=notes
+        )
+
+    async def no_show(self, caller: Caller, appointment_id: str) -> Appointment:
+        await self.appointment(caller, appointment_id, Action.RUN_LIFECYCLE)
+        return await self._lifecycle.no_show(appointment_id)
+
+    # -- figures ------------------------------------------------------------------------------
+
+    async def shop_kpis(self, caller: Caller, shop_id: str, start: datetime, end: datetime) -> KpiReport:
+        """One shop's figures over ``[start, end)``; a shop outside the caller's is as unknown as a missing one."""
+        require(caller, Action.READ_KPIS)
+        window = kpi_window(start, end)
+        if not caller.covers_shop(shop_id):
+            raise NotFound(f"no shop {shop_id!r}", shop_id=shop_id)  # CatalogCache.shop's words for an unknown one
+        return await self._kpis.report([shop_id], window)
+
+    async def chain_kpis(self, caller: Caller, start: datetime, end: datetime) -> KpiReport:
+        """The figures of every shop the caller covers, together."""
+        require(caller, Action.READ_KPIS)
+        return await self._kpis.chain(kpi_window(start, end), caller.shops)
 
     async def appointment_for_calendar(
         self, appointment_id: str, *, caller: Caller | None, feed_token: str | None

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -447,6 +448,16 @@ class BookingService:
         expired = await in_transaction(self.pool, write)
         await asyncio.gather(*(self._pair(a.id, a.shop_id, a.technician_id, a.bay_id).undo(now) for a in expired))
         return expired
+
+    # -- for the other commands on one appointment (lifecycle) -------------------------------
+
+    def changing(self, appointment_id: str) -> AbstractAsyncContextManager[None]:
+        """The lock under which one appointment changes (so the actors hear its changes in commit order)."""
+        return self._changing.hold(appointment_id)
+
+    async def free_resources(self, appt: Appointment, now: datetime) -> None:
+        """Drop the appointment from its technician's and bay's calendars: the database no longer holds its time."""
+        await self._pair(appt.id, appt.shop_id, appt.technician_id, appt.bay_id).undo(now)
 
     # -- helpers ------------------------------------------------------------------------------
 

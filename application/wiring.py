@@ -20,6 +20,8 @@ from application.calendar_feed_tokens import CalendarFeedTokens
 from application.catalog_cache import CatalogCache
 from application.clock import Clock
 from application.customer_links import CustomerLinks
+from application.kpis import KpiService
+from application.lifecycle import LifecycleService
 from application.neighbour_ports import Neighbours
 from application.overrun import OverrunService
 from application.parts_inventory import PartsInventory
@@ -50,6 +52,9 @@ class Application:
     """The use cases as a caller may run them (the HTTP API's way in)."""
     keys: ApiKeys
     links: CustomerLinks
+    lifecycle: LifecycleService
+    """Check in, start, complete, no-show (unchecked: the service's own; callers go through ``authorized``)."""
+    kpis: KpiService
 
 
 def build_application(
@@ -88,8 +93,10 @@ def build_application(
     scheduler = Scheduler(finder, booking, catalog, room)
     time_off = TimeOffService(booking, queries, finder, catalog)
     overrun = OverrunService(booking, queries, finder, catalog, time_off)
+    lifecycle = LifecycleService(booking)
+    kpis = KpiService(pool, catalog)
     authorized = AuthorizedUseCases(
-        scheduler, booking, queries, catalog, CalendarFeedTokens(pool), time_off, overrun
+        scheduler, booking, queries, catalog, CalendarFeedTokens(pool), time_off, overrun, lifecycle, kpis
     )
     return Application(
         pool,
@@ -102,4 +109,6 @@ def build_application(
         authorized,
         ApiKeys(pool, clock),
         CustomerLinks(pool, customer_link_ttl, clock),
+        lifecycle,
+        kpis,
     )

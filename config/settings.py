@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     slot_step_minutes: int = Field(15, ge=5)
     free_cancellation_hours: float = Field(24, ge=0)
     late_cancellation_fee: Decimal = Decimal("50.00")
+    no_show_grace_minutes: float = Field(30, ge=0)
+    """How long past its start an appointment must be before the shop may record a no-show."""
 
     urgent_reserve_share: float = Field(0.1, ge=0, lt=1)
     """About this share of the shop's technician time each local day is kept from LOW/MEDIUM work, as 2-hour
@@ -168,6 +170,7 @@ class Settings(BaseSettings):
             hold_ttl=timedelta(minutes=self.hold_ttl_minutes),
             slot_step=timedelta(minutes=self.slot_step_minutes),
             reassign_horizon_days=self.auto_book_within_days,
+            no_show_grace=timedelta(minutes=self.no_show_grace_minutes),
             urgent_reserve=Reserve(
                 ReserveKind.URGENT,
                 self.urgent_reserve_share,

@@ -519,10 +519,14 @@ def create_api() -> FastAPI:
         description="Service appointment optimization and management for vehicle service centers.",
     )
     install_problem_handlers(app)
-    from deployments.replan_api import router as replan_router  # it builds on this module's callers
+    from deployments.kpi_api import router as kpi_router  # they build on this module's callers
+    from deployments.lifecycle_api import router as lifecycle_router
+    from deployments.replan_api import router as replan_router
 
     app.include_router(router)
     app.include_router(replan_router)
+    app.include_router(lifecycle_router)
+    app.include_router(kpi_router)
 
     def auth_disabled() -> bool:
         svc = getattr(app.state, "services", None) or registered_services()

@@ -123,6 +123,20 @@ async def appointment_out(appt: Appointment, catalog: CatalogCache) -> schemas.A
             fee=appt.cancellation.fee,
             reason=appt.cancellation.reason,
         )
+    p = appt.progress
+    steps = (p.checked_in_at, p.started_at, p.completed_at, p.no_show_at, p.actual_start, p.actual_end)
+    progress = None
+    if any(t is not None for t in steps):
+        progress = schemas.ProgressOut(
+            **{
+                name: local(t, shop) if t is not None else None
+                for name, t in zip(
+                    ("checked_in_at", "started_at", "completed_at", "no_show_at", "actual_start", "actual_end"),
+                    steps,
+                    strict=True,
+                )
+            }
+        )
     return schemas.AppointmentOut(
         id=appt.id,
         status=appt.status.value,
@@ -144,5 +158,6 @@ async def appointment_out(appt: Appointment, catalog: CatalogCache) -> schemas.A
         notes=appt.notes,
         sequence=appt.sequence,
         cancellation=cancellation,
+        progress=progress,
         created_at=local(appt.created_at, shop),
     )

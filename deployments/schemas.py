@@ -285,6 +285,17 @@ class CancellationOut(_Out):
     reason: str | None = None
 
 
+class ProgressOut(_Out):
+    """When each step after booking happened, and the job's actual times (null: not (yet) happened)."""
+
+    checked_in_at: dt.datetime | None = None
+    started_at: dt.datetime | None = None
+    completed_at: dt.datetime | None = None
+    no_show_at: dt.datetime | None = None
+    actual_start: dt.datetime | None = None
+    actual_end: dt.datetime | None = None
+
+
 class CustomerOut(_Out):
     name: str | None = None
     email: str | None = None
@@ -325,6 +336,8 @@ class AppointmentOut(_Out):
     notes: str | None = None
     sequence: int
     cancellation: CancellationOut | None = None
+    progress: ProgressOut | None = None
+    """Check-in, start, completion or no-show, once any of them happened."""
     created_at: dt.datetime
     invites: list[InviteOut] = Field(default_factory=list)
     """Calendar invite deliveries (``GET /appointments/{id}`` only; empty elsewhere)."""

@@ -70,6 +70,18 @@ class Cancellation:
 
 
 @dataclass(frozen=True, slots=True)
+class Progress:
+    """What happened after booking: when each lifecycle step was taken, and the job's actual times."""
+
+    checked_in_at: datetime | None = None
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    no_show_at: datetime | None = None
+    actual_start: datetime | None = None
+    actual_end: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Appointment:
     """A job placed on one technician and one bay for ``interval``.
 
@@ -97,6 +109,7 @@ class Appointment:
     """What created it when not a person: e.g. ``alert:<alert_id>``."""
     booked_by: str | None = None
     """The id of the API key that booked it (None: booked by the service itself, e.g. an alert)."""
+    progress: Progress = field(default_factory=Progress)
 
     @property
     def start(self) -> datetime:

@@ -36,6 +36,10 @@ class EventType:
     APPOINTMENT_REMINDER = "appointment.reminder"
     APPOINTMENT_NOT_BOOKED = "appointment.not_booked"
     TECHNICIAN_ASSIGNED = "technician.assigned"
+    APPOINTMENT_CHECKED_IN = "appointment.checked_in"
+    APPOINTMENT_STARTED = "appointment.started"
+    APPOINTMENT_COMPLETED = "appointment.completed"
+    APPOINTMENT_NO_SHOW = "appointment.no_show"
     PARTS_ORDER_REQUESTED = "parts.order.requested"
 
 
@@ -183,6 +187,57 @@ class AppointmentCancelled(_AppointmentEvent):
             "fee": str(cancellation.fee),
             "reason": cancellation.reason,
         }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentCheckedIn(_AppointmentEvent):
+    """``appointment.checked_in``: the vehicle arrived; when."""
+
+    event_type: ClassVar[str] = EventType.APPOINTMENT_CHECKED_IN
+
+    def data(self) -> dict[str, Any]:
+        return {**self._appointment_data(), "checked_in_at": _iso(self.appointment.progress.checked_in_at)}
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentStarted(_AppointmentEvent):
+    """``appointment.started``: work on the vehicle began; when."""
+
+    event_type: ClassVar[str] = EventType.APPOINTMENT_STARTED
+
+    def data(self) -> dict[str, Any]:
+        return {**self._appointment_data(), "actual_start": _iso(self.appointment.progress.actual_start)}
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentCompleted(_AppointmentEvent):
+    """``appointment.completed``: the job is done; its actual times and the technician's notes."""
+
+    event_type: ClassVar[str] = EventType.APPOINTMENT_COMPLETED
+
+    def data(self) -> dict[str, Any]:
+        progress = self.appointment.progress
+        return {
+            **self._appointment_data(),
+            "actual_start": _iso(progress.actual_start),
+            "actual_end": _iso(progress.actual_end),
+            "completed_at": _iso(progress.completed_at),
+            "notes": self.appointment.notes,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentNoShow(_AppointmentEvent):
+    """``appointment.no_show``: the vehicle did not come; when the shop recorded it."""
+
+    event_type: ClassVar[str] = EventType.APPOINTMENT_NO_SHOW
+
+    def data(self) -> dict[str, Any]:
+        return {**self._appointment_data(), "no_show_at": _iso(self.appointment.progress.no_show_at)}
 
 
 @dataclass(frozen=True, slots=True)

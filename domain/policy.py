@@ -74,6 +74,8 @@ class SchedulingPolicy:
     """How far ahead a HIGH job that finds no free slot may make room by reassignment (AUTO_BOOK_WITHIN_DAYS)."""
     shortest_job: timedelta = SHORTEST_CATALOG_JOB
     """A free gap shorter than this (plus the buffer) is stranded: no job can use it (fragmentation)."""
+    no_show_grace: timedelta = timedelta(minutes=30)
+    """A no-show may be recorded only this long after the appointment's start (NO_SHOW_GRACE_MINUTES)."""
 
     def __post_init__(self) -> None:
         if self.urgent_reserve.share + self.priority_reserve.share >= 1.0:

@@ -516,3 +516,38 @@ async def extend(
             )
     except asyncpg.exceptions.ExclusionViolationError:
         raise SlotTaken(f"the time after appointment {appointment_id} was taken meanwhile") from None
+
+
+async def record_progress(conn: asyncpg.Connection, appt: Appointment, now: datetime) -> None:
+    """Write a lifecycle step: the new status, when each step happened, the actual times and the notes."""
+    p = appt.progress
+    await conn.execute(
+        """
+        UPDATE appointments SET status = $2, checked_in_at = $3, started_at = $4, completed_at = $5,
+            no_show_at = $6, actual_start = $7, actual_end = $8, notes = $9, hold_expires_at = NULL,
+            updated_at = $10
+        WHERE id = $1::uuid
+        """,
+        appt.id,
+        appt.status.value,
+        p.checked_in_at,
+        p.started_at,
+        p.completed_at,
+        p.no_show_at,
+        p.actual_start,
+        p.actual_end,
+        appt.notes,
+        now,
+    )
+
+
+async def list_starting_in(conn: asyncpg.Connection, shop_ids: Sequence[str], window: Interval) -> list[Appointment]:
+    """Every appointment (any status) of ``shop_ids`` whose booked start lies in ``window`` (the KPIs' population)."""
+    rows = await conn.fetch(
+        "SELECT * FROM appointments WHERE shop_id = ANY ($1::text[]) AND start_at >= $2 AND start_at < $3"
+        " ORDER BY start_at, id",
+        list(shop_ids),
+        window.start,
+        window.end,
+    )
+    return [appointment_from_row(r) for r in rows]

@@ -9,7 +9,7 @@ from typing import Any
 
 import asyncpg
 
-from domain.appointment import Appointment, AppointmentStatus, Cancellation
+from domain.appointment import Appointment, AppointmentStatus, Cancellation, Progress
 from domain.catalog import PartRequirement, ServiceCategory, ServiceType
 from domain.customer import Customer, CustomerTier
 from domain.parts import PartStock
@@ -157,4 +157,12 @@ def appointment_from_row(row: Row) -> Appointment:
         cancellation=cancellation,
         source_ref=row["source_ref"],
         booked_by=row.get("booked_by"),
+        progress=Progress(
+            checked_in_at=row.get("checked_in_at"),
+            started_at=row.get("started_at"),
+            completed_at=row.get("completed_at"),
+            no_show_at=row.get("no_show_at"),
+            actual_start=row.get("actual_start"),
+            actual_end=row.get("actual_end"),
+        ),
     )

@@ -8,6 +8,7 @@ succeeds. ``OPERATIONS`` must name every operation the document lists.
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -59,6 +60,41 @@ async def world(api_url: str, api_keys: ApiKeys, api_database_url: str) -> World
     return World(api_url, api_keys, appt, token, api_database_url)
 
 
+_PAST = itertools.count()
+
+
+async def _past_appointment(world: World) -> str:
+    """A copy of the world's appointment that started hours ago (the API books no past times; a no-show needs one).
+
+    Written straight into the database, a few minutes apart each, so that they never overlap one another.
+    """
+    from store.database import normalize_dsn
+
+    new_id, k = str(uuid.uuid4()), next(_PAST)
+    start = datetime.now(UTC) - timedelta(hours=3, minutes=2 * k)
+    conn = await asyncpg.connect(normalize_dsn(world.database_url))
+    try:
+        await conn.execute(
+            """
+            INSERT INTO appointments (id, shop_id, vehicle_id, service_type, urgency, technician_id, bay_id,
+                tech_rid, bay_rid, start_at, end_at, blocked_until, status, customer, created_at, updated_at,
+                booked_by)
+            SELECT $1::uuid, shop_id, $2, service_type, urgency, technician_id, bay_id, tech_rid, bay_rid,
+                $3, $4, $4, 'scheduled', customer, $6, $6, booked_by
+            FROM appointments WHERE id = $5::uuid
+            """,
+            new_id,
+            vehicle(),
+            start,
+            start + timedelta(minutes=1),
+            world.appointment["id"],
+            start - timedelta(days=1),
+        )
+    finally:
+        await conn.close()
+    return new_id
+
+
 Send = Callable[[httpx.AsyncClient, str], Awaitable[httpx.Response]]
 """Sends the operation for an id (an appointment's, a technician's or a vehicle's) on a client."""
 
@@ -70,8 +106,8 @@ class Operation:
     send: Send
     target: str
     """What the id is: ``appointment``, ``hold`` (a fresh hold), ``fresh`` (a fresh appointment), ``in_progress``
-    (a fresh appointment the shop has started), ``technician``,
-    ``vehicle``, or ``none`` (a search or a booking at the shop)."""
+    (a fresh appointment the shop has started), ``technician``, ``vehicle``, ``shop``, ``past`` (a fresh
+    appointment that started hours ago), or ``none`` (a search or a booking at the shop)."""
     refused_role: str | None
     """A credential whose role may not do it (403), if some role may not."""
 
@@ -98,6 +134,22 @@ async def _withdraw_time_off(c: httpx.AsyncClient, tech: str) -> httpx.Response:
     made = await c.post(f"/technicians/{tech}/time-off", json=_time_off_body())
     absence = made.json()["time_off"]["id"] if made.status_code == 201 else "7b0c5a3e-0000-4000-8000-000000000000"
     return await c.delete(f"/technicians/{tech}/time-off/{absence}")
+
+
+async def _start(c: httpx.AsyncClient, appointment_id: str) -> httpx.Response:
+    """Checks in, then starts (a caller that may not check in gets the same answer from both)."""
+    await c.post(f"/appointments/{appointment_id}/check-in")
+    return await c.post(f"/appointments/{appointment_id}/start", json={})
+
+
+async def _complete(c: httpx.AsyncClient, appointment_id: str) -> httpx.Response:
+    await _start(c, appointment_id)
+    return await c.post(f"/appointments/{appointment_id}/complete", json={"notes": "matrix"})
+
+
+def _kpi_window() -> dict[str, str]:
+    start = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return {"from": (start - timedelta(days=7)).isoformat(), "to": (start + timedelta(days=7)).isoformat()}
 
 
 P = "/api/v1"
@@ -191,6 +243,30 @@ OPERATIONS = [
         "booking_allday",
     ),
     Operation(
+        "post",
+        P + "/appointments/{appointment_id}/check-in",
+        lambda c, i: c.post(f"/appointments/{i}/check-in"),
+        "fresh",
+        "booking_allday",
+    ),
+    Operation("post", P + "/appointments/{appointment_id}/start", _start, "fresh", "booking_allday"),
+    Operation("post", P + "/appointments/{appointment_id}/complete", _complete, "fresh", "booking_allday"),
+    Operation(
+        "post",
+        P + "/appointments/{appointment_id}/no-show",
+        lambda c, i: c.post(f"/appointments/{i}/no-show"),
+        "past",
+        "booking_allday",
+    ),
+    Operation(
+        "get",
+        P + "/shops/{shop_id}/kpis",
+        lambda c, s: c.get(f"/shops/{s}/kpis", params=_kpi_window()),
+        "shop",
+        "booking_allday",
+    ),
+    Operation("get", P + "/kpis", lambda c, _: c.get("/kpis", params=_kpi_window()), "none", "booking_allday"),
+    Operation(
         "get",
         P + "/technicians/{technician_id}/calendar.ics",
         lambda c, t: c.get(f"/technicians/{t}/calendar.ics"),
@@ -222,8 +298,12 @@ async def _target(world: World, op: Operation) -> str:
         finally:
             await conn.close()
         return appt_id
+    if op.target == "past":
+        return await _past_appointment(world)
     if op.target == "technician":
         return TECH
+    if op.target == "shop":
+        return ALLDAY
     if op.target == "vehicle":
         return str(world.appointment["vehicle_id"])
     return str(world.appointment["id"])
@@ -261,11 +341,14 @@ async def test_a_key_of_another_shop_sees_nothing_there(world: World, op: Operat
     target = await _target(world, op)
     async with world.client(world.keys.staff_nyc) as c:
         other = await op.send(c, target)
-        if op.target in ("appointment", "hold", "fresh", "in_progress", "technician"):
+        if op.target in ("appointment", "hold", "fresh", "in_progress", "past", "technician", "shop"):
             unknown_id = _unknown(op)
             unknown = await op.send(c, unknown_id)
             assert_problem(other, 404, "not_found")
             _same_problem(other, unknown, target, unknown_id)
+        elif op.path == P + "/kpis":  # the chain as the key sees it: its own shops only
+            assert other.status_code == 200, other.text
+            assert ALLDAY not in other.json()["shop_ids"]
         elif op.target == "vehicle" or op.path.endswith("/technicians"):
             assert other.status_code == 200, other.text
             assert other.json()["items"] == [] and other.json()["page"]["total"] == 0
@@ -295,6 +378,16 @@ async def test_a_key_of_the_shop_may(world: World, op: Operation) -> None:
     assert 200 <= response.status_code < 300, response.text
     if op.target == "vehicle":
         assert [a["id"] for a in response.json()["items"]] == [world.appointment["id"]]
+
+
+LIFECYCLE = ("check-in", "start", "complete", "no-show")
+
+
+async def test_a_customer_link_may_not_run_the_lifecycle(world: World) -> None:
+    headers = {"Authorization": f"Bearer {world.manage_token}"}
+    async with httpx.AsyncClient(base_url=world.base + "/api/v1", timeout=60, headers=headers) as c:
+        for step in LIFECYCLE:
+            assert_problem(await c.post(f"/appointments/{world.appointment['id']}/{step}"), 403, "forbidden")
 
 
 async def test_a_booking_key_sees_only_what_it_booked(world: World) -> None:

@@ -8,20 +8,24 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from domain.appointment import Appointment, AppointmentStatus, Cancellation
+from domain.appointment import Appointment, AppointmentStatus, Cancellation, Progress
 from domain.customer import Customer
 from domain.events import (
     AppointmentCancelled,
+    AppointmentCheckedIn,
+    AppointmentCompleted,
+    AppointmentNoShow,
     AppointmentNotBooked,
     AppointmentReminder,
     AppointmentRescheduled,
     AppointmentScheduled,
+    AppointmentStarted,
     EventEnvelope,
     EventType,
     PartsOrderRequested,
@@ -71,6 +75,21 @@ CANCELLED = replace(
     cancellation=Cancellation(at=NOW, late=True, fee=Decimal("40.00"), reason="customer is ill"),
 )
 
+ARRIVED, BEGAN, DONE = (datetime(2030, 3, 2, 13, 50, tzinfo=UTC), datetime(2030, 3, 2, 14, 5, tzinfo=UTC),
+                        datetime(2030, 3, 2, 16, 0, tzinfo=UTC))
+CHECKED_IN = replace(APPT, status=AppointmentStatus.CHECKED_IN, progress=Progress(checked_in_at=ARRIVED))
+STARTED = replace(
+    APPT, status=AppointmentStatus.IN_PROGRESS, progress=Progress(checked_in_at=ARRIVED, started_at=BEGAN,
+                                                                   actual_start=BEGAN)
+)
+COMPLETED = replace(
+    APPT,
+    status=AppointmentStatus.COMPLETED,
+    notes="pads replaced",
+    progress=Progress(checked_in_at=ARRIVED, started_at=BEGAN, completed_at=DONE, actual_start=BEGAN, actual_end=DONE),
+)
+NO_SHOW = replace(APPT, status=AppointmentStatus.NO_SHOW, progress=Progress(no_show_at=DONE))
+
 CONTRACT: list[tuple[PublishedEvent, str, dict[str, Any]]] = [
     (AppointmentScheduled(APPT, "Tom", "Bay 1"), "appointment.scheduled", APPOINTMENT_DATA),
     (TechnicianAssigned(APPT, "Tom", "Bay 1"), "technician.assigned", APPOINTMENT_DATA),
@@ -83,6 +102,33 @@ CONTRACT: list[tuple[PublishedEvent, str, dict[str, Any]]] = [
         AppointmentCancelled(CANCELLED, "Tom", "Bay 1"),
         "appointment.cancelled",
         {**APPOINTMENT_DATA, "status": "cancelled", "late": True, "fee": "40.00", "reason": "customer is ill"},
+    ),
+    (
+        AppointmentCheckedIn(CHECKED_IN, "Tom", "Bay 1"),
+        "appointment.checked_in",
+        {**APPOINTMENT_DATA, "status": "checked_in", "checked_in_at": "2030-03-02T13:50:00+00:00"},
+    ),
+    (
+        AppointmentStarted(STARTED, "Tom", "Bay 1"),
+        "appointment.started",
+        {**APPOINTMENT_DATA, "status": "in_progress", "actual_start": "2030-03-02T14:05:00+00:00"},
+    ),
+    (
+        AppointmentCompleted(COMPLETED, "Tom", "Bay 1"),
+        "appointment.completed",
+        {
+            **APPOINTMENT_DATA,
+            "status": "completed",
+            "actual_start": "2030-03-02T14:05:00+00:00",
+            "actual_end": "2030-03-02T16:00:00+00:00",
+            "completed_at": "2030-03-02T16:00:00+00:00",
+            "notes": "pads replaced",
+        },
+    ),
+    (
+        AppointmentNoShow(NO_SHOW, "Tom", "Bay 1"),
+        "appointment.no_show",
+        {**APPOINTMENT_DATA, "status": "no_show", "no_show_at": "2030-03-02T16:00:00+00:00"},
     ),
     (
         AppointmentReminder(APPT, starts_in=APPT.start - NOW),
