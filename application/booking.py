@@ -131,6 +131,8 @@ class BookingService:
                 return existing
         if start < now:
             raise InvalidRequest(f"start {start.isoformat()} is in the past", field="start")
+        # The notice and horizon (CRITICAL work: the emergency notice) bind every booking, chosen or found.
+        self.policy.check_booking_window(start, req.job.urgency, now)
         service, parts = await self._service_and_parts(req.shop_id, req.job.service_type, now)
         interval = Interval(start, start + _duration(service, req.job))
         parts_ready_at = _check_parts_lead_time(parts, start)
@@ -333,6 +335,9 @@ class BookingService:
             )
         if start < now:
             raise InvalidRequest(f"start {start.isoformat()} is in the past", field="start")
+        if start != original.start:
+            # A new time is a new booking's time; the same time on another technician or bay (reassignment) is not.
+            self.policy.check_booking_window(start, original.urgency, now)
         if original.parts_ready_at is not None and start < original.parts_ready_at:
             raise InvalidRequest(
                 f"parts arrive {original.parts_ready_at.isoformat()}; the job cannot start before",
