@@ -100,7 +100,7 @@ def parse_rrule(text: str, start: datetime, tz: ZoneInfo) -> Recurrence:
         raise InvalidRecurrence("FREQ", f"{values['FREQ']} is not supported (WEEKLY or MONTHLY)") from None
     if values.get("WKST", "MO") != "MO":
         raise InvalidRecurrence("WKST", "only MO is supported")
-    interval = _integer(values, "INTERVAL", 1, MAX_INTERVAL, default=1)
+    interval = _integer(values, "INTERVAL", 1, MAX_INTERVAL, default=1) or 1
     if "COUNT" in values and "UNTIL" in values:
         raise InvalidRecurrence("UNTIL", "COUNT and UNTIL must not both be given")
     if "COUNT" not in values and "UNTIL" not in values:
