@@ -83,6 +83,9 @@ class BookingRequest:
     """What created it when not a person (``alert:<id>``); a second booking with it returns the first."""
     booked_by: str | None = None
     """The API key booking it, if any (a booking key reads and changes only what it booked)."""
+    series_id: str | None = None
+    """The recurring series it is an occurrence of (``application.series``)."""
+    recurrence: str | None = None
 
 
 class _DuplicateSource(Exception):
@@ -165,6 +168,8 @@ class BookingService:
             parts_ready_at=parts_ready_at,
             source_ref=req.source_ref,
             booked_by=req.booked_by,
+            series_id=req.series_id,
+            recurrence=req.recurrence,
         )
 
         tz = ZoneInfo(tech.timezone)

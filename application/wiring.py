@@ -25,6 +25,7 @@ from application.parts_inventory import PartsInventory
 from application.ports import ResourceDirectory
 from application.reassignment import RoomMaker
 from application.scheduler import Scheduler
+from application.series import SeriesBooker
 from application.slot_search import CalendarAvailability, SlotFinder, SolveRunner
 from application.time_off import TimeOffService
 from application.vehicle_context import VehicleContext
@@ -49,6 +50,8 @@ class Application:
     """The use cases as a caller may run them (the HTTP API's way in)."""
     keys: ApiKeys
     links: CustomerLinks
+    series: SeriesBooker
+    """Recurring series (book, read, cancel), for the bridge and tools; the API goes through ``authorized``."""
 
 
 def build_application(
@@ -86,7 +89,10 @@ def build_application(
     room = RoomMaker(pool, catalog, CalendarAvailability(queries), policy)
     scheduler = Scheduler(finder, booking, catalog, room)
     time_off = TimeOffService(booking, queries, finder, catalog)
-    authorized = AuthorizedUseCases(scheduler, booking, queries, catalog, CalendarFeedTokens(pool), time_off)
+    series = SeriesBooker(finder, booking, catalog)
+    authorized = AuthorizedUseCases(
+        scheduler, booking, queries, catalog, CalendarFeedTokens(pool), time_off, series=series
+    )
     return Application(
         pool,
         catalog,
@@ -98,4 +104,5 @@ def build_application(
         authorized,
         ApiKeys(pool, clock),
         CustomerLinks(pool, customer_link_ttl, clock),
+        series,
     )

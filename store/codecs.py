@@ -157,4 +157,6 @@ def appointment_from_row(row: Row) -> Appointment:
         cancellation=cancellation,
         source_ref=row["source_ref"],
         booked_by=row.get("booked_by"),
+        series_id=str(row["series_id"]) if row.get("series_id") is not None else None,
+        recurrence=row.get("recurrence"),
     )
