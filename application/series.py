@@ -169,7 +169,6 @@ class SeriesBooker:
                     await self._undo(series_id, held, now)
                     raise SeriesConflict(
                         f"{len(clashes)} of {len(starts)} occurrences clash; nothing was booked",
-                        series_id=None,
                         clashes=[await self._clash_answer(search, c, now) for c in clashes],
                     )
                 return BookedSeries(series_id, rule.text, tuple(await self._confirm_all(series_id, held, req, now)))
