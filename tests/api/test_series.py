@@ -14,9 +14,9 @@ ALLDAY = "shop_allday"
 
 
 def _start(days: int) -> datetime:
-    """A random quarter hour ``days`` ahead (shop_allday is open around the clock)."""
+    """A random quarter hour ``days`` ahead, 05:30-22:15 local at shop_allday (a job never crosses its midnight)."""
     rng = random.Random()
-    return (datetime.now(UTC) + timedelta(days=days, hours=rng.randint(0, 23))).replace(
+    return (datetime.now(UTC) + timedelta(days=days, hours=rng.randint(0, 16))).replace(
         minute=rng.choice((0, 15, 30, 45)), second=0, microsecond=0
     )
 
