@@ -130,3 +130,19 @@ async def test_the_best_slot_of_an_auto_booking_respects_the_emergency_notice(po
     booked = await app.scheduler.book_best(critical, customer=Customer(), notes=None, hold=False, now=now)
 
     assert booked.start == now + timedelta(minutes=30)
+
+
+async def test_a_named_time_inside_the_notice_is_refused_when_the_service_picks_the_technician(
+    policy_app: PolicyApp,
+) -> None:
+    app = await policy_app(**WINDOW)
+    now = _morning()
+
+    with pytest.raises(OutsideBookingWindow):
+        await app.scheduler.book_best(
+            replace(ROUTINE, exact_start=now + timedelta(minutes=45)),
+            customer=Customer(),
+            notes=None,
+            hold=False,
+            now=now,
+        )
