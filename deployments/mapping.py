@@ -145,4 +145,5 @@ async def appointment_out(appt: Appointment, catalog: CatalogCache) -> schemas.A
         sequence=appt.sequence,
         cancellation=cancellation,
         created_at=local(appt.created_at, shop),
+        series_id=appt.series_id,
     )

@@ -348,6 +348,8 @@ class AppointmentOut(_Out):
     needed; it dies when the appointment ends or is cancelled. Hand it to the customer, not to a log."""
     calendar_url: str | None = None
     """The appointment's ``.ics`` at a secret URL (calendar apps cannot send keys); single-appointment answers."""
+    series_id: str | None = None
+    """The recurring series it is an occurrence of (``GET /series/{series_id}``); null for a single booking."""
 
 
 class Page(_Out):

@@ -34,7 +34,7 @@ MAX_OCCURRENCES = 104
 MAX_INTERVAL = 52
 
 WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
-_BYDAY = re.compile(r"^([+-]?\d{1,2})?(MO|TU|WE|TH|FR|SA|SU)$")
+_BYDAY = re.compile(r"^([+-]?[0-9]{1,2})?(MO|TU|WE|TH|FR|SA|SU)$")
 _PARTS = frozenset({"FREQ", "INTERVAL", "COUNT", "UNTIL", "BYDAY", "BYMONTHDAY", "WKST"})
 
 
@@ -119,6 +119,13 @@ def parse_rrule(text: str, start: datetime, tz: ZoneInfo) -> Recurrence:
 
 def occurrences(rule: Recurrence, start: datetime, tz: ZoneInfo) -> list[datetime]:
     """The series' starts, in UTC, each at ``start``'s local wall-clock time in ``tz``."""
+    try:
+        return _expand(rule, start, tz)
+    except (ValueError, OverflowError):  # a series running past the calendar's last representable day
+        raise InvalidRecurrence("RRULE", "the series runs past the supported dates") from None
+
+
+def _expand(rule: Recurrence, start: datetime, tz: ZoneInfo) -> list[datetime]:
     local = start.astimezone(tz)
     first_day, clock = local.date(), local.time().replace(tzinfo=None)
     days: list[date] = []
@@ -186,7 +193,7 @@ def _integer(values: dict[str, str], part: str, low: int, high: int, *, default:
     if part not in values:
         return default
     raw = values[part]
-    if not raw.isdigit():
+    if not re.fullmatch(r"[0-9]+", raw):
         raise InvalidRecurrence(part, f"{raw!r} is not a positive whole number")
     number = int(raw)
     if not low <= number <= high:
@@ -196,12 +203,12 @@ def _integer(values: dict[str, str], part: str, low: int, high: int, *, default:
 
 def _until(raw: str, start: datetime, tz: ZoneInfo) -> datetime:
     try:
-        if re.fullmatch(r"\d{8}", raw):
+        if re.fullmatch(r"[0-9]{8}", raw):
             # A date: the whole local day is included.
             until = datetime.combine(datetime.strptime(raw, "%Y%m%d").date(), time(23, 59, 59), tzinfo=tz)
-        elif re.fullmatch(r"\d{8}T\d{6}Z", raw):
+        elif re.fullmatch(r"[0-9]{8}T[0-9]{6}Z", raw):
             until = datetime.strptime(raw, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
-        elif re.fullmatch(r"\d{8}T\d{6}", raw):
+        elif re.fullmatch(r"[0-9]{8}T[0-9]{6}", raw):
             until = datetime.strptime(raw, "%Y%m%dT%H%M%S").replace(tzinfo=tz)
         else:
             raise ValueError(raw)
@@ -235,10 +242,9 @@ def _by_month_day(raw: str, freq: Frequency) -> tuple[int, ...]:
         raise InvalidRecurrence("BYMONTHDAY", "needs FREQ=MONTHLY")
     days: list[int] = []
     for item in raw.split(","):
-        try:
-            day = int(item)
-        except ValueError:
-            raise InvalidRecurrence("BYMONTHDAY", f"{item!r} is not a day of the month") from None
+        if not re.fullmatch(r"[+-]?[0-9]{1,2}", item.strip()):
+            raise InvalidRecurrence("BYMONTHDAY", f"{item!r} is not a day of the month")
+        day = int(item)
         if day == 0 or abs(day) > 31:
             raise InvalidRecurrence("BYMONTHDAY", f"{day} is outside 1..31 (or -31..-1)")
         days.append(day)

@@ -97,3 +97,27 @@ def test_bad_rules_are_refused_naming_the_part(text: str, part: str) -> None:
     assert isinstance(refused.value, InvalidRequest)  # a 422
     assert refused.value.details["part"] == part, refused.value.message
     assert refused.value.details["field"] == "recurrence"
+
+
+@pytest.mark.parametrize(
+    ("text", "part"),
+    [
+        ("FREQ=WEEKLY;COUNT=²", "COUNT"),
+        ("FREQ=MONTHLY;COUNT=3;BYMONTHDAY=٣", "BYMONTHDAY"),
+        ("FREQ=MONTHLY;COUNT=3;BYDAY=١MO", "BYDAY"),
+    ],
+)
+def test_only_ascii_digits_are_numbers(text: str, part: str) -> None:
+    with pytest.raises(InvalidRecurrence) as refused:
+        expand(text)
+
+    assert refused.value.details["part"] == part
+
+
+def test_a_series_past_the_last_representable_day_is_refused_not_a_crash() -> None:
+    start = datetime(9999, 11, 1, 9, 0, tzinfo=UTC)
+
+    with pytest.raises(InvalidRecurrence) as refused:
+        occurrences(parse_rrule("FREQ=MONTHLY;COUNT=5", start, ZoneInfo("UTC")), start, ZoneInfo("UTC"))
+
+    assert refused.value.details["part"] == "RRULE"
