@@ -29,6 +29,7 @@ router = APIRouter(prefix="/api/v1", tags=["technicians"], responses=problem_ans
     status_code=201,
     responses=problem_answers(
         {
+            400: "The body could not be read",
             403: "`forbidden`: only staff and admin keys record time off",
             404: UNKNOWN,
             422: "`from`/`to` without an offset, out of order, or more than 90 days apart",
