@@ -135,6 +135,8 @@ class SeriesBooker:
         starts = occurrences(rule, req.start, cat.shop.tz)
         search, _ = await self._finder.in_context(replace(req.search, shop_ids=(shop_id,)))
         _, duration = await self._catalog.service_and_duration(search.service_type, search.duration)
+        if req.conflicts is ConflictMode.REJECT:
+            self._check_window(starts, search, now)
         series_id = str(uuid.uuid4())
 
         def request(start: datetime, tech: str, bay: str) -> BookingRequest:
@@ -177,6 +179,17 @@ class SeriesBooker:
             except BaseException:
                 await self._undo(series_id, held, now)
                 raise
+
+    def _check_window(self, starts: Sequence[datetime], search: SlotSearch, now: datetime) -> None:
+        """All or nothing: an occurrence inside the notice or beyond the horizon refuses the series (a 422, as
+        for a single booking: the request breaks the rule, whatever the calendar holds)."""
+        for number, start in enumerate(starts, 1):
+            try:
+                self._booking.policy.check_booking_window(start, search.urgency, now)
+            except OutsideBookingWindow as exc:
+                raise OutsideBookingWindow(
+                    f"occurrence {number} of {len(starts)}: {exc.message}", occurrence=start.isoformat(), **exc.details
+                ) from None
 
     async def series(self, series_id: str) -> list[Appointment]:
         """Every occurrence of the series (all statuses), by start; NotFound when there is none."""

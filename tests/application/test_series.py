@@ -15,7 +15,7 @@ from application.series import ConflictMode, SeriesConflict, SeriesRequest
 from application.slot_search import SlotSearch
 from domain.appointment import AppointmentStatus
 from domain.customer import Customer
-from domain.errors import InvalidRequest
+from domain.errors import InvalidRequest, OutsideBookingWindow
 from domain.job import Job
 from domain.urgency import Urgency
 from tests.application.conftest import PolicyApp
@@ -157,3 +157,16 @@ async def test_cancel_from_an_occurrence_cancels_it_and_the_following(policy_app
 
     statuses = [a.status for a in await app.series.series(booked.series_id)]
     assert statuses == [AppointmentStatus.SCHEDULED] * 2 + [AppointmentStatus.CANCELLED] * 2
+
+
+async def test_an_occurrence_beyond_the_horizon_refuses_a_reject_series_as_a_422(
+    policy_app: PolicyApp, db: Any
+) -> None:
+    app = await policy_app(tz="America/New_York", max_booking_horizon=FIRST.astimezone(UTC) - datetime.now(UTC))
+
+    with pytest.raises(OutsideBookingWindow) as refused:
+        await app.series.book(series(rule="FREQ=WEEKLY;COUNT=3"))
+
+    assert refused.value.details["reason"] == "horizon"
+    assert refused.value.message.startswith("occurrence 2 of 3")
+    assert await db.fetchval("SELECT count(*) FROM appointments") == 0
