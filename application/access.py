@@ -138,6 +138,11 @@ def unknown_appointment(appointment_id: str) -> NotFound:
     return NotFound(f"no appointment {appointment_id}", appointment_id=appointment_id)
 
 
+def unknown_series(series_id: str) -> NotFound:
+    """The answer for a series that does not exist or has no occurrence in the caller's scope (the same)."""
+    return NotFound(f"no series {series_id}")
+
+
 def unknown_technician(technician_id: str) -> NotFound:
     return NotFound(f"no technician {technician_id!r}", technician_id=technician_id)
 

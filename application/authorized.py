@@ -18,6 +18,7 @@ from application.access import (
     Caller,
     authorize_appointment,
     require,
+    unknown_series,
     unknown_technician,
 )
 from application.booking import UNSET, BookingService
@@ -28,6 +29,7 @@ from application.kpis import KpiService, kpi_window
 from application.lifecycle import LifecycleService
 from application.overrun import OverrunPlan, OverrunService
 from application.scheduler import Scheduler
+from application.series import BookedSeries, SeriesBooker, SeriesRequest
 from application.slot_search import SlotSearch, SlotSearchResult
 from application.time_off import TimeOffPlan, TimeOffService
 from domain.appointment import Appointment
@@ -53,6 +55,8 @@ class AuthorizedUseCases:
         overrun: OverrunService | None = None,
         lifecycle: LifecycleService | None = None,
         kpis: KpiService | None = None,
+        *,
+        series: SeriesBooker | None = None,
     ) -> None:
         self._scheduler = scheduler
         self._booking = booking
@@ -63,6 +67,7 @@ class AuthorizedUseCases:
         self._overrun = overrun
         self._lifecycle = lifecycle or LifecycleService(booking)
         self._kpis = kpis or KpiService(booking.pool, catalog)
+        self._series = series or SeriesBooker(scheduler.finder, booking, catalog)
 
     # -- slots and booking ---------------------------------------------------------------
 
@@ -79,6 +84,38 @@ class AuthorizedUseCases:
         """``Scheduler.book_best`` within the caller's shops, recorded as booked by its key."""
         require(caller, Action.BOOK)
         return await self._scheduler.book_best(_scoped(caller, search), booked_by=caller.key_id, **choice)
+
+    # -- recurring series ----------------------------------------------------------------
+
+    async def book_series(self, caller: Caller, req: SeriesRequest) -> BookedSeries:
+        """``SeriesBooker.book`` within the caller's shops, every occurrence recorded as booked by its key."""
+        require(caller, Action.BOOK)
+        return await self._series.book(replace(req, search=_scoped(caller, req.search), booked_by=caller.key_id))
+
+    async def series(self, caller: Caller, series_id: str) -> list[Appointment]:
+        """The occurrences of a series ``caller`` may read; a series with none of them is as unknown as no series."""
+        require(caller, Action.READ_APPOINTMENT)
+        visible = [a for a in await self._series_or_unknown(series_id) if caller.covers(a)]
+        if not visible:
+            raise unknown_series(series_id)
+        return visible
+
+    async def cancel_series(
+        self, caller: Caller, series_id: str, *, since: datetime | None, reason: str | None = None
+    ) -> list[Appointment]:
+        """Cancel the caller's live occurrences from ``since`` on (all without it); the series as it is then."""
+        require(caller, Action.CANCEL)
+        visible = [a for a in await self._series_or_unknown(series_id) if caller.covers(a)]
+        if not visible:
+            raise unknown_series(series_id)
+        await self._series.cancel(visible, since=since, reason=reason)
+        return [a for a in await self._series.series(series_id) if caller.covers(a)]
+
+    async def _series_or_unknown(self, series_id: str) -> list[Appointment]:
+        try:
+            return await self._series.series(series_id)
+        except NotFound:
+            raise unknown_series(series_id) from None
 
     # -- one appointment ------------------------------------------------------------------
 
@@ -277,4 +314,3 @@ def _scoped(caller: Caller, search: SlotSearch) -> SlotSearch:
         return search
     within = caller.shops if search.within_shops is None else caller.shops & search.within_shops
     return replace(search, within_shops=within)
-

@@ -84,6 +84,9 @@ class BookingRequest:
     """What created it when not a person (``alert:<id>``); a second booking with it returns the first."""
     booked_by: str | None = None
     """The API key booking it, if any (a booking key reads and changes only what it booked)."""
+    series_id: str | None = None
+    """The recurring series it is an occurrence of (``application.series``)."""
+    recurrence: str | None = None
 
 
 class _DuplicateSource(Exception):
@@ -132,6 +135,8 @@ class BookingService:
                 return existing
         if start < now:
             raise InvalidRequest(f"start {start.isoformat()} is in the past", field="start")
+        # The notice and horizon (CRITICAL work: the emergency notice) bind every booking, chosen or found.
+        self.policy.check_booking_window(start, req.job.urgency, now)
         service, parts = await self._service_and_parts(req.shop_id, req.job.service_type, now)
         interval = Interval(start, start + _duration(service, req.job))
         parts_ready_at = _check_parts_lead_time(parts, start)
@@ -164,6 +169,8 @@ class BookingService:
             parts_ready_at=parts_ready_at,
             source_ref=req.source_ref,
             booked_by=req.booked_by,
+            series_id=req.series_id,
+            recurrence=req.recurrence,
         )
 
         tz = ZoneInfo(tech.timezone)
@@ -334,6 +341,9 @@ class BookingService:
             )
         if start < now:
             raise InvalidRequest(f"start {start.isoformat()} is in the past", field="start")
+        if start != original.start:
+            # A new time is a new booking's time; the same time on another technician or bay (reassignment) is not.
+            self.policy.check_booking_window(start, original.urgency, now)
         if original.parts_ready_at is not None and start < original.parts_ready_at:
             raise InvalidRequest(
                 f"parts arrive {original.parts_ready_at.isoformat()}; the job cannot start before",

@@ -42,6 +42,7 @@ async def book_reassigned(
     start = require_aware(req.start, "start")
     if start < now:
         raise InvalidRequest(f"start {start.isoformat()} is in the past", field="start")
+    booking.policy.check_booking_window(start, req.job.urgency, now)
     service = await booking.catalog.service_type(req.job.service_type)
     cat = await booking.catalog.shop_catalog(req.shop_id)
     parts = check_parts(service.required_parts, cat.parts, now)

@@ -227,7 +227,9 @@ class RoomMaker:
         )
         step = max(1, round(self._policy.slot_step.total_seconds() / 60))
         d = math.ceil(duration.total_seconds() / 60)
-        first = max(now, job.earliest or now, window.start)
+        # The booking notice binds a slot made by reassignment as any other (CRITICAL: the emergency notice).
+        notice_ends = self._policy.earliest_start(job.urgency, now)
+        first = max(notice_ends, job.earliest or now, window.start)
         lo = -(-_minutes_ceil(first, origin) // step) * step
         day_len = _minutes(window.end, origin)
         car = [_span(iv, origin) for iv in vehicle_busy]

@@ -181,6 +181,11 @@ class Scheduler:
         """
         # Health is read once: every round searches (and books) the same job.
         search, health_notes = await self.finder.in_context(search)
+        if search.exact_start is not None:
+            # A named time inside the notice or beyond the horizon is the request's fault (422), not the calendar's.
+            self.booking.policy.check_booking_window(
+                search.exact_start, search.urgency, (now or self.booking.clock.now()).astimezone(UTC)
+            )
         _, duration = await self.catalog.service_and_duration(search.service_type, search.duration)
         last: DomainError | None = None
         for round_ in range(SEARCH_ROUNDS):

@@ -28,7 +28,7 @@ from application.parts_inventory import InventoryAnswer, PartsInventory
 from application.vehicle_context import VehicleContext
 from domain.catalog import ServiceType
 from domain.customer import CustomerTier
-from domain.errors import InvalidRequest, NoSlotAvailable, NotFound
+from domain.errors import InvalidRequest, NoSlotAvailable, NotFound, OutsideBookingWindow
 from domain.job import Job, Slot
 from domain.parts import PartsSource, check_parts
 from domain.policy import SchedulingPolicy
@@ -180,6 +180,9 @@ class SlotFinder:
         inventory = await self._inventory_for(service, shops)
         problems: list[SlotProblem] = []
         explanation: list[str] = list(notes)
+        notice = self.notice_note(search, now)
+        if notice:
+            explanation.append(notice)
         if inventory.note:
             explanation.append(inventory.note)
         searched: list[str] = []
@@ -213,8 +216,17 @@ class SlotFinder:
     ) -> SlotProblem:
         service = await self._catalog.service_type(job.service_type)
         tz = cat.shop.tz
-        # ``earliest`` (never before now) opens the window; without it, now does.
-        opens = max(now, search.earliest) if search.earliest is not None else now
+        # The booking notice opens the window (a shop needs time to get ready); ``earliest`` may open it later.
+        notice_ends = self._policy.earliest_start(search.urgency, now)
+        opens = max(notice_ends, search.earliest) if search.earliest is not None else notice_ends
+        latest = self._policy.latest_start(now)
+        if search.exact_start is not None:
+            self._check_exact_start(search.exact_start, search, now)
+        if latest is not None and opens > latest:
+            raise NoSlotAvailable(
+                f"the requested time is beyond the booking horizon ({latest.astimezone(tz).date().isoformat()})",
+                reasons=[{"code": "beyond_horizon"}],
+            )
         first = local_date(opens, tz)
         days = search.search_days
         if search.exact_start is not None:
@@ -243,7 +255,7 @@ class SlotFinder:
             for t in cat.technicians
             if (view := availability.technicians.get(t.id)) is not None
         }
-        start_from = opens if search.exact_start is None else max(now, search.exact_start)
+        start_from = opens if search.exact_start is None else max(notice_ends, search.exact_start)
         problem = build_slot_problem(
             cat.shop,
             technicians,
@@ -262,7 +274,35 @@ class SlotFinder:
         if search.exact_start is not None:
             offset = int((search.exact_start - problem.origin).total_seconds() // 60)
             problem = replace(problem, earliest=offset, horizon_end=offset + problem.duration)
+        if latest is not None:
+            # The horizon bounds the start; the job may run past it.
+            last = int((latest - problem.origin).total_seconds() // 60) + problem.duration
+            problem = replace(problem, horizon_end=min(problem.horizon_end, last))
         return problem
+
+    def _check_exact_start(self, start: datetime, search: SlotSearch, now: datetime) -> None:
+        """An exact time inside the notice or beyond the horizon: no slot, and the reason says which."""
+        try:
+            self._policy.check_booking_window(start, search.urgency, now)
+        except OutsideBookingWindow as exc:
+            reason = exc.details.get("reason", "outside_window")
+            raise NoSlotAvailable(exc.message, reasons=[{"code": reason}]) from None
+
+    def notice_note(self, search: SlotSearch, now: datetime) -> str | None:
+        """Why the search starts later than asked, when the booking notice moved it; None when it did not."""
+        notice = self._policy.notice_for(search.urgency)
+        if not notice or search.exact_start is not None:
+            return None
+        notice_ends = now + notice
+        asked = search.earliest if search.earliest is not None else now
+        if asked >= notice_ends:
+            return None
+        minutes = int(notice.total_seconds() // 60)
+        kind = "an emergency booking" if search.urgency is Urgency.CRITICAL else "a booking"
+        return (
+            f"{kind} needs {minutes} minutes' notice: slots start from "
+            f"{notice_ends.isoformat(timespec='minutes')}, not earlier"
+        )
 
     async def _shops_for(self, search: SlotSearch) -> list[Shop]:
         shops = await self._catalog.shops()

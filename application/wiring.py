@@ -28,6 +28,7 @@ from application.parts_inventory import PartsInventory
 from application.ports import ResourceDirectory
 from application.reassignment import RoomMaker
 from application.scheduler import Scheduler
+from application.series import SeriesBooker
 from application.slot_search import CalendarAvailability, SlotFinder, SolveRunner
 from application.time_off import TimeOffService
 from application.vehicle_context import VehicleContext
@@ -55,6 +56,8 @@ class Application:
     lifecycle: LifecycleService
     """Check in, start, complete, no-show (unchecked: the service's own; callers go through ``authorized``)."""
     kpis: KpiService
+    series: SeriesBooker
+    """Recurring series (book, read, cancel), for the bridge and tools; the API goes through ``authorized``."""
 
 
 def build_application(
@@ -95,8 +98,18 @@ def build_application(
     overrun = OverrunService(booking, queries, finder, catalog, time_off)
     lifecycle = LifecycleService(booking)
     kpis = KpiService(pool, catalog)
+    series = SeriesBooker(finder, booking, catalog)
     authorized = AuthorizedUseCases(
-        scheduler, booking, queries, catalog, CalendarFeedTokens(pool), time_off, overrun, lifecycle, kpis
+        scheduler,
+        booking,
+        queries,
+        catalog,
+        CalendarFeedTokens(pool),
+        time_off,
+        overrun,
+        lifecycle,
+        kpis,
+        series=series,
     )
     return Application(
         pool,
@@ -111,4 +124,5 @@ def build_application(
         CustomerLinks(pool, customer_link_ttl, clock),
         lifecycle,
         kpis,
+        series,
     )

@@ -54,6 +54,13 @@ class Settings(BaseSettings):
     priority_reserve_release_hours: float = Field(48, ge=0)
     """The priority reserve opens to all work this long before the day's local midnight."""
 
+    min_booking_notice_minutes: int = Field(120, ge=0)
+    """No search offers, and no booking takes, a start sooner than this after now."""
+    emergency_notice_minutes: int = Field(30, ge=0)
+    """The notice CRITICAL requests and auto-booked CRITICAL alerts need instead."""
+    max_booking_horizon_days: int = Field(90, ge=1)
+    """No search offers, and no booking takes, a start further ahead than this."""
+
     auto_book_critical_alerts: bool = True
     auto_book_within_days: int = Field(7, ge=1)
 
@@ -171,6 +178,9 @@ class Settings(BaseSettings):
             slot_step=timedelta(minutes=self.slot_step_minutes),
             reassign_horizon_days=self.auto_book_within_days,
             no_show_grace=timedelta(minutes=self.no_show_grace_minutes),
+            min_booking_notice=timedelta(minutes=self.min_booking_notice_minutes),
+            emergency_notice=timedelta(minutes=self.emergency_notice_minutes),
+            max_booking_horizon=timedelta(days=self.max_booking_horizon_days),
             urgent_reserve=Reserve(
                 ReserveKind.URGENT,
                 self.urgent_reserve_share,

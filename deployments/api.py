@@ -26,6 +26,7 @@ from deployments.openapi import COMMON_PROBLEMS, install_openapi, problem_answer
 from deployments.problems import install_problem_handlers
 from deployments.rate_limits import EndpointClass
 from deployments.registry import register_services, registered_services, services
+from deployments.series_schemas import SeriesCreated
 from deployments.services import Services
 from domain.appointment import Appointment
 from domain.customer import CustomerTier
@@ -198,25 +199,34 @@ async def get_slots(
 @router.post(
     "/appointments",
     status_code=201,
-    response_model=schemas.AppointmentOut,
+    response_model=schemas.AppointmentOut | SeriesCreated,
     tags=["appointments"],
     responses=problem_answers(
         {
             400: UNREADABLE_BODY,
             404: NO_SHOPS,
             409: "`slot_taken` (with fresh `alternatives`), `no_slot_available`, `daily_cap_reached`, the vehicle "
-            "already booked at that time, or " + IN_FLIGHT,
-            422: "Invalid request (`validation_error`, `invalid_request`), or a chosen slot outside working hours "
-            "(`outside_working_hours`) or without the skill or equipment (`missing_skill`, `missing_equipment`)",
+            "already booked at that time, `series_conflict` (a recurring series in `reject` mode: nothing was "
+            "booked; `context.clashes` names each clashing occurrence with its same-day alternatives), or "
+            + IN_FLIGHT,
+            422: "Invalid request (`validation_error`, `invalid_request`), a chosen slot outside working hours "
+            "(`outside_working_hours`) or without the skill or equipment (`missing_skill`, `missing_equipment`), "
+            "a start inside the booking notice or beyond the booking horizon (`outside_booking_window`), or a "
+            "recurrence the service does not accept (`invalid_recurrence`, `context.part` names the part)",
         }
     ),
 )
 async def create_appointment(
     body: schemas.AppointmentCreate, request: Request, svc: Svc, caller: WriteCaller
 ) -> Response:
-    """Book (or, with ``hold: true``, hold for 15 minutes) a chosen slot or the best one."""
+    """Book (or, with ``hold: true``, hold for 15 minutes) a chosen slot or the best one; with ``recurrence``, a
+    series of them (the answer is then the series)."""
 
     async def handle() -> Response:
+        if body.recurrence is not None:
+            from deployments.series_api import book_series  # it builds on this module's helpers
+
+            return await book_series(body, svc, caller)
         search = SlotSearch(
             vehicle_id=body.vehicle_id,
             service_type=body.service_type,
@@ -522,9 +532,11 @@ def create_api() -> FastAPI:
     from deployments.kpi_api import router as kpi_router  # they build on this module's callers
     from deployments.lifecycle_api import router as lifecycle_router
     from deployments.replan_api import router as replan_router
+    from deployments.series_api import router as series_router
 
     app.include_router(router)
     app.include_router(replan_router)
+    app.include_router(series_router)
     app.include_router(lifecycle_router)
     app.include_router(kpi_router)
 

@@ -160,4 +160,5 @@ async def appointment_out(appt: Appointment, catalog: CatalogCache) -> schemas.A
         cancellation=cancellation,
         progress=progress,
         created_at=local(appt.created_at, shop),
+        series_id=appt.series_id,
     )

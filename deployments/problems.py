@@ -42,6 +42,7 @@ STATUS_BY_ERROR: dict[type[errors.DomainError], int] = {
     errors.HoldExpired: 410,
     errors.HoldNotFound: 404,
     errors.OutsideWorkingHours: 422,
+    errors.OutsideBookingWindow: 422,
     errors.MissingSkill: 422,
     errors.MissingEquipment: 422,
     errors.InvalidRequest: 422,

@@ -248,6 +248,17 @@ class AppointmentCreate(_In):
     customer: CustomerIn | None = None
     notes: str | None = Field(default=None, max_length=4000)
     hold: bool = False
+    recurrence: Annotated[str, Field(min_length=1, max_length=300)] | None = Field(
+        default=None,
+        description="An RFC 5545 RRULE (subset: FREQ=WEEKLY|MONTHLY, INTERVAL, COUNT<=52 or UNTIL<=2 years, "
+        "BYDAY, BYMONTHDAY), e.g. `FREQ=WEEKLY;COUNT=8`: books a series from `datetime`, each occurrence at the "
+        "same shop-local time (answer: the series). Needs `datetime`, and `shop_id` or a chosen technician.",
+    )
+    conflicts: Literal["reject", "alternatives"] = Field(
+        default="reject",
+        description="With `recurrence`: `reject` books all or nothing (409 `series_conflict` naming each clash "
+        "with same-day alternatives); `alternatives` moves each clashing occurrence to its nearest free time.",
+    )
 
     _urgency = field_validator("urgency", mode="before")(_parse_urgency)
 
@@ -255,6 +266,10 @@ class AppointmentCreate(_In):
     def _slot_is_whole(self) -> AppointmentCreate:
         if (self.technician_id or self.service_bay) and self.datetime is None:
             raise ValueError("a chosen technician_id or service_bay needs a datetime")
+        if self.recurrence is not None and self.datetime is None:
+            raise ValueError("a recurrence needs the first occurrence's datetime")
+        if self.recurrence is not None and self.hold:
+            raise ValueError("a recurring series cannot be held; book it")
         return self
 
 
@@ -346,6 +361,8 @@ class AppointmentOut(_Out):
     needed; it dies when the appointment ends or is cancelled. Hand it to the customer, not to a log."""
     calendar_url: str | None = None
     """The appointment's ``.ics`` at a secret URL (calendar apps cannot send keys); single-appointment answers."""
+    series_id: str | None = None
+    """The recurring series it is an occurrence of (``GET /series/{series_id}``); null for a single booking."""
 
 
 class Page(_Out):

@@ -110,6 +110,10 @@ class Appointment:
     booked_by: str | None = None
     """The id of the API key that booked it (None: booked by the service itself, e.g. an alert)."""
     progress: Progress = field(default_factory=Progress)
+    series_id: str | None = None
+    """The recurring series this is an occurrence of (``application.series``); None for a single booking."""
+    recurrence: str | None = None
+    """The series' RRULE as booked (only with ``series_id``)."""
 
     @property
     def start(self) -> datetime:

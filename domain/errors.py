@@ -44,6 +44,15 @@ class InvalidRequest(DomainError):
     code = "invalid_request"
 
 
+class OutsideBookingWindow(InvalidRequest):
+    """A start inside the booking notice (too soon) or beyond the booking horizon (too far ahead).
+
+    A 422, as other rule violations of the request itself: retrying the same start never succeeds
+    (a 409 means the state of the calendar is in the way, and another time may fit)."""
+
+    code = "outside_booking_window"
+
+
 class SlotTaken(DomainError):
     """The time is no longer free for the technician or the bay."""
 

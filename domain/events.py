@@ -135,6 +135,7 @@ class _AppointmentEvent:
             "sequence": appt.sequence,
             "customer": {"name": appt.customer.name, "email": appt.customer.email},
             "source_ref": appt.source_ref,
+            "series_id": appt.series_id,
         }
 
 

@@ -9,6 +9,7 @@ from enum import StrEnum
 
 from domain.catalog import CATEGORY_RULES, ServiceCategory
 from domain.customer import CustomerTier
+from domain.errors import OutsideBookingWindow
 from domain.urgency import Urgency
 
 URGENT_WORK = frozenset({Urgency.HIGH, Urgency.CRITICAL})
@@ -76,10 +77,57 @@ class SchedulingPolicy:
     """A free gap shorter than this (plus the buffer) is stranded: no job can use it (fragmentation)."""
     no_show_grace: timedelta = timedelta(minutes=30)
     """A no-show may be recorded only this long after the appointment's start (NO_SHOW_GRACE_MINUTES)."""
+    min_booking_notice: timedelta = timedelta(0)
+    """How long ahead of its start a job may be booked at the latest (MIN_BOOKING_NOTICE_MINUTES).
+
+    The domain's default is none; the service's settings give 120 minutes."""
+    emergency_notice: timedelta = timedelta(0)
+    """The notice a CRITICAL job needs instead (EMERGENCY_NOTICE_MINUTES; 30 in the settings)."""
+    max_booking_horizon: timedelta | None = None
+    """How far ahead a job may start at the most (MAX_BOOKING_HORIZON_DAYS; None: no limit)."""
 
     def __post_init__(self) -> None:
         if self.urgent_reserve.share + self.priority_reserve.share >= 1.0:
             raise ValueError("the urgent and priority reserve shares must sum to less than 1")
+        if self.min_booking_notice < timedelta(0) or self.emergency_notice < timedelta(0):
+            raise ValueError("booking notices must not be negative")
+        if self.max_booking_horizon is not None and self.max_booking_horizon <= self.min_booking_notice:
+            raise ValueError("the booking horizon must be longer than the booking notice")
+
+    def notice_for(self, urgency: Urgency) -> timedelta:
+        """The notice a job of this urgency needs: an emergency's is shorter (a car that must not wait)."""
+        return self.emergency_notice if urgency is Urgency.CRITICAL else self.min_booking_notice
+
+    def earliest_start(self, urgency: Urgency, now: datetime) -> datetime:
+        """The first instant a job of this urgency booked at ``now`` may start."""
+        return now + self.notice_for(urgency)
+
+    def latest_start(self, now: datetime) -> datetime | None:
+        """The last instant a job booked at ``now`` may start (None: no horizon)."""
+        return None if self.max_booking_horizon is None else now + self.max_booking_horizon
+
+    def check_booking_window(self, start: datetime, urgency: Urgency, now: datetime) -> None:
+        """Refuse a start inside the notice window or beyond the horizon (``OutsideBookingWindow``)."""
+        earliest = self.earliest_start(urgency, now)
+        if start < earliest:
+            minutes = int(self.notice_for(urgency).total_seconds() // 60)
+            raise OutsideBookingWindow(
+                f"start {start.isoformat()} is inside the {minutes}-minute booking notice: "
+                f"the first bookable start is {earliest.isoformat()}",
+                field="start",
+                reason="notice",
+                earliest_start=earliest.isoformat(),
+            )
+        latest = self.latest_start(now)
+        if latest is not None and start > latest:
+            days = self.max_booking_horizon.days if self.max_booking_horizon else 0
+            raise OutsideBookingWindow(
+                f"start {start.isoformat()} is beyond the {days}-day booking horizon: "
+                f"the last bookable start is {latest.isoformat()}",
+                field="start",
+                reason="horizon",
+                latest_start=latest.isoformat(),
+            )
 
     def reserves_closed_to(self, urgency: Urgency, tier: CustomerTier) -> tuple[Reserve, ...]:
         """The reserves a job may not take (until their release).

@@ -123,10 +123,12 @@ WITH expired AS (
 ), inserted AS (
     INSERT INTO appointments (id, shop_id, vehicle_id, service_type, urgency, technician_id, bay_id,
         tech_rid, bay_rid, start_at, end_at, blocked_until, status, hold_expires_at, customer, notes,
-        parts_available, parts_ready_at, sequence, source_ref, created_at, updated_at, booked_by)
+        parts_available, parts_ready_at, sequence, source_ref, created_at, updated_at, booked_by,
+        series_id, recurrence)
     SELECT $1::uuid, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::int, $9::int,
         $10::timestamptz, $11::timestamptz, $12::timestamptz, $13::text, $14::timestamptz, $15::jsonb,
-        $16::text, $17::bool, $18::timestamptz, $19::int, $20::text, $21::timestamptz, $21::timestamptz, $27::text
+        $16::text, $17::bool, $18::timestamptz, $19::int, $20::text, $21::timestamptz, $21::timestamptz, $27::text,
+        $28::uuid, $29::text
     FROM jobs
     -- reading "expired" here makes the expiry run to completion before the row is inserted
     WHERE jobs.n < $26 AND NOT EXISTS (SELECT 1 FROM clash) AND (SELECT count(*) FROM expired) >= 0
@@ -168,6 +170,8 @@ async def insert_under_cap(
             _ACTIVE,
             cap,
             appt.booked_by,
+            appt.series_id,
+            appt.recurrence,
         )
     except asyncpg.exceptions.ExclusionViolationError:
         raise _taken(appt) from None
@@ -258,6 +262,24 @@ async def get(conn: asyncpg.Connection, appointment_id: str, *, for_update: bool
     sql = "SELECT * FROM appointments WHERE id = $1::uuid" + (" FOR UPDATE" if for_update else "")
     row = await conn.fetchrow(sql, appointment_id)
     return appointment_from_row(row) if row else None
+
+
+async def list_by_series(conn: asyncpg.Connection, series_id: str) -> list[Appointment]:
+    """A series' occurrences (every status), by start."""
+    if not _is_uuid(series_id):
+        return []
+    rows = await conn.fetch("SELECT * FROM appointments WHERE series_id = $1::uuid ORDER BY start_at, id", series_id)
+    return [appointment_from_row(r) for r in rows]
+
+
+async def purge_released_series(conn: asyncpg.Connection, series_id: str) -> int:
+    """Delete a refused series' released holds: a series refused whole leaves no row behind."""
+    result = await conn.execute(
+        "DELETE FROM appointments WHERE series_id = $1::uuid AND status IN ('cancelled', 'expired')"
+        " AND NOT EXISTS (SELECT 1 FROM outbox WHERE outbox.aggregate_id = appointments.id::text)",
+        series_id,
+    )
+    return int(result.split()[-1])
 
 
 async def get_by_source(conn: asyncpg.Connection, source_ref: str) -> Appointment | None:

@@ -165,4 +165,6 @@ def appointment_from_row(row: Row) -> Appointment:
             actual_start=row.get("actual_start"),
             actual_end=row.get("actual_end"),
         ),
+        series_id=str(row["series_id"]) if row.get("series_id") is not None else None,
+        recurrence=row.get("recurrence"),
     )

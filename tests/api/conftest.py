@@ -220,6 +220,12 @@ def api_url(ray_session: Any, api_database_url: str, database_proxy: TcpProxy, r
                 "ray_namespace": tag,
                 "stream_prefix": f"{tag}:",
                 "hold_ttl_minutes": HOLD_TTL_MINUTES,
+                # Many tests book the first free slot "within 24 hours" or a chosen one shortly after now; the
+                # notice and horizon rules themselves are tested in-process (tests/application/test_booking_window.py)
+                "min_booking_notice_minutes": 0,
+                "emergency_notice_minutes": 0,
+                # tests keep apart by booking on days of their own, some 120+ days ahead (test_database_outage.py)
+                "max_booking_horizon_days": 400,
                 "hold_sweep_seconds": 1,
                 "idempotency_in_flight_timeout_seconds": IN_FLIGHT_TIMEOUT_S,
                 # the limits themselves are tested with a manual clock (test_rate_limits.py)

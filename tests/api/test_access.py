@@ -9,6 +9,7 @@ succeeds. ``OPERATIONS`` must name every operation the document lists.
 from __future__ import annotations
 
 import itertools
+import random
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -50,6 +51,12 @@ class World:
             assert response.status_code == 201, response.text
             out: dict[str, Any] = response.json()
             return out
+
+    async def book_series(self, key: str) -> str:
+        async with self.client(key) as c:
+            response = await c.post("/appointments", json=_series_body())
+            assert response.status_code == 201, response.text
+            return str(response.json()["series_id"])
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +114,8 @@ class Operation:
     target: str
     """What the id is: ``appointment``, ``hold`` (a fresh hold), ``fresh`` (a fresh appointment), ``in_progress``
     (a fresh appointment the shop has started), ``technician``, ``vehicle``, ``shop``, ``past`` (a fresh
-    appointment that started hours ago), or ``none`` (a search or a booking at the shop)."""
+    appointment that started hours ago), ``series`` (a fresh recurring series), or ``none`` (a search or a
+    booking at the shop)."""
     refused_role: str | None
     """A credential whose role may not do it (403), if some role may not."""
 
@@ -121,6 +129,24 @@ async def _book_chosen(c: httpx.AsyncClient, _: str) -> httpx.Response:
     start = (datetime.now(UTC) + timedelta(days=47)).replace(hour=3, minute=45, second=0, microsecond=0)
     slot = {"datetime": start.isoformat(), "technician_id": TECH, "service_bay": "Bay 1", "shop_id": ALLDAY}
     return await c.post("/appointments", json={**slot, "vehicle_id": vehicle(), "service_type": "routine"})
+
+
+def _series_body() -> dict[str, Any]:
+    """Two weekly occurrences at a random quarter hour 10-40 days ahead (the service picks technician and bay).
+
+    UTC 00:00-16:45 is 05:30-22:15 at shop_allday (Kolkata): a job there never crosses local midnight.
+    """
+    rng = random.Random()
+    start = (datetime.now(UTC) + timedelta(days=rng.randint(10, 40), hours=rng.randint(0, 16))).replace(
+        minute=rng.choice((0, 15, 30, 45)), second=0, microsecond=0
+    )
+    return {
+        "datetime": start.isoformat(),
+        "shop_id": ALLDAY,
+        "vehicle_id": vehicle(),
+        "service_type": "routine",
+        "recurrence": "FREQ=WEEKLY;COUNT=2",
+    }
 
 
 def _time_off_body() -> dict[str, Any]:
@@ -274,6 +300,10 @@ OPERATIONS = [
         "booking_allday",
     ),
 ]
+OPERATIONS += [
+    Operation("get", P + "/series/{series_id}", lambda c, s: c.get(f"/series/{s}"), "series", None),
+    Operation("delete", P + "/series/{series_id}", lambda c, s: c.delete(f"/series/{s}"), "series", None),
+]
 IDS = [f"{o.method.upper()} {o.path}" for o in OPERATIONS]
 
 
@@ -300,6 +330,8 @@ async def _target(world: World, op: Operation) -> str:
         return appt_id
     if op.target == "past":
         return await _past_appointment(world)
+    if op.target == "series":
+        return await world.book_series(world.keys.booking_allday)
     if op.target == "technician":
         return TECH
     if op.target == "shop":
@@ -341,7 +373,7 @@ async def test_a_key_of_another_shop_sees_nothing_there(world: World, op: Operat
     target = await _target(world, op)
     async with world.client(world.keys.staff_nyc) as c:
         other = await op.send(c, target)
-        if op.target in ("appointment", "hold", "fresh", "in_progress", "past", "technician", "shop"):
+        if op.target in ("appointment", "hold", "fresh", "in_progress", "past", "technician", "shop", "series"):
             unknown_id = _unknown(op)
             unknown = await op.send(c, unknown_id)
             assert_problem(other, 404, "not_found")

@@ -68,6 +68,7 @@ APPOINTMENT_DATA: dict[str, Any] = {
     "sequence": 2,
     "customer": {"name": "Ada", "email": "ada@example.test"},
     "source_ref": "alert:ALR-1",
+    "series_id": None,
 }
 CANCELLED = replace(
     APPT,
