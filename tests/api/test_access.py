@@ -137,8 +137,9 @@ def _series_body() -> dict[str, Any]:
     UTC 00:00-16:45 is 05:30-22:15 at shop_allday (Kolkata): a job there never crosses local midnight.
     """
     rng = random.Random()
-    start = (datetime.now(UTC) + timedelta(days=rng.randint(10, 40), hours=rng.randint(0, 16))).replace(
-        minute=rng.choice((0, 15, 30, 45)), second=0, microsecond=0
+    # the hour is drawn, not added to now's: from a late-evening now, adding hours would cross Kolkata's midnight
+    start = (datetime.now(UTC) + timedelta(days=rng.randint(10, 40))).replace(
+        hour=rng.randint(0, 16), minute=rng.choice((0, 15, 30, 45)), second=0, microsecond=0
     )
     return {
         "datetime": start.isoformat(),

@@ -16,8 +16,8 @@ ALLDAY = "shop_allday"
 def _start(days: int) -> datetime:
     """A random quarter hour ``days`` ahead, 05:30-22:15 local at shop_allday (a job never crosses its midnight)."""
     rng = random.Random()
-    return (datetime.now(UTC) + timedelta(days=days, hours=rng.randint(0, 16))).replace(
-        minute=rng.choice((0, 15, 30, 45)), second=0, microsecond=0
+    return (datetime.now(UTC) + timedelta(days=days)).replace(
+        hour=rng.randint(0, 16), minute=rng.choice((0, 15, 30, 45)), second=0, microsecond=0
     )
 
 
