@@ -146,6 +146,7 @@ def _series_body() -> dict[str, Any]:
         "shop_id": ALLDAY,
         "vehicle_id": vehicle(),
         "service_type": "routine",
+        "urgency": "HIGH",  # a routine job may not take the urgent reserve's blocks, where a random time may fall
         "recurrence": "FREQ=WEEKLY;COUNT=2",
     }
 

@@ -22,11 +22,13 @@ def _start(days: int) -> datetime:
 
 
 def _body(start: datetime, **extra: Any) -> dict[str, Any]:
+    # HIGH, not LOW: a routine job is kept out of the urgent reserve's blocks, and a random time may fall in one
     return {
         "datetime": start.isoformat(),
         "shop_id": ALLDAY,
         "vehicle_id": vehicle(),
         "service_type": "routine",
+        "urgency": "HIGH",
         "recurrence": "FREQ=WEEKLY;COUNT=3",
         **extra,
     }
@@ -74,6 +76,7 @@ async def test_a_clash_in_reject_mode_is_a_409_and_books_nothing(client: httpx.A
         "datetime": (start + timedelta(weeks=1)).isoformat(),
         "vehicle_id": vehicle(),
         "service_type": "routine",
+        "urgency": "HIGH",
         **chosen,
     }
     assert (await client.post("/appointments", json=blocker)).status_code == 201
