@@ -111,9 +111,9 @@ class TimeOffService:
             self._booking.pool, lambda conn: appointments.list_live_for_technician(conn, tech.id, interval, now)
         )
         affected.sort(key=lambda a: (_URGENCY_ORDER[a.urgency], a.start))
-        why = f"{tech.id} is off from {interval.start.isoformat()} to {interval.end.isoformat()}" + (
-            f" ({reason})" if reason else ""
-        )
+        tz = (await self._catalog.shop(tech.shop_id)).tz  # the reason reads in the shop's wall-clock time
+        off, back = (t.astimezone(tz).isoformat(timespec="minutes") for t in (interval.start, interval.end))
+        why = f"{tech.id} is off from {off} to {back}" + (f" ({reason})" if reason else "")
         # Plan every appointment first (no writes), then apply the plan: a dry run answers exactly the plan.
         planned: dict[str, list[Interval]] = {}
         changes = [await self._replan(a, tech.id, why, planned, True, now) for a in affected]
