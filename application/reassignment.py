@@ -13,7 +13,6 @@ it in one transaction.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -32,6 +31,7 @@ from domain.policy import URGENT_WORK, SchedulingPolicy
 from domain.shop import Shop
 from domain.time_windows import Interval, local_date, local_day_bounds
 from domain.urgency import Urgency
+from solver.build import busy_span, ceil_minutes, floor_minutes, inner_spans, step_minutes, whole_minutes
 from solver.checker import plan_violations
 from solver.reassign import BookedJob, Place, ReassignProblem, solve_reassignment
 from solver.reserves import place_blocks
@@ -119,7 +119,7 @@ class RoomMaker:
         problem, movable = self._problem(cat, service, job, duration, window, now, busy, booked, services, vehicle_busy)
         if pinned is not None:
             tech_id, bay_id, start = pinned
-            minute = _minutes(start, window.start)
+            minute = floor_minutes(start, window.start)
             if minute not in problem.starts or tech_id not in problem.skilled or bay_id not in problem.equipped:
                 return None
             problem = replace(problem, starts=(minute,), skilled=frozenset({tech_id}), equipped=frozenset({bay_id}))
@@ -148,9 +148,11 @@ class RoomMaker:
         urgent = self._policy.urgent_reserve
         if urgent.block is None or urgent.share <= 0 or now >= window.start - urgent.release:
             return {}
-        step = max(1, round(self._policy.slot_step.total_seconds() / 60))
-        block = math.ceil(urgent.block.total_seconds() / 60)
-        return _day_blocks(places, _minutes(window.end, window.start), urgent.share, block, step)
+        working = {p.id: p.working for p in places}
+        day_length = floor_minutes(window.end, window.start)
+        return place_blocks(
+            working, [0], day_length, urgent.share, whole_minutes(urgent.block), step_minutes(self._policy)
+        )
 
     def _problem(
         self,
@@ -177,7 +179,7 @@ class RoomMaker:
         def fixed_of(resource_id: str, attr: str, entries: Sequence[Interval]) -> tuple[Span, ...]:
             # Everything on the resource that does not move: the store's rows and the calendar's in-flight holds.
             rows = [a.interval for a in booked if getattr(a, attr) == resource_id and a.id not in movable]
-            return tuple(normalize(_span(iv, origin) for iv in [*rows, *entries]))
+            return tuple(normalize(busy_span(iv, origin) for iv in [*rows, *entries]))
 
         places_t = []
         for t in techs:
@@ -187,7 +189,7 @@ class RoomMaker:
             places_t.append(
                 Place(
                     t.id,
-                    tuple(normalize(_span(iv, origin) for iv in view.working)),
+                    inner_spans(view.working, origin),
                     fixed_of(t.id, "technician_id", entries),
                     fixed_jobs=on_day,
                 )
@@ -196,11 +198,7 @@ class RoomMaker:
         for b in bays:
             view = busy.bays[b.id]
             entries = [e.interval for e in view.entries if e.key not in movable]
-            places_b.append(
-                Place(
-                    b.id, tuple(normalize(_span(iv, origin) for iv in view.working)), fixed_of(b.id, "bay_id", entries)
-                )
-            )
+            places_b.append(Place(b.id, inner_spans(view.working, origin), fixed_of(b.id, "bay_id", entries)))
         kept = self._held_blocks(places_t, window, now)
 
         def may_take(tech_id: str, a: Appointment) -> bool:
@@ -208,14 +206,14 @@ class RoomMaker:
             # as it would if it were booked there now; where it is stays allowed (the solver keeps it anyway).
             if a.urgency in URGENT_WORK or tech_id == a.technician_id:
                 return True
-            lo, hi = _span(a.interval, origin)
+            lo, hi = busy_span(a.interval, origin)
             return not any(b_lo - buffer < hi and lo < b_hi + buffer for b_lo, b_hi in kept.get(tech_id, ()))
 
-        buffer = math.ceil(self._policy.buffer.total_seconds() / 60)
+        buffer = whole_minutes(self._policy.buffer)
         jobs = tuple(
             BookedJob(
                 a.id,
-                _span(a.interval, origin),
+                busy_span(a.interval, origin),
                 a.technician_id,
                 a.bay_id,
                 tuple(
@@ -225,14 +223,14 @@ class RoomMaker:
             )
             for a in movable.values()
         )
-        step = max(1, round(self._policy.slot_step.total_seconds() / 60))
-        d = math.ceil(duration.total_seconds() / 60)
+        step = step_minutes(self._policy)
+        d = whole_minutes(duration)
         # The booking notice binds a slot made by reassignment as any other (CRITICAL: the emergency notice).
         notice_ends = self._policy.earliest_start(job.urgency, now)
         first = max(notice_ends, job.earliest or now, window.start)
-        lo = -(-_minutes_ceil(first, origin) // step) * step
-        day_len = _minutes(window.end, origin)
-        car = [_span(iv, origin) for iv in vehicle_busy]
+        lo = -(-ceil_minutes(first, origin) // step) * step
+        day_len = floor_minutes(window.end, origin)
+        car = [busy_span(iv, origin) for iv in vehicle_busy]
         starts = tuple(s for s in range(lo, day_len - d + 1, step) if all(s + d <= a or b <= s for a, b in car))
         problem = ReassignProblem(
             duration=d,
@@ -242,25 +240,7 @@ class RoomMaker:
             technicians=tuple(places_t),
             bays=tuple(places_b),
             jobs=jobs,
-            buffer=math.ceil(self._policy.buffer.total_seconds() / 60),
+            buffer=buffer,
             cap=self._policy.max_bookings_per_technician_per_day,
         )
         return problem, movable
-
-
-def _day_blocks(
-    places: Sequence[Place], day_length: int, share: float, block: int, step: int
-) -> dict[str, tuple[Span, ...]]:
-    return place_blocks({p.id: p.working for p in places}, [0], day_length, share, block, step)
-
-
-def _minutes(instant: datetime, origin: datetime) -> int:
-    return math.floor((instant - origin).total_seconds() / 60)
-
-
-def _minutes_ceil(instant: datetime, origin: datetime) -> int:
-    return math.ceil((instant - origin).total_seconds() / 60)
-
-
-def _span(iv: Interval, origin: datetime) -> Span:
-    return (_minutes(iv.start, origin), _minutes_ceil(iv.end, origin))

@@ -45,20 +45,34 @@ DEFAULT_HORIZON_DAYS = 14
 DEFAULT_TRAVEL_SPEED_KMH = 40.0
 
 
-def _floor_minutes(instant: datetime, origin: datetime) -> int:
+def floor_minutes(instant: datetime, origin: datetime) -> int:
+    """Whole minutes from ``origin`` to ``instant``, rounded down."""
     return math.floor((require_aware(instant) - origin).total_seconds() / 60)
 
 
-def _ceil_minutes(instant: datetime, origin: datetime) -> int:
+def ceil_minutes(instant: datetime, origin: datetime) -> int:
+    """Whole minutes from ``origin`` to ``instant``, rounded up."""
     return math.ceil((require_aware(instant) - origin).total_seconds() / 60)
 
 
-def _spans(intervals: Sequence[Interval], origin: datetime) -> tuple[Span, ...]:
-    return tuple(normalize((_ceil_minutes(iv.start, origin), _floor_minutes(iv.end, origin)) for iv in intervals))
+def inner_spans(intervals: Sequence[Interval], origin: datetime) -> tuple[Span, ...]:
+    """Free or working time in whole minutes, rounded inwards (a slot inside never leaves the real time)."""
+    return tuple(normalize((ceil_minutes(iv.start, origin), floor_minutes(iv.end, origin)) for iv in intervals))
 
 
-def _minutes(span: timedelta) -> int:
+def busy_span(iv: Interval, origin: datetime) -> Span:
+    """Busy time in whole minutes, rounded outwards (it never shrinks)."""
+    return (floor_minutes(iv.start, origin), ceil_minutes(iv.end, origin))
+
+
+def whole_minutes(span: timedelta) -> int:
+    """A duration in whole minutes, rounded up."""
     return math.ceil(span.total_seconds() / 60)
+
+
+def step_minutes(policy: SchedulingPolicy) -> int:
+    """The policy's slot grid in minutes (at least 1)."""
+    return max(1, round(policy.slot_step.total_seconds() / 60))
 
 
 def _per_day(spans: Sequence[Span], day_starts: Sequence[int], horizon_end: int) -> tuple[int, ...]:
@@ -111,10 +125,10 @@ def build_slot_problem(
     first_day = local_date(now, tz)
     dates = [first_day + timedelta(days=n) for n in range(horizon_days)]
     origin = local_day_bounds(first_day, tz).start
-    day_starts = tuple(_floor_minutes(local_day_bounds(d, tz).start, origin) for d in dates)
-    horizon_end = _floor_minutes(local_day_bounds(dates[-1], tz).end, origin)
-    earliest = _ceil_minutes(max(require_aware(now), require_aware(job.earliest or now)), origin)
-    parts_ready = None if parts.available else _ceil_minutes(parts.ready_at, origin)
+    day_starts = tuple(floor_minutes(local_day_bounds(d, tz).start, origin) for d in dates)
+    horizon_end = floor_minutes(local_day_bounds(dates[-1], tz).end, origin)
+    earliest = ceil_minutes(max(require_aware(now), require_aware(job.earliest or now)), origin)
+    parts_ready = None if parts.available else ceil_minutes(parts.ready_at, origin)
 
     windows: list[Span] = []
     if job.preferred_window is not None:
@@ -122,7 +136,7 @@ def build_slot_problem(
         for d in dates:
             iv = local_window(d, opens, closes, tz)
             if iv is not None:
-                windows.append((_ceil_minutes(iv.start, origin), _floor_minutes(iv.end, origin)))
+                windows.append((ceil_minutes(iv.start, origin), floor_minutes(iv.end, origin)))
     preferred_day = (
         (job.preferred_date - first_day).days
         if job.preferred_date is not None and 0 <= (job.preferred_date - first_day).days < horizon_days
@@ -139,16 +153,16 @@ def build_slot_problem(
         else ()
     )
     reserve_rules = tuple(
-        ReserveRule(r.kind.value, r.share, _minutes(r.release), positioned=r.block is not None) for r in closed
+        ReserveRule(r.kind.value, r.share, whole_minutes(r.release), positioned=r.block is not None) for r in closed
     )
-    step = max(1, round(policy.slot_step.total_seconds() / 60))
+    step = step_minutes(policy)
 
     def day_minutes(tech: Technician) -> tuple[tuple[int, ...], tuple[int, ...]]:
         if not reserve_rules or technician_days is None or tech.id not in technician_days:
             return (), ()
         working, booked = technician_days[tech.id]
-        booked_spans = normalize((_floor_minutes(iv.start, origin), _ceil_minutes(iv.end, origin)) for iv in booked)
-        return _per_day(_spans(working, origin), day_starts, horizon_end), _per_day(
+        booked_spans = normalize(busy_span(iv, origin) for iv in booked)
+        return _per_day(inner_spans(working, origin), day_starts, horizon_end), _per_day(
             booked_spans, day_starts, horizon_end
         )
 
@@ -158,7 +172,7 @@ def build_slot_problem(
         out = []
         for iv, place in visits.get(tech.id, ()):
             travel = math.ceil(place.distance_km(job.location) / travel_speed_kmh * 60)
-            out.append(Visit((_floor_minutes(iv.start, origin), _ceil_minutes(iv.end, origin)), travel))
+            out.append(Visit(busy_span(iv, origin), travel))
         return tuple(out)
 
     minutes = {tech.id: day_minutes(tech) for tech, _, _ in technicians}
@@ -168,23 +182,23 @@ def build_slot_problem(
         # Every active technician of the shop counts, skilled for this job or not: the blocks are the
         # shop's, the same for every search of the day.
         working = {
-            tech.id: _spans(technician_days[tech.id][0], origin)
+            tech.id: inner_spans(technician_days[tech.id][0], origin)
             for tech, _, _ in technicians
             if tech.active and tech.id in technician_days
         }
         blocks = reserves.place_blocks(
-            working, day_starts, horizon_end, positioned.share, _minutes(positioned.block or timedelta(0)), step
+            working, day_starts, horizon_end, positioned.share, whole_minutes(positioned.block or timedelta(0)), step
         )
     return SlotProblem(
         origin=origin,
-        duration=math.ceil(job.duration.total_seconds() / 60),
+        duration=whole_minutes(job.duration),
         earliest=earliest,
         horizon_end=horizon_end,
         day_starts=day_starts,
         technicians=tuple(
             TechnicianFree(
                 id=tech.id,
-                free=_spans(free, origin),
+                free=inner_spans(free, origin),
                 jobs_per_day=tuple(counts.get(d, 0) for d in dates),
                 daily_cap=policy.max_bookings_per_technician_per_day,
                 rating=tech.rating,
@@ -199,7 +213,7 @@ def build_slot_problem(
         bays=tuple(
             BayFree(
                 id=bay.id,
-                free=_spans(free, origin),
+                free=inner_spans(free, origin),
                 equipped=bay.active and bay.has_equipment(service.required_equipment),
             )
             for bay, free in bays
@@ -218,10 +232,10 @@ def build_slot_problem(
         shop_id=shop.id,
         routine=not emergency and job.urgency not in URGENT_WORK,
         reserves=reserve_rules,
-        borrows=tuple(ReserveRule(r.kind.value, r.share, _minutes(r.release), positioned=True) for r in borrowed),
-        now=_floor_minutes(current_time or now, origin),
-        buffer=_minutes(policy.buffer),
-        shortest_job=_minutes(policy.shortest_job),
+        borrows=tuple(ReserveRule(r.kind.value, r.share, whole_minutes(r.release), positioned=True) for r in borrowed),
+        now=floor_minutes(current_time or now, origin),
+        buffer=whole_minutes(policy.buffer),
+        shortest_job=whole_minutes(policy.shortest_job),
     )
 
 
