@@ -116,7 +116,7 @@ class TimeOffService:
         why = f"{tech.id} is off from {off} to {back}" + (f" ({reason})" if reason else "")
         # Plan every appointment first (no writes), then apply the plan: a dry run answers exactly the plan.
         planned: dict[str, list[Interval]] = {}
-        changes = [await self._replan(a, tech.id, why, planned, True, now) for a in affected]
+        changes = [await self._replan(a, tech.id, why, planned, now) for a in affected]
         if not dry_run:
             changes = [await self._apply(c, a, tech.id, why, now) for c, a in zip(changes, affected, strict=True)]
         return TimeOffPlan(tech.id, interval, reason, absence_id, tuple(changes), dry_run)
@@ -165,36 +165,19 @@ class TimeOffService:
         return await self._reschedule(a, busy, why, {}, False, now, before)
 
     async def _replan(
-        self,
-        a: Appointment,
-        absent: str,
-        why: str,
-        planned: dict[str, list[Interval]],
-        dry_run: bool,
-        now: datetime,
+        self, a: Appointment, absent: str, why: str, planned: dict[str, list[Interval]], now: datetime
     ) -> Change:
+        """The change planned for one appointment (nothing is written: ``_apply`` carries it out)."""
         before = (a.technician_id, a.bay_id, a.start)
         if a.status is not AppointmentStatus.SCHEDULED or a.start <= now:
             state = "a hold its client confirms or lets lapse" if a.status is AppointmentStatus.HELD else "started"
             return Change(a.id, "kept", f"{why}; it is {state}, so it stays", before)
         other = await self._free_colleague(a, absent, planned, now)
         if other is not None:
-            move = PlannedMove(a.id, a.sequence, a.technician_id, other, a.bay_id, a.bay_id)
-            try:
-                if not dry_run:
-                    await apply_moves(self._booking, a.shop_id, [move], now)
-            except DomainError:
-                pass  # taken meanwhile: fall through to a new slot
-            else:
-                planned.setdefault(other, []).append(a.interval)
-                return Change(
-                    a.id,
-                    "reassigned",
-                    f"{why}; {other} has the skill and is free then",
-                    before,
-                    (other, a.bay_id, a.start),
-                )
-        return await self._reschedule(a, absent, why, planned, dry_run, now, before)
+            planned.setdefault(other, []).append(a.interval)
+            reason = f"{why}; {other} has the skill and is free then"
+            return Change(a.id, "reassigned", reason, before, (other, a.bay_id, a.start))
+        return await self._reschedule(a, absent, why, planned, True, now, before)
 
     async def _free_colleague(
         self, a: Appointment, absent: str, planned: dict[str, list[Interval]], now: datetime
