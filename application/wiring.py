@@ -33,6 +33,7 @@ from application.slot_search import CalendarAvailability, SlotFinder, SolveRunne
 from application.time_off import TimeOffService
 from application.vehicle_context import VehicleContext
 from domain.policy import CancellationPolicy, SchedulingPolicy
+from solver import Weights
 
 SINGLE_SHOP_TIME_LIMIT_S = 0.5
 """A one-shop search's CP-SAT limit (in a thread); a chain-wide search has the overall deadline."""
@@ -71,12 +72,13 @@ def build_application(
     clock: Clock | None = None,
     neighbours: Neighbours | None = None,
     customer_link_ttl: timedelta = timedelta(days=90),
+    weights: Weights | None = None,
 ) -> Application:
     """Everything above the store over ``pool``, reaching calendars through ``directory``.
 
     ``clock`` is where the commands and queries read now when a caller gives none (the wall clock by
     default; a ``ManualClock`` in a simulation or a replay). ``neighbours`` are the Health and Inventory
-    services, where configured.
+    services, where configured. ``weights`` replace the objective's defaults (``bench/sweep.py`` tunes them).
     """
     neighbours = neighbours or Neighbours()
     catalog = CatalogCache(pool)  # one per process, shared by booking, queries and slot search
@@ -91,6 +93,7 @@ def build_application(
         time_limit_s=min(SINGLE_SHOP_TIME_LIMIT_S, solver_deadline_s),
         vehicle_context=VehicleContext(neighbours.health),
         inventory=inventory,
+        weights=weights,
     )
     room = RoomMaker(pool, catalog, CalendarAvailability(queries), policy)
     scheduler = Scheduler(finder, booking, catalog, room)

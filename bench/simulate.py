@@ -150,7 +150,9 @@ def application(
 
     policy = scheduling_policy(policy_name, base)
     directory = RayDirectory(url, policy, namespace=namespace)
-    app = build_application(pool, directory, policy, CancellationPolicy(), multi_runner=RaySolveRunner(), clock=clock)
+    app = build_application(
+        pool, directory, policy, CancellationPolicy(), multi_runner=RaySolveRunner(), clock=clock, weights=weights
+    )
     if policy_name == FIRST_FIT:
         finder = EarliestFirstFinder(
             app.catalog,
@@ -160,16 +162,6 @@ def application(
             time_limit_s=SINGLE_SHOP_TIME_LIMIT_S,
         )
         app = replace(app, finder=finder, scheduler=Scheduler(finder, app.booking, app.catalog))
-    elif weights is not None:
-        finder = SlotFinder(
-            app.catalog,
-            CalendarAvailability(app.queries),
-            policy,
-            multi_runner=RaySolveRunner(),
-            time_limit_s=SINGLE_SHOP_TIME_LIMIT_S,
-            weights=weights,
-        )
-        app = replace(app, finder=finder, scheduler=Scheduler(finder, app.booking, app.catalog, app.scheduler.room))
     if policy_name == NO_REASSIGNMENT:
         app = replace(app, scheduler=Scheduler(app.finder, app.booking, app.catalog))
     return app, directory
