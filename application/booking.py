@@ -26,6 +26,7 @@ from application.access import unknown_appointment
 from application.booking_queries import load_appointment
 from application.catalog_cache import CatalogCache
 from application.clock import Clock, SystemClock
+from application.freed_time import FreedTime, FreedTimeListeners
 from application.idempotent_effects import record_effect
 from application.key_locks import KeyedLocks
 from application.parts_inventory import PartsInventory
@@ -119,14 +120,23 @@ class BookingService:
         self.inventory = inventory or PartsInventory(None)
         self._changing = KeyedLocks()
         """Changes of one appointment run one at a time here, so the actors hear them in commit order."""
+        self.freed = FreedTimeListeners()
+        """Told of time that frees up (cancel, move, released or expired hold, no-show, early completion)."""
 
     def _now(self, now: datetime | None) -> datetime:
         return require_aware(now, "now") if now is not None else self.clock.now()
 
     # -- booking --------------------------------------------------------------------
 
-    async def book(self, req: BookingRequest, *, hold: bool = False, now: datetime | None = None) -> Appointment:
-        """Book (or, with ``hold``, hold for the TTL) a technician and bay at ``req.start``."""
+    async def book(
+        self,
+        req: BookingRequest,
+        *,
+        hold: bool = False,
+        now: datetime | None = None,
+        hold_ttl: timedelta | None = None,
+    ) -> Appointment:
+        """Book (or, with ``hold``, hold for the TTL: ``hold_ttl``, else the policy's) a technician and bay."""
         now = self._now(now)
         start = _aware(req.start, "start")
         if req.source_ref is not None:
@@ -142,7 +152,7 @@ class BookingService:
         parts_ready_at = _check_parts_lead_time(parts, start)
 
         pair = self._pair(str(uuid.uuid4()), req.shop_id, req.technician_id, req.bay_id)
-        expires_at = now + self.policy.hold_ttl
+        expires_at = now + (hold_ttl or self.policy.hold_ttl)
         tech, bay = await pair.hold(
             interval,
             expires_at if hold else now + TRANSIENT_HOLD_TTL,
@@ -261,12 +271,17 @@ class BookingService:
             await pair.settle(appt.interval, None, now)
         return appt
 
-    async def release_hold(self, appointment_id: str, now: datetime | None = None) -> Appointment:
-        """Give a hold back before its TTL; releasing twice (or after expiry) is a no-op."""
-        async with self._changing.hold(appointment_id):
-            return await self._release_hold(appointment_id, self._now(now))
+    async def release_hold(
+        self, appointment_id: str, now: datetime | None = None, *, announce: bool = True
+    ) -> Appointment:
+        """Give a hold back before its TTL; releasing twice (or after expiry) is a no-op.
 
-    async def _release_hold(self, appointment_id: str, now: datetime) -> Appointment:
+        Without ``announce`` the freed time is not announced (the waitlist passing on its own offer's hold).
+        """
+        async with self._changing.hold(appointment_id):
+            return await self._release_hold(appointment_id, self._now(now), announce)
+
+    async def _release_hold(self, appointment_id: str, now: datetime, announce: bool) -> Appointment:
 
         async def write(conn: asyncpg.Connection) -> Appointment:
             appt = await self._get_for_update(conn, appointment_id)
@@ -283,6 +298,8 @@ class BookingService:
 
         appt = await in_transaction(self.pool, write)
         await self._pair(appt.id, appt.shop_id, appt.technician_id, appt.bay_id).undo(now)
+        if announce and appt.cancellation is not None and appt.cancellation.at == now:  # released by this call
+            self.freed.announce(FreedTime.of(appt))
         return appt
 
     async def cancel(
@@ -316,6 +333,8 @@ class BookingService:
 
         appt = await in_transaction(self.pool, write)
         await self._pair(appt.id, appt.shop_id, appt.technician_id, appt.bay_id).undo(now)
+        if appt.cancellation is not None and appt.cancellation.at == now:  # cancelled by this call
+            self.freed.announce(FreedTime.of(appt))
         return appt
 
     async def reschedule(
@@ -416,6 +435,7 @@ class BookingService:
             technician=original.technician_id != moved.technician_id,
             bay=original.bay_id != moved.bay_id,
         )
+        self.freed.announce(FreedTime.of(original))  # where it was is free now (or partly, if it overlaps)
         return moved
 
     async def update_details(
@@ -457,6 +477,7 @@ class BookingService:
 
         expired = await in_transaction(self.pool, write)
         await asyncio.gather(*(self._pair(a.id, a.shop_id, a.technician_id, a.bay_id).undo(now) for a in expired))
+        self.freed.announce(*(FreedTime.of(a) for a in expired))
         return expired
 
     # -- for the other commands on one appointment (lifecycle) -------------------------------
@@ -468,6 +489,7 @@ class BookingService:
     async def free_resources(self, appt: Appointment, now: datetime) -> None:
         """Drop the appointment from its technician's and bay's calendars: the database no longer holds its time."""
         await self._pair(appt.id, appt.shop_id, appt.technician_id, appt.bay_id).undo(now)
+        self.freed.announce(FreedTime.of(appt))
 
     # -- helpers ------------------------------------------------------------------------------
 
