@@ -35,6 +35,7 @@ from application import booking_events as events
 from application.booking import BookingRequest, BookingService
 from application.catalog_cache import CatalogCache
 from application.freed_time import FreedTime
+from application.key_locks import KeyedLocks
 from application.secret_tokens import new_token, parse_token, secret_matches
 from application.slot_search import SlotFinder, SlotSearch
 from application.transactions import in_transaction, read
@@ -107,6 +108,9 @@ class WaitlistService:
         self._catalog = catalog
         self.offer_ttl = offer_ttl
         self._pending: set[asyncio.Task[None]] = set()
+        self._matching = KeyedLocks()
+        """One matching pass per shop at a time in this process: concurrent passes would only race for the same
+        first entry and undo each other's holds. Across processes the store's unique indexes keep the rules."""
         booking.freed.subscribe(self.notice)
 
     @property
@@ -306,6 +310,10 @@ class WaitlistService:
 
     async def offer_freed(self, freed: FreedTime) -> WaitlistOffer | None:
         """Offer the freed time to the first waiting entry (by priority) with a feasible slot at that shop."""
+        async with self._matching.hold(freed.shop_id):
+            return await self._offer_freed(freed)
+
+    async def _offer_freed(self, freed: FreedTime) -> WaitlistOffer | None:
         now = self._now()
         window = Interval(max(freed.interval.start, now), max(freed.interval.end, now + timedelta(minutes=1)))
         shop = await self._catalog.shop(freed.shop_id)
