@@ -207,7 +207,8 @@ async def get_slots(
             404: NO_SHOPS,
             409: "`slot_taken` (with fresh `alternatives`), `no_slot_available`, `daily_cap_reached`, the vehicle "
             "already booked at that time, `series_conflict` (a recurring series in `reject` mode: nothing was "
-            "booked; `context.clashes` names each clashing occurrence with its same-day alternatives), or " + IN_FLIGHT,
+            "booked; `context.clashes` names each clashing occurrence with its same-day alternatives), or "
+            + IN_FLIGHT,
             422: "Invalid request (`validation_error`, `invalid_request`), a chosen slot outside working hours "
             "(`outside_working_hours`) or without the skill or equipment (`missing_skill`, `missing_equipment`), "
             "a start inside the booking notice or beyond the booking horizon (`outside_booking_window`), or a "

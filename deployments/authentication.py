@@ -69,7 +69,9 @@ def _link_token(presented: str) -> bool:
     return presented.startswith(LINK_PREFIX + "_")
 
 
-async def _resolve(svc: Services, bearer: HTTPAuthorizationCredentials | None, x_api_key: str | None) -> Caller | None:
+async def _resolve(
+    svc: Services, bearer: HTTPAuthorizationCredentials | None, x_api_key: str | None
+) -> Caller | None:
     if svc.settings.auth_disabled:
         return Caller.unrestricted()
     presented = bearer.credentials if bearer is not None else x_api_key
