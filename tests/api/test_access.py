@@ -324,6 +324,9 @@ OPERATIONS = [
 OPERATIONS += [
     Operation("get", P + "/series/{series_id}", lambda c, s: c.get(f"/series/{s}"), "series", None),
     Operation("delete", P + "/series/{series_id}", lambda c, s: c.delete(f"/series/{s}"), "series", None),
+    Operation(
+        "get", P + "/series/{series_id}/calendar.ics", lambda c, s: c.get(f"/series/{s}/calendar.ics"), "series", None
+    ),
 ]
 OPERATIONS += [
     Operation("post", P + "/waitlist", lambda c, _: c.post("/waitlist", json=_waitlist_body()), "none", "link"),
