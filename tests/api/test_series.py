@@ -90,3 +90,20 @@ async def test_a_clash_in_reject_mode_is_a_409_and_books_nothing(client: httpx.A
     assert start + timedelta(weeks=1) in [datetime.fromisoformat(c["requested"]) for c in clashes]
     listed = await client.get(f"/appointments/vehicle/{body['vehicle_id']}")
     assert listed.json()["page"]["total"] == 0
+
+
+async def test_the_series_file_has_one_event_per_occurrence(client: httpx.AsyncClient) -> None:
+    import vobject
+
+    made = await client.post("/appointments", json=_body(_start(15)))
+    assert made.status_code == 201, made.text
+    series = made.json()
+
+    ics = await client.get(f"/series/{series['series_id']}/calendar.ics")
+
+    assert ics.status_code == 200, ics.text
+    assert ics.headers["content-type"].startswith("text/calendar")
+    events = vobject.readOne(ics.text).vevent_list
+    assert len(events) == 3
+    assert {e.contents["x-scheduling-series-id"][0].value for e in events} == {series["series_id"]}
+    assert len({e.uid.value for e in events}) == 3
