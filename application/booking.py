@@ -88,6 +88,8 @@ class BookingRequest:
     series_id: str | None = None
     """The recurring series it is an occurrence of (``application.series``)."""
     recurrence: str | None = None
+    past_horizon: bool = False
+    """A series' later occurrence: the booking horizon binds only the series' first (the notice binds all)."""
 
 
 class _DuplicateSource(Exception):
@@ -146,7 +148,7 @@ class BookingService:
         if start < now:
             raise InvalidRequest(f"start {start.isoformat()} is in the past", field="start")
         # The notice and horizon (CRITICAL work: the emergency notice) bind every booking, chosen or found.
-        self.policy.check_booking_window(start, req.job.urgency, now)
+        self.policy.check_booking_window(start, req.job.urgency, now, horizon=not req.past_horizon)
         service, parts = await self._service_and_parts(req.shop_id, req.job.service_type, now)
         interval = Interval(start, start + _duration(service, req.job))
         parts_ready_at = _check_parts_lead_time(parts, start)
@@ -362,7 +364,8 @@ class BookingService:
             raise InvalidRequest(f"start {start.isoformat()} is in the past", field="start")
         if start != original.start:
             # A new time is a new booking's time; the same time on another technician or bay (reassignment) is not.
-            self.policy.check_booking_window(start, original.urgency, now)
+            # A series' occurrence runs to the series' end, past the horizon (it binds the first occurrence only).
+            self.policy.check_booking_window(start, original.urgency, now, horizon=original.series_id is None)
         if original.parts_ready_at is not None and start < original.parts_ready_at:
             raise InvalidRequest(
                 f"parts arrive {original.parts_ready_at.isoformat()}; the job cannot start before",
