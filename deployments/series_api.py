@@ -67,7 +67,7 @@ async def cancel_series(
 
 async def book_series(body: schemas.AppointmentCreate, svc: Services, caller: Caller) -> JSONResponse:
     """The ``POST /appointments`` answer for a body with ``recurrence``: 201 with the series."""
-    assert body.recurrence is not None and body.datetime is not None  # the schema's validator saw to it
+    assert body.rrule is not None and body.datetime is not None  # the schema's validator saw to it
     request = SeriesRequest(
         search=SlotSearch(
             vehicle_id=body.vehicle_id,
@@ -78,7 +78,7 @@ async def book_series(body: schemas.AppointmentCreate, svc: Services, caller: Ca
             shop_ids=(body.shop_id,) if body.shop_id else (),
         ),
         start=body.datetime,
-        recurrence=body.recurrence,
+        recurrence=body.rrule,
         customer=mapping.customer_from(body.customer),
         notes=body.notes,
         technician_id=body.technician_id,

@@ -5,12 +5,14 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 
 from tests.api.helpers import assert_problem, vehicle
 
 ALLDAY = "shop_allday"
+KOLKATA = ZoneInfo("Asia/Kolkata")
 
 
 def _start(days: int) -> datetime:
@@ -67,6 +69,21 @@ async def test_a_bad_rule_is_a_422_naming_the_part(client: httpx.AsyncClient) ->
         refused = await client.post("/appointments", json=_body(_start(12), recurrence=rule))
         problem = assert_problem(refused, 422, "invalid_recurrence")
         assert problem["context"]["part"] == part, problem
+
+
+async def test_the_rule_may_come_as_json_fields(client: httpx.AsyncClient) -> None:
+    start = _start(26)
+    rule = {"freq": "WEEKLY", "interval": 2, "count": 2, "byday": [start.astimezone(KOLKATA).strftime("%a")[:2]]}
+
+    made = await client.post("/appointments", json=_body(start, recurrence=rule))
+
+    assert made.status_code == 201, made.text
+    assert made.json()["recurrence"].startswith("FREQ=WEEKLY;INTERVAL=2;COUNT=2;BYDAY=")
+    starts = [datetime.fromisoformat(o["appointment"]["datetime"]) for o in made.json()["occurrences"]]
+    assert starts == [start, start + timedelta(weeks=2)]
+    for fields, part in (({"freq": "SECONDLY", "count": 3}, "FREQ"), ({"freq": "WEEKLY", "count": 10000}, "COUNT")):
+        refused = await client.post("/appointments", json=_body(_start(12), recurrence=fields))
+        assert assert_problem(refused, 422, "invalid_recurrence")["context"]["part"] == part
 
 
 async def test_a_clash_in_reject_mode_is_a_409_and_books_nothing(client: httpx.AsyncClient) -> None:
