@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from application.waitlist import EntryView, JoinRequest
 from deployments import mapping
-from deployments.api import API_PREFIX, Svc, WriteCaller, _render
+from deployments.api import API_PREFIX, UNREADABLE_BODY, Svc, WriteCaller, _render
 from deployments.authentication import CurrentCaller
 from deployments.openapi import COMMON_PROBLEMS, problem_answers
 from deployments.schemas import Location, TimeWindow
@@ -33,13 +33,19 @@ router = APIRouter(prefix=API_PREFIX, tags=["waitlist"], responses=problem_answe
     "/waitlist",
     status_code=201,
     response_model=WaitlistEntryOut,
-    responses=problem_answers(
-        {
-            200: "The vehicle already waits for this service: that entry (joining is idempotent)",
-            422: "Invalid request (`validation_error`, `invalid_request`: an unknown shop or service type, a "
-            "window already past)",
-        }
-    ),
+    responses={
+        200: {
+            "model": WaitlistEntryOut,
+            "description": "The vehicle already waits for this service: that entry (joining is idempotent)",
+        },
+        **problem_answers(
+            {
+                400: UNREADABLE_BODY,
+                422: "Invalid request (`validation_error`, `invalid_request`: an unknown shop or service type, a "
+                "window already past)",
+            }
+        ),
+    },
 )
 async def join_waitlist(body: WaitlistJoin, svc: Svc, caller: WriteCaller) -> Response:
     """Wait for freed time: when some frees up inside the window, a slot is held and offered (one entry at a time,
