@@ -46,6 +46,7 @@ from domain.errors import (
     DomainError,
     HoldExpired,
     InvalidRequest,
+    InvalidTransition,
     NoSlotAvailable,
     NotFound,
     OfferGone,
@@ -206,7 +207,7 @@ class WaitlistService:
             raise OfferGone("this offer was already used or has expired", offer_id=offer.id)
         try:
             appt = await self._booking.confirm(offer.appointment_id)
-        except HoldExpired:
+        except (HoldExpired, InvalidTransition):  # the hold lapsed (or was released) just before
             await in_transaction(self.pool, lambda conn: _mark_expired(conn, offer.id))
             self._rematch(offer)
             raise OfferGone("this offer has expired", offer_id=offer.id) from None

@@ -35,6 +35,10 @@ from store.database import create_pool
 log = logging.getLogger(__name__)
 
 
+SETTLE_TIMEOUT_S = 5.0
+"""How long closing waits for the waitlist matching under way."""
+
+
 @dataclass
 class Services:
     """What the HTTP handlers call."""
@@ -71,7 +75,8 @@ class Services:
         return self.app.authorized
 
     async def close(self) -> None:
-        await self.app.waitlist.settle()
+        with contextlib.suppress(TimeoutError):  # matching under way finishes, or is cut off with the pool
+            await asyncio.wait_for(self.app.waitlist.settle(), SETTLE_TIMEOUT_S)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
