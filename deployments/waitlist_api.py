@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import JSONResponse
 
 from application.waitlist import EntryView, JoinRequest
@@ -12,6 +12,8 @@ from deployments import mapping
 from deployments.api import API_PREFIX, UNREADABLE_BODY, Svc, WriteCaller, _render
 from deployments.authentication import CurrentCaller
 from deployments.openapi import COMMON_PROBLEMS, problem_answers
+from deployments.rate_limits import EndpointClass
+from deployments.registry import services
 from deployments.schemas import Location, TimeWindow
 from deployments.waitlist_schemas import AcceptedOffer, OfferAnswer, OfferOut, WaitlistEntryOut, WaitlistJoin
 from domain.errors import DomainError
@@ -25,6 +27,15 @@ OFFER_PROBLEMS = problem_answers(
     }
 )
 TokenPath = Annotated[str, Path(max_length=200, description="The offer's token, as the offer event or email gave it")]
+
+
+async def _by_address(request: Request) -> None:
+    """The write rate limit, per client address: the token answers carry no key to count by."""
+    client = request.client.host if request.client else "unknown"
+    services(request).rate_limits.check(EndpointClass.WRITE, f"address:{client}")
+
+
+ByAddress = Depends(_by_address)
 
 router = APIRouter(prefix=API_PREFIX, tags=["waitlist"], responses=problem_answers(COMMON_PROBLEMS))
 
@@ -83,7 +94,9 @@ async def leave_waitlist(entry_id: str, svc: Svc, caller: WriteCaller) -> Any:
     return _entry_out(await svc.authorized.leave_waitlist(caller, entry_id))
 
 
-@router.post("/waitlist/offers/{token}/accept", response_model=AcceptedOffer, responses=OFFER_PROBLEMS)
+@router.post(
+    "/waitlist/offers/{token}/accept", response_model=AcceptedOffer, responses=OFFER_PROBLEMS, dependencies=[ByAddress]
+)
 async def accept_offer(token: TokenPath, svc: Svc) -> Any:
     """Book the held slot (no API key: the token is the credential, single use)."""
     try:
@@ -93,7 +106,9 @@ async def accept_offer(token: TokenPath, svc: Svc) -> Any:
     return AcceptedOffer(appointment=await mapping.appointment_out(appt, svc.catalog))
 
 
-@router.post("/waitlist/offers/{token}/decline", response_model=OfferAnswer, responses=OFFER_PROBLEMS)
+@router.post(
+    "/waitlist/offers/{token}/decline", response_model=OfferAnswer, responses=OFFER_PROBLEMS, dependencies=[ByAddress]
+)
 async def decline_offer(token: TokenPath, svc: Svc) -> Any:
     """Refuse the offer: its hold is released and the slot goes to the next entry; the entry keeps waiting."""
     offer = await svc.authorized.decline_offer(token)
