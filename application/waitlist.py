@@ -72,6 +72,7 @@ CANDIDATES_PER_MATCH = 20
 MAX_SEARCH_DAYS = 14
 _LOST_RACE = (SlotTaken, DailyCapReached, VehicleAlreadyBooked, OutsideWorkingHours, OutsideBookingWindow)
 _ONE_PER_ENTRY = "waitlist_one_live_offer_per_entry"
+_ENTRY_GONE = "entry no longer waiting"
 
 
 @dataclass(frozen=True, slots=True)
@@ -351,8 +352,8 @@ class WaitlistService:
             if refused is None:
                 return offer
             await self._booking.release_hold(hold.id, announce=False)  # never offered: nothing was freed
-            if refused == _ONE_PER_ENTRY:
-                return None  # the entry got an offer elsewhere meanwhile: the next entry
+            if refused in (_ONE_PER_ENTRY, _ENTRY_GONE):
+                return None  # the entry got an offer elsewhere, or left, meanwhile: the next entry
             raise _AlreadyOffered  # the freed slot has its live offer
         return None
 
@@ -363,7 +364,8 @@ class WaitlistService:
         async def write(conn: asyncpg.Connection) -> str | None:
             try:
                 async with conn.transaction():  # a savepoint: a refused insert leaves the transaction usable
-                    await waitlist.insert_offer(conn, waitlist.OfferRow(offer, token.id, token.secret_hash))
+                    if not await waitlist.insert_offer(conn, waitlist.OfferRow(offer, token.id, token.secret_hash)):
+                        return _ENTRY_GONE
             except asyncpg.UniqueViolationError as exc:
                 return exc.constraint_name or "unique"
             names = await self._catalog.names(hold.technician_id, hold.bay_id, conn)

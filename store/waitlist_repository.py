@@ -112,14 +112,19 @@ async def candidates(conn: asyncpg.Connection, freed_from: str, window: Interval
     return [entry_from_row(r) for r in rows]
 
 
-async def insert_offer(conn: asyncpg.Connection, row: OfferRow) -> None:
-    """Record a live offer (``UniqueViolationError``: the entry or the freed slot has one already)."""
+async def insert_offer(conn: asyncpg.Connection, row: OfferRow) -> bool:
+    """Record a live offer if its entry still waits (False: it left or was booked meanwhile).
+
+    ``UniqueViolationError``: the entry or the freed slot has a live offer already.
+    """
     offer = row.offer
-    await conn.execute(
+    status = await conn.execute(
         """
         INSERT INTO waitlist_offers (id, token_id, secret_hash, entry_id, appointment_id, freed_from, state,
             created_at, expires_at)
-        VALUES ($1::uuid, $2, $3, $4::uuid, $5::uuid, $6::uuid, $7, $8, $9)
+        SELECT $1::uuid, $2, $3, $4::uuid, $5::uuid, $6::uuid, $7, $8, $9
+        FROM waitlist_entries WHERE id = $4::uuid AND status = 'waiting'
+        FOR SHARE
         """,
         offer.id,
         row.token_id,
@@ -131,6 +136,7 @@ async def insert_offer(conn: asyncpg.Connection, row: OfferRow) -> None:
         offer.created_at,
         offer.expires_at,
     )
+    return bool(status.endswith(" 1"))
 
 
 async def offer_by_token(conn: asyncpg.Connection, token_id: str, *, for_update: bool = False) -> OfferRow | None:

@@ -300,3 +300,15 @@ async def test_fifty_concurrent_cancellations_and_a_hundred_entries_offer_no_slo
             day,
         )
         assert [r["offered"] for r in entries] == [True] * 10 + [False] * 10
+
+
+async def test_an_entry_that_left_is_passed_over(full_day: tuple[Application, datetime, str], db: Any) -> None:
+    app, day, booked = full_day
+    gone, _ = await app.waitlist.join(_join("GONE", day, Urgency.CRITICAL))
+    stays, _ = await app.waitlist.join(_join("STAYS", day, Urgency.LOW))
+    await app.waitlist.leave(gone.id)
+
+    await app.booking.cancel(booked)
+
+    events = await _offer_events(db)
+    assert [e["waitlist_entry_id"] for e in events] == [stays.id]
