@@ -52,6 +52,8 @@ class Action(StrEnum):
     """Check in, start, complete an appointment or record its no-show: the shop floor's steps."""
     READ_KPIS = "read_kpis"
     """A shop's (or the chain's) figures: utilization, waits, no-shows, late cancellations."""
+    WAITLIST = "waitlist"
+    """Join the waitlist, read or leave an entry (a booking key: the entries it made)."""
 
 
 _A = Action
@@ -67,6 +69,7 @@ _BOOKING = frozenset(
         _A.CANCEL,
         _A.LIST_VEHICLE,
         _A.READ_TECHNICIANS,
+        _A.WAITLIST,
     }
 )
 PERMISSIONS: dict[Role, frozenset[Action]] = {

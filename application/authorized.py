@@ -16,6 +16,7 @@ from typing import Any
 from application.access import (
     Action,
     Caller,
+    Role,
     authorize_appointment,
     require,
     unknown_series,
@@ -32,12 +33,14 @@ from application.scheduler import Scheduler
 from application.series import BookedSeries, SeriesBooker, SeriesRequest
 from application.slot_search import SlotSearch, SlotSearchResult
 from application.time_off import TimeOffPlan, TimeOffService
+from application.waitlist import EntryView, JoinRequest, WaitlistService, unknown_entry
 from domain.appointment import Appointment
 from domain.customer import Customer
 from domain.errors import InvalidRequest, NotFound, Unauthenticated
 from domain.kpis import KpiReport
 from domain.resources import Technician
 from domain.time_windows import Interval
+from domain.waitlist import WaitlistOffer
 from store.absence_repository import Absence
 
 
@@ -57,6 +60,7 @@ class AuthorizedUseCases:
         kpis: KpiService | None = None,
         *,
         series: SeriesBooker | None = None,
+        waitlist: WaitlistService | None = None,
     ) -> None:
         self._scheduler = scheduler
         self._booking = booking
@@ -68,6 +72,7 @@ class AuthorizedUseCases:
         self._lifecycle = lifecycle or LifecycleService(booking)
         self._kpis = kpis or KpiService(booking.pool, catalog)
         self._series = series or SeriesBooker(scheduler.finder, booking, catalog)
+        self._waitlist = waitlist
 
     # -- slots and booking ---------------------------------------------------------------
 
@@ -116,6 +121,51 @@ class AuthorizedUseCases:
             return await self._series.series(series_id)
         except NotFound:
             raise unknown_series(series_id) from None
+
+    # -- the waitlist ----------------------------------------------------------------------
+
+    async def join_waitlist(self, caller: Caller, req: JoinRequest) -> tuple[EntryView, bool]:
+        """Put a job on the waitlist at one of the caller's shops (a key scoped to shops must name one)."""
+        require(caller, Action.WAITLIST)
+        if req.shop_id is not None and not caller.covers_shop(req.shop_id):
+            raise InvalidRequest(f"unknown shop {req.shop_id}", field="shop_id")  # as for an unknown shop
+        if req.shop_id is None and caller.shops is not None:
+            raise InvalidRequest("a key scoped to shops joins with a shop_id, not a location", field="shop_id")
+        entry, new = await self._waitlist_service().join(req, booked_by=caller.key_id)
+        if not _covers_entry(caller, entry.shop_id, entry.booked_by):
+            # the vehicle already waits for this service, on another key's or shop's list: not this caller's to see
+            raise InvalidRequest(
+                f"vehicle {req.vehicle_id} already waits for {req.service_type} elsewhere", field="vehicle_id"
+            )
+        return await self._waitlist_service().entry(entry.id), new
+
+    async def waitlist_entry(self, caller: Caller, entry_id: str) -> EntryView:
+        """The entry and its live offer, if it lies in the caller's scope (else as unknown as a missing one)."""
+        require(caller, Action.WAITLIST)
+        try:
+            view = await self._waitlist_service().entry(entry_id)
+        except NotFound:
+            raise unknown_entry(entry_id) from None
+        if not _covers_entry(caller, view.entry.shop_id, view.entry.booked_by):
+            raise unknown_entry(entry_id)
+        return view
+
+    async def leave_waitlist(self, caller: Caller, entry_id: str) -> EntryView:
+        await self.waitlist_entry(caller, entry_id)
+        return await self._waitlist_service().leave(entry_id)
+
+    async def accept_offer(self, token: str) -> Appointment:
+        """Book a waitlist offer's held slot: the token is the credential (single use, hashed at rest)."""
+        return await self._waitlist_service().accept(token)
+
+    async def decline_offer(self, token: str) -> WaitlistOffer:
+        """Refuse a waitlist offer with its token: the slot passes to the next entry."""
+        return await self._waitlist_service().decline(token)
+
+    def _waitlist_service(self) -> WaitlistService:
+        if self._waitlist is None:
+            raise RuntimeError("the waitlist is not wired into this application")
+        return self._waitlist
 
     # -- one appointment ------------------------------------------------------------------
 
@@ -306,6 +356,16 @@ class AuthorizedUseCases:
         if found is None:
             raise InvalidRequest(f"no service bay {bay!r} at {shop_id}", field="service_bay")
         return found.id
+
+
+def _covers_entry(caller: Caller, shop_id: str | None, booked_by: str | None) -> bool:
+    """Whether a waitlist entry lies in the caller's scope: its shop (a location entry: chain-wide keys only), and
+    for a booking key, the entries it made."""
+    if caller.shops is not None and (shop_id is None or shop_id not in caller.shops):
+        return False
+    if caller.role is Role.BOOKING:
+        return booked_by is not None and booked_by == caller.key_id
+    return caller.role is not Role.CUSTOMER
 
 
 def _scoped(caller: Caller, search: SlotSearch) -> SlotSearch:

@@ -26,6 +26,7 @@ from application.access import unknown_appointment
 from application.booking_queries import load_appointment
 from application.catalog_cache import CatalogCache
 from application.clock import Clock, SystemClock
+from application.freed_time import FreedTime, FreedTimeListeners
 from application.idempotent_effects import record_effect
 from application.key_locks import KeyedLocks
 from application.parts_inventory import PartsInventory
@@ -87,6 +88,8 @@ class BookingRequest:
     series_id: str | None = None
     """The recurring series it is an occurrence of (``application.series``)."""
     recurrence: str | None = None
+    past_horizon: bool = False
+    """A series' later occurrence: the booking horizon binds only the series' first (the notice binds all)."""
 
 
 class _DuplicateSource(Exception):
@@ -119,14 +122,23 @@ class BookingService:
         self.inventory = inventory or PartsInventory(None)
         self._changing = KeyedLocks()
         """Changes of one appointment run one at a time here, so the actors hear them in commit order."""
+        self.freed = FreedTimeListeners()
+        """Told of time that frees up (cancel, move, released or expired hold, no-show, early completion)."""
 
     def _now(self, now: datetime | None) -> datetime:
         return require_aware(now, "now") if now is not None else self.clock.now()
 
     # -- booking --------------------------------------------------------------------
 
-    async def book(self, req: BookingRequest, *, hold: bool = False, now: datetime | None = None) -> Appointment:
-        """Book (or, with ``hold``, hold for the TTL) a technician and bay at ``req.start``."""
+    async def book(
+        self,
+        req: BookingRequest,
+        *,
+        hold: bool = False,
+        now: datetime | None = None,
+        hold_ttl: timedelta | None = None,
+    ) -> Appointment:
+        """Book (or, with ``hold``, hold for the TTL: ``hold_ttl``, else the policy's) a technician and bay."""
         now = self._now(now)
         start = _aware(req.start, "start")
         if req.source_ref is not None:
@@ -136,13 +148,13 @@ class BookingService:
         if start < now:
             raise InvalidRequest(f"start {start.isoformat()} is in the past", field="start")
         # The notice and horizon (CRITICAL work: the emergency notice) bind every booking, chosen or found.
-        self.policy.check_booking_window(start, req.job.urgency, now)
+        self.policy.check_booking_window(start, req.job.urgency, now, horizon=not req.past_horizon)
         service, parts = await self._service_and_parts(req.shop_id, req.job.service_type, now)
         interval = Interval(start, start + _duration(service, req.job))
         parts_ready_at = _check_parts_lead_time(parts, start)
 
         pair = self._pair(str(uuid.uuid4()), req.shop_id, req.technician_id, req.bay_id)
-        expires_at = now + self.policy.hold_ttl
+        expires_at = now + (hold_ttl or self.policy.hold_ttl)
         tech, bay = await pair.hold(
             interval,
             expires_at if hold else now + TRANSIENT_HOLD_TTL,
@@ -261,12 +273,17 @@ class BookingService:
             await pair.settle(appt.interval, None, now)
         return appt
 
-    async def release_hold(self, appointment_id: str, now: datetime | None = None) -> Appointment:
-        """Give a hold back before its TTL; releasing twice (or after expiry) is a no-op."""
-        async with self._changing.hold(appointment_id):
-            return await self._release_hold(appointment_id, self._now(now))
+    async def release_hold(
+        self, appointment_id: str, now: datetime | None = None, *, announce: bool = True
+    ) -> Appointment:
+        """Give a hold back before its TTL; releasing twice (or after expiry) is a no-op.
 
-    async def _release_hold(self, appointment_id: str, now: datetime) -> Appointment:
+        Without ``announce`` the freed time is not announced (the waitlist passing on its own offer's hold).
+        """
+        async with self._changing.hold(appointment_id):
+            return await self._release_hold(appointment_id, self._now(now), announce)
+
+    async def _release_hold(self, appointment_id: str, now: datetime, announce: bool) -> Appointment:
 
         async def write(conn: asyncpg.Connection) -> Appointment:
             appt = await self._get_for_update(conn, appointment_id)
@@ -283,6 +300,8 @@ class BookingService:
 
         appt = await in_transaction(self.pool, write)
         await self._pair(appt.id, appt.shop_id, appt.technician_id, appt.bay_id).undo(now)
+        if announce and appt.cancellation is not None and appt.cancellation.at == now:  # released by this call
+            self.freed.announce(FreedTime.of(appt))
         return appt
 
     async def cancel(
@@ -316,6 +335,8 @@ class BookingService:
 
         appt = await in_transaction(self.pool, write)
         await self._pair(appt.id, appt.shop_id, appt.technician_id, appt.bay_id).undo(now)
+        if appt.cancellation is not None and appt.cancellation.at == now:  # cancelled by this call
+            self.freed.announce(FreedTime.of(appt))
         return appt
 
     async def reschedule(
@@ -343,7 +364,8 @@ class BookingService:
             raise InvalidRequest(f"start {start.isoformat()} is in the past", field="start")
         if start != original.start:
             # A new time is a new booking's time; the same time on another technician or bay (reassignment) is not.
-            self.policy.check_booking_window(start, original.urgency, now)
+            # A series' occurrence runs to the series' end, past the horizon (it binds the first occurrence only).
+            self.policy.check_booking_window(start, original.urgency, now, horizon=original.series_id is None)
         if original.parts_ready_at is not None and start < original.parts_ready_at:
             raise InvalidRequest(
                 f"parts arrive {original.parts_ready_at.isoformat()}; the job cannot start before",
@@ -416,6 +438,7 @@ class BookingService:
             technician=original.technician_id != moved.technician_id,
             bay=original.bay_id != moved.bay_id,
         )
+        self.freed.announce(FreedTime.of(original))  # where it was is free now (or partly, if it overlaps)
         return moved
 
     async def update_details(
@@ -457,6 +480,7 @@ class BookingService:
 
         expired = await in_transaction(self.pool, write)
         await asyncio.gather(*(self._pair(a.id, a.shop_id, a.technician_id, a.bay_id).undo(now) for a in expired))
+        self.freed.announce(*(FreedTime.of(a) for a in expired))
         return expired
 
     # -- for the other commands on one appointment (lifecycle) -------------------------------
@@ -468,6 +492,7 @@ class BookingService:
     async def free_resources(self, appt: Appointment, now: datetime) -> None:
         """Drop the appointment from its technician's and bay's calendars: the database no longer holds its time."""
         await self._pair(appt.id, appt.shop_id, appt.technician_id, appt.bay_id).undo(now)
+        self.freed.announce(FreedTime.of(appt))
 
     # -- helpers ------------------------------------------------------------------------------
 

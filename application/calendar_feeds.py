@@ -12,6 +12,7 @@ from domain.appointment import Appointment
 from domain.resources import Technician
 from domain.time_windows import Interval
 from integrations import invite_for, invite_ics, technician_feed
+from integrations.ics import series_ics
 from store import appointment_repository as appointments
 
 
@@ -28,6 +29,18 @@ class CalendarFeeds:
         tech = await self._catalog.technician(appt.technician_id)
         service = await self._catalog.service_type(appt.service_type)
         return invite_ics(invite_for(appt, shop, tech, service.name), organizer_email=self._organizer)
+
+    async def series_ics(self, series_id: str, occurrences: list[Appointment]) -> bytes:
+        """A series' occurrences (every status: a cancelled one stays, cancelled), one event each."""
+        invites = []
+        for appt in occurrences:
+            shop = await self._catalog.shop(appt.shop_id)
+            tech = await self._catalog.technician(appt.technician_id)
+            service = await self._catalog.service_type(appt.service_type)
+            invites.append(invite_for(appt, shop, tech, service.name))
+        recurrence = next((a.recurrence for a in occurrences if a.recurrence), None)
+        name = f"Recurring appointment ({recurrence})" if recurrence else "Recurring appointment"
+        return series_ics(invites, series_id=series_id, name=name)
 
     async def technician_feed(self, tech: Technician, now: datetime | None = None) -> bytes:
         """The technician's live appointments from 30 days back to 180 days ahead."""

@@ -110,6 +110,7 @@ class BookedSeries:
 class _Clash:
     requested: datetime
     error: DomainError
+    first: bool = False
 
 
 class SeriesConflict(SlotTaken):
@@ -139,39 +140,50 @@ class SeriesBooker:
             self._check_window(starts, search, now)
         series_id = str(uuid.uuid4())
 
-        def request(start: datetime, tech: str, bay: str) -> BookingRequest:
-            return BookingRequest(
-                shop_id=shop_id,
-                technician_id=tech,
-                bay_id=bay,
-                start=start,
-                job=search.job(duration),
-                customer=req.customer,
-                notes=req.notes,
-                booked_by=req.booked_by,
-                series_id=series_id,
-                recurrence=rule.text,
-            )
+        def request_for(first: bool) -> _RequestFactory:
+            """The booking requests of one occurrence (the horizon binds the series' first only)."""
+
+            def request(start: datetime, tech: str, bay: str) -> BookingRequest:
+                return BookingRequest(
+                    shop_id=shop_id,
+                    technician_id=tech,
+                    bay_id=bay,
+                    start=start,
+                    job=search.job(duration),
+                    customer=req.customer,
+                    notes=req.notes,
+                    booked_by=req.booked_by,
+                    series_id=series_id,
+                    recurrence=rule.text,
+                    past_horizon=not first,
+                )
+
+            return request
 
         held: list[Occurrence] = []
         clashes: list[_Clash] = []
         # A series is many writes under one request: the per-write idempotency stamp would refuse the second.
         with unclaimed():
             try:
-                for start in starts:
+                for index, start in enumerate(starts):
+                    request = request_for(index == 0)
+                    this = replace(search, past_horizon=index > 0)
                     try:
-                        appt = await self._hold_at(search, start, tech_id, bay_id, request, now)
+                        appt = await self._hold_at(this, start, tech_id, bay_id, request, now)
                         held.append(Occurrence(start, appt))
                     except CLASHES as exc:
                         if req.conflicts is ConflictMode.REJECT:
-                            clashes.append(_Clash(start, exc))
+                            clashes.append(_Clash(start, exc, first=index == 0))
                             continue
-                        held.append(await self._hold_elsewhere(search, start, exc, request, now))
+                        held.append(await self._hold_elsewhere(this, start, exc, request, now))
                 if clashes:
                     await self._undo(series_id, held, now)
                     raise SeriesConflict(
                         f"{len(clashes)} of {len(starts)} occurrences clash; nothing was booked",
-                        clashes=[await self._clash_answer(search, c, now) for c in clashes],
+                        clashes=[
+                            await self._clash_answer(replace(search, past_horizon=not c.first), c, now)
+                            for c in clashes
+                        ],
                     )
                 return BookedSeries(series_id, rule.text, tuple(await self._confirm_all(series_id, held, req, now)))
             except SeriesConflict:
@@ -181,11 +193,12 @@ class SeriesBooker:
                 raise
 
     def _check_window(self, starts: Sequence[datetime], search: SlotSearch, now: datetime) -> None:
-        """All or nothing: an occurrence inside the notice or beyond the horizon refuses the series (a 422, as
-        for a single booking: the request breaks the rule, whatever the calendar holds)."""
+        """All or nothing: an occurrence inside the notice, or a first occurrence beyond the horizon, refuses the
+        series (a 422, as for a single booking: the request breaks the rule, whatever the calendar holds). The
+        horizon binds the first occurrence only: the later ones run to the series' own end."""
         for number, start in enumerate(starts, 1):
             try:
-                self._booking.policy.check_booking_window(start, search.urgency, now)
+                self._booking.policy.check_booking_window(start, search.urgency, now, horizon=number == 1)
             except OutsideBookingWindow as exc:
                 raise OutsideBookingWindow(
                     f"occurrence {number} of {len(starts)}: {exc.message}", occurrence=start.isoformat(), **exc.details

@@ -107,6 +107,8 @@ class SlotSearch:
     """The vehicle's health has been applied to urgency and duration (``VehicleContext``): not again."""
     within_shops: frozenset[str] | None = None
     """The caller's shops (None: the whole chain); a shop outside them is as unknown as one that does not exist."""
+    past_horizon: bool = False
+    """A recurring series' later occurrence: the booking horizon binds only its first (``application.series``)."""
 
     def job(self, duration: timedelta) -> Job:
         """The job this search is for, with its resolved duration."""
@@ -219,7 +221,7 @@ class SlotFinder:
         # The booking notice opens the window (a shop needs time to get ready); ``earliest`` may open it later.
         notice_ends = self._policy.earliest_start(search.urgency, now)
         opens = max(notice_ends, search.earliest) if search.earliest is not None else notice_ends
-        latest = self._policy.latest_start(now)
+        latest = None if search.past_horizon else self._policy.latest_start(now)
         if search.exact_start is not None:
             self._check_exact_start(search.exact_start, search, now)
         if latest is not None and opens > latest:
@@ -283,7 +285,7 @@ class SlotFinder:
     def _check_exact_start(self, start: datetime, search: SlotSearch, now: datetime) -> None:
         """An exact time inside the notice or beyond the horizon: no slot, and the reason says which."""
         try:
-            self._policy.check_booking_window(start, search.urgency, now)
+            self._policy.check_booking_window(start, search.urgency, now, horizon=not search.past_horizon)
         except OutsideBookingWindow as exc:
             reason = exc.details.get("reason", "outside_window")
             raise NoSlotAvailable(exc.message, reasons=[{"code": reason}]) from None

@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from application.booking import BookingService
 from application.booking_queries import BookingQueries
 from application.catalog_cache import CatalogCache
+from application.freed_time import FreedTime
 from application.reassigned_booking import apply_moves
 from application.reassignment import PlannedMove
 from application.slot_search import SlotFinder, SlotSearch
@@ -146,6 +147,7 @@ class TimeOffService:
             raise NotFound(f"no time off {absence_id} of technician {tech.id}", absence_id=absence_id)
         self._catalog.invalidate()
         await self._booking.directory.technician(tech.shop_id, tech.id).reload(now=now, refresh=True)
+        self._booking.freed.announce(FreedTime.of_absence(tech.shop_id, gone.interval, gone.id))
         return gone
 
     async def absences_of(self, technician_id: str) -> list[absences.Absence]:

@@ -32,6 +32,7 @@ from application.series import SeriesBooker
 from application.slot_search import CalendarAvailability, SlotFinder, SolveRunner
 from application.time_off import TimeOffService
 from application.vehicle_context import VehicleContext
+from application.waitlist import WaitlistService
 from domain.policy import CancellationPolicy, SchedulingPolicy
 from solver import Weights
 
@@ -59,6 +60,8 @@ class Application:
     kpis: KpiService
     series: SeriesBooker
     """Recurring series (book, read, cancel), for the bridge and tools; the API goes through ``authorized``."""
+    waitlist: WaitlistService
+    """The waitlist, listening for freed time (unchecked: the API goes through ``authorized``)."""
 
 
 def build_application(
@@ -73,6 +76,7 @@ def build_application(
     neighbours: Neighbours | None = None,
     customer_link_ttl: timedelta = timedelta(days=90),
     weights: Weights | None = None,
+    waitlist_offer_ttl: timedelta = timedelta(minutes=15),
 ) -> Application:
     """Everything above the store over ``pool``, reaching calendars through ``directory``.
 
@@ -102,6 +106,7 @@ def build_application(
     lifecycle = LifecycleService(booking)
     kpis = KpiService(pool, catalog)
     series = SeriesBooker(finder, booking, catalog)
+    waitlist = WaitlistService(booking, finder, catalog, offer_ttl=waitlist_offer_ttl)
     authorized = AuthorizedUseCases(
         scheduler,
         booking,
@@ -113,6 +118,7 @@ def build_application(
         lifecycle,
         kpis,
         series=series,
+        waitlist=waitlist,
     )
     return Application(
         pool,
@@ -128,4 +134,5 @@ def build_application(
         lifecycle,
         kpis,
         series,
+        waitlist,
     )

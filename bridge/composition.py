@@ -31,6 +31,7 @@ def ray_application(settings: Settings, pool: asyncpg.Pool, database_url: str) -
         solver_deadline_s=deadline,
         neighbours=neighbours(settings),
         customer_link_ttl=timedelta(days=settings.customer_link_ttl_days),
+        waitlist_offer_ttl=timedelta(minutes=settings.waitlist_offer_minutes),
     )
 
 

@@ -25,6 +25,7 @@ from bridge.alert_handler import AlertHandler
 from bridge.consumer import ConsumerConfig, StreamConsumer
 from bridge.invite_handler import InviteHandler
 from bridge.loops import utc_now
+from bridge.offer_email_handler import OfferEmailHandler
 from bridge.outbox_relay import FaultHook, OutboxRelay
 from bridge.ports import AlertDetailsSource, AutoBooker
 from bridge.reminders import ReminderScheduler
@@ -35,7 +36,7 @@ from domain.events import EventType
 from integrations import InviteDispatcher
 from integrations.confirmation_email import ManageLink
 from integrations.dispatcher import INVITE_EVENT_TYPES
-from integrations.from_settings import alert_service, invite_dispatcher
+from integrations.from_settings import alert_service, invite_dispatcher, smtp_config
 from store.invite_repository import PostgresInviteRepository
 
 log = logging.getLogger(__name__)
@@ -131,6 +132,14 @@ class EventBridge:
                 {self.streams.for_event(t): self.invites.handle for t in INVITE_EVENT_TYPES},
                 self._consumer_config(settings, f"{settings.consumer_group}-invites"),
             )
+        self.offer_emails: StreamConsumer | None = None
+        if settings.send_confirmation_email and settings.smtp_host and self.options.invites:
+            mailer = OfferEmailHandler(pool, smtp_config(settings), settings.base_url)
+            self.offer_emails = StreamConsumer(
+                redis,
+                {self.streams.for_event(EventType.APPOINTMENT_WAITLIST_OFFERED): mailer.handle},
+                self._consumer_config(settings, f"{settings.consumer_group}-waitlist-offers"),
+            )
         self._stop = asyncio.Event()
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._closers: list[Callable[[], Awaitable[object]]] = []
@@ -171,6 +180,9 @@ class EventBridge:
             await self.invite_consumer.ensure_groups()
             loops["invites"] = self.invite_consumer.run
             loops["invite-retries"] = self.invites.run_retries
+        if self.offer_emails is not None:
+            await self.offer_emails.ensure_groups()
+            loops["waitlist-offer-emails"] = self.offer_emails.run
         for name, loop in loops.items():
             task: asyncio.Task[None] = asyncio.create_task(loop(self._stop), name=f"bridge-{name}")
             task.add_done_callback(functools.partial(self._loop_done, name))

@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     service_bay_count: int = Field(8, ge=1)
     buffer_time_minutes: int = Field(30, ge=0)
     hold_ttl_minutes: float = Field(15, gt=0)
+    waitlist_offer_minutes: float = Field(15, gt=0)
+    """How long a waitlist offer (and the hold behind it) lives before it passes to the next entry."""
     slot_step_minutes: int = Field(15, ge=5)
     free_cancellation_hours: float = Field(24, ge=0)
     late_cancellation_fee: Decimal = Decimal("50.00")

@@ -44,6 +44,9 @@ Token = Annotated[
     Query(description="A customer link's token (the `manage_url` carries it), or a calendar feed's"),
 ]
 
+TOKEN_IN_PATH = "/waitlist/offers/"
+"""Operations whose path holds their credential (a waitlist offer's token): no key is asked for."""
+
 NO_CREDENTIALS = "send an API key: Authorization: Bearer <key> (or X-API-Key: <key>)"
 
 
@@ -130,6 +133,9 @@ class RequireCredentials:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(self._prefix) or self._disabled():
+            await self._app(scope, receive, send)
+            return
+        if scope["path"].startswith(self._prefix + TOKEN_IN_PATH):  # the path carries the credential
             await self._app(scope, receive, send)
             return
         headers = {name.lower() for name, _ in scope.get("headers", ())}

@@ -40,6 +40,7 @@ STATUS_BY_ERROR: dict[type[errors.DomainError], int] = {
     errors.IdempotencyConflict: 409,
     errors.InvalidTransition: 409,
     errors.HoldExpired: 410,
+    errors.OfferGone: 410,
     errors.HoldNotFound: 404,
     errors.OutsideWorkingHours: 422,
     errors.OutsideBookingWindow: 422,

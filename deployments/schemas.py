@@ -231,6 +231,36 @@ class CustomerIn(_In):
     tier: CustomerTier = CustomerTier.REGULAR
 
 
+class RecurrenceFields(_In):
+    """The RRULE's parts as JSON (``{"freq": "WEEKLY", "count": 8}``): the same rule, the same checks."""
+
+    freq: str = Field(max_length=20, description="`WEEKLY` or `MONTHLY`.")
+    interval: int | None = Field(default=None, ge=-1000, le=1000)
+    count: int | None = Field(default=None, ge=-100_000, le=100_000, description="At most 52.")
+    until: AwareDatetime | dt.date | None = Field(default=None, description="At most two years after the start.")
+    byday: list[Annotated[str, Field(max_length=8)]] | None = Field(
+        default=None, max_length=7, description="`MO`..`SU`; with MONTHLY also `1MO`, `-1FR`."
+    )
+    bymonthday: list[int] | None = Field(default=None, max_length=31, description="With MONTHLY: 1..31, -31..-1.")
+
+    def rrule(self) -> str:
+        """The RFC 5545 text of these parts (checked as any RRULE: a bad part is a 422 naming it)."""
+        parts = [f"FREQ={self.freq}"]
+        if self.interval is not None:
+            parts.append(f"INTERVAL={self.interval}")
+        if self.count is not None:
+            parts.append(f"COUNT={self.count}")
+        if isinstance(self.until, dt.datetime):
+            parts.append(f"UNTIL={self.until.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}")
+        elif self.until is not None:
+            parts.append(f"UNTIL={self.until:%Y%m%d}")
+        if self.byday:
+            parts.append("BYDAY=" + ",".join(self.byday))
+        if self.bymonthday:
+            parts.append("BYMONTHDAY=" + ",".join(str(d) for d in self.bymonthday))
+        return ";".join(parts)
+
+
 class AppointmentCreate(_In):
     """``POST /appointments``: a chosen slot, or only a time/date and the service picks."""
 
@@ -248,11 +278,12 @@ class AppointmentCreate(_In):
     customer: CustomerIn | None = None
     notes: str | None = Field(default=None, max_length=4000)
     hold: bool = False
-    recurrence: Annotated[str, Field(min_length=1, max_length=300)] | None = Field(
+    recurrence: Annotated[str, Field(min_length=1, max_length=300)] | RecurrenceFields | None = Field(
         default=None,
         description="An RFC 5545 RRULE (subset: FREQ=WEEKLY|MONTHLY, INTERVAL, COUNT<=52 or UNTIL<=2 years, "
-        "BYDAY, BYMONTHDAY), e.g. `FREQ=WEEKLY;COUNT=8`: books a series from `datetime`, each occurrence at the "
-        "same shop-local time (answer: the series). Needs `datetime`, and `shop_id` or a chosen technician.",
+        "BYDAY, BYMONTHDAY), e.g. `FREQ=WEEKLY;COUNT=8`, or the same parts as JSON (`{\"freq\": \"WEEKLY\", "
+        "\"count\": 8}`): books a series from `datetime`, each occurrence at the same shop-local time (answer: the "
+        "series). Needs `datetime`, and `shop_id` or a chosen technician.",
     )
     conflicts: Literal["reject", "alternatives"] = Field(
         default="reject",
@@ -271,6 +302,11 @@ class AppointmentCreate(_In):
         if self.recurrence is not None and self.hold:
             raise ValueError("a recurring series cannot be held; book it")
         return self
+
+    @property
+    def rrule(self) -> str | None:
+        """``recurrence`` as RRULE text, whichever way it was spelled."""
+        return self.recurrence.rrule() if isinstance(self.recurrence, RecurrenceFields) else self.recurrence
 
 
 class AppointmentUpdate(_In):

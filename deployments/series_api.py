@@ -5,14 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 
 from application.access import Caller
 from application.series import BookedSeries, ConflictMode, SeriesRequest
 from application.slot_search import SlotSearch
 from deployments import mapping, schemas
-from deployments.api import API_PREFIX, Svc, WriteCaller, _calendar_url, _render
+from deployments.api import API_PREFIX, ICS, Svc, WriteCaller, _calendar_url, _render
 from deployments.authentication import CurrentCaller
 from deployments.openapi import COMMON_PROBLEMS, problem_answers
 from deployments.series_schemas import OccurrenceOut, SeriesCreated, SeriesOut
@@ -30,6 +30,19 @@ router = APIRouter(prefix=API_PREFIX, tags=["appointments"], responses=problem_a
 async def get_series(series_id: str, svc: Svc, caller: CurrentCaller) -> Any:
     """A series' occurrences (every status, by start): those the caller may read."""
     return await _series_answer(series_id, await svc.authorized.series(caller, series_id), svc, caller)
+
+
+@router.get(
+    "/series/{series_id}/calendar.ics",
+    tags=["calendar"],
+    response_class=Response,
+    responses={200: {"content": {"text/calendar": {}}}, **problem_answers({404: UNKNOWN})},
+)
+async def series_ics(series_id: str, svc: Svc, caller: CurrentCaller) -> Response:
+    """The series as an RFC 5545 file: one event per occurrence (those the caller may read; cancelled ones stay,
+    marked cancelled), each the event its own invite carries."""
+    occurrences = await svc.authorized.series(caller, series_id)
+    return Response(await svc.calendar.series_ics(series_id, occurrences), media_type=ICS)
 
 
 @router.delete("/series/{series_id}", response_model=SeriesOut, responses=problem_answers({404: UNKNOWN}))
@@ -54,7 +67,7 @@ async def cancel_series(
 
 async def book_series(body: schemas.AppointmentCreate, svc: Services, caller: Caller) -> JSONResponse:
     """The ``POST /appointments`` answer for a body with ``recurrence``: 201 with the series."""
-    assert body.recurrence is not None and body.datetime is not None  # the schema's validator saw to it
+    assert body.rrule is not None and body.datetime is not None  # the schema's validator saw to it
     request = SeriesRequest(
         search=SlotSearch(
             vehicle_id=body.vehicle_id,
@@ -65,7 +78,7 @@ async def book_series(body: schemas.AppointmentCreate, svc: Services, caller: Ca
             shop_ids=(body.shop_id,) if body.shop_id else (),
         ),
         start=body.datetime,
-        recurrence=body.recurrence,
+        recurrence=body.rrule,
         customer=mapping.customer_from(body.customer),
         notes=body.notes,
         technician_id=body.technician_id,

@@ -35,6 +35,10 @@ from store.database import create_pool
 log = logging.getLogger(__name__)
 
 
+SETTLE_TIMEOUT_S = 5.0
+"""How long closing waits for the waitlist matching under way."""
+
+
 @dataclass
 class Services:
     """What the HTTP handlers call."""
@@ -71,6 +75,8 @@ class Services:
         return self.app.authorized
 
     async def close(self) -> None:
+        with contextlib.suppress(TimeoutError):  # matching under way finishes, or is cut off with the pool
+            await asyncio.wait_for(self.app.waitlist.settle(), SETTLE_TIMEOUT_S)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -93,7 +99,7 @@ async def build_services(settings: Settings, *, start_bridge: bool = True) -> Se
         CalendarFeeds(app.catalog, pool, resolved.smtp_from),
         RateLimiter.from_settings(resolved),
     )
-    services._tasks.append(asyncio.create_task(_sweep_holds(app.booking, resolved.hold_sweep_seconds)))
+    services._tasks.append(asyncio.create_task(_sweep_holds(app, resolved.hold_sweep_seconds)))
     retention = timedelta(hours=resolved.idempotency_retention_hours)
     services._tasks.append(asyncio.create_task(_purge_idempotency_keys(pool, retention, PURGE_EVERY_S)))
     await _warm_shops(app)
@@ -115,14 +121,18 @@ async def _warm_shops(app: Application) -> None:
             log.warning("warming %s failed: %r", shop.id, outcome)
 
 
-async def _sweep_holds(booking: BookingService, every_s: float) -> None:
-    """Release holds past their TTL, so their time shows free again without a booking attempt."""
+async def _sweep_holds(app: Application, every_s: float) -> None:
+    """Release holds past their TTL, so their time shows free again without a booking attempt; lapse waitlist
+    offers past theirs, so each passes to the next entry (an expired hold announces its freed time itself)."""
     while True:
         await asyncio.sleep(every_s)
         try:
-            expired = await booking.expire_holds()
+            expired = await app.booking.expire_holds()
             if expired:
                 log.info("released %d expired holds", len(expired))
+            lapsed = await app.waitlist.expire_offers()
+            if lapsed:
+                log.info("lapsed %d waitlist offers", len(lapsed))
         except Exception:  # a sweep that fails is retried at the next tick; never kill the loop
             log.exception("hold sweep failed")
 

@@ -127,3 +127,9 @@ class ServiceUnavailable(DomainError):
     """
 
     code = "service_unavailable"
+
+
+class OfferGone(DomainError):
+    """A waitlist offer that was used (accepted or declined) or has expired: its token opens nothing now."""
+
+    code = "offer_gone"

@@ -41,6 +41,7 @@ class EventType:
     APPOINTMENT_COMPLETED = "appointment.completed"
     APPOINTMENT_NO_SHOW = "appointment.no_show"
     PARTS_ORDER_REQUESTED = "parts.order.requested"
+    APPOINTMENT_WAITLIST_OFFERED = "appointment.waitlist.offered"
 
 
 class MalformedEvent(ValueError):
@@ -284,6 +285,30 @@ class PartsOrderRequested:
             "parts": list(self.parts),
             "needed_by": appt.start.isoformat(),
             "expected_at": self.expected_at.isoformat(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentWaitlistOffered(_AppointmentEvent):
+    """``appointment.waitlist.offered``: freed time is held for a waitlist entry; the token accepts or declines it.
+
+    The token travels in the event (the customer's channel is whoever consumes it: the email, an app) and
+    is stored only hashed; it is single-use and dies with ``expires_at``.
+    """
+
+    event_type: ClassVar[str] = EventType.APPOINTMENT_WAITLIST_OFFERED
+    offer_id: str
+    entry_id: str
+    token: str
+    expires_at: datetime
+
+    def data(self) -> dict[str, Any]:
+        return {
+            **self._appointment_data(),
+            "offer_id": self.offer_id,
+            "waitlist_entry_id": self.entry_id,
+            "offer_token": self.token,
+            "offer_expires_at": self.expires_at.isoformat(),
         }
 
 

@@ -45,6 +45,10 @@ class Invite:
     attendee_name: str | None = None
     customer_email: str | None = None
     customer_name: str | None = None
+    series_id: str | None = None
+    """The recurring series the appointment is an occurrence of (each occurrence is its own event)."""
+    recurrence: str | None = None
+    """The series' RRULE, as booked (informative: the occurrences are the events, not an expansion of it)."""
 
     @property
     def cancelled(self) -> bool:
@@ -67,6 +71,8 @@ class Invite:
             "attendee_name": self.attendee_name,
             "customer_email": self.customer_email,
             "customer_name": self.customer_name,
+            "series_id": self.series_id,
+            "recurrence": self.recurrence,
         }
 
     @classmethod
@@ -87,6 +93,8 @@ class Invite:
             attendee_name=doc.get("attendee_name"),
             customer_email=doc.get("customer_email"),
             customer_name=doc.get("customer_name"),
+            series_id=doc.get("series_id"),
+            recurrence=doc.get("recurrence"),
         )
 
 

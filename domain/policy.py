@@ -106,8 +106,11 @@ class SchedulingPolicy:
         """The last instant a job booked at ``now`` may start (None: no horizon)."""
         return None if self.max_booking_horizon is None else now + self.max_booking_horizon
 
-    def check_booking_window(self, start: datetime, urgency: Urgency, now: datetime) -> None:
-        """Refuse a start inside the notice window or beyond the horizon (``OutsideBookingWindow``)."""
+    def check_booking_window(self, start: datetime, urgency: Urgency, now: datetime, *, horizon: bool = True) -> None:
+        """Refuse a start inside the notice window or beyond the horizon (``OutsideBookingWindow``).
+
+        ``horizon=False`` for a series' later occurrences: the horizon binds its first, the rest run to its end.
+        """
         earliest = self.earliest_start(urgency, now)
         if start < earliest:
             minutes = int(self.notice_for(urgency).total_seconds() // 60)
@@ -119,7 +122,7 @@ class SchedulingPolicy:
                 earliest_start=earliest.isoformat(),
             )
         latest = self.latest_start(now)
-        if latest is not None and start > latest:
+        if horizon and latest is not None and start > latest:
             days = self.max_booking_horizon.days if self.max_booking_horizon else 0
             raise OutsideBookingWindow(
                 f"start {start.isoformat()} is beyond the {days}-day booking horizon: "

@@ -122,20 +122,26 @@ class ConfirmationEmailTarget:
         await self._send(confirmation_message(invite, self._config.sender))
 
     async def _send(self, message: EmailMessage) -> str:
-        try:
-            await asyncio.to_thread(self._send_now, message)
-        except Exception as exc:
-            error = _classify_smtp_error(exc)
-            if error is None:
-                raise
-            raise error from exc
-        return str(message["Message-ID"])
+        return await send_email(self._config, message)
 
-    def _send_now(self, message: EmailMessage) -> None:
-        config = self._config
-        with smtplib.SMTP(config.host, config.port, timeout=config.timeout_seconds) as smtp:
-            if config.starttls:
-                smtp.starttls(context=ssl.create_default_context())
-            if config.username:
-                smtp.login(config.username, config.password or "")
-            smtp.send_message(message)
+
+def send_now(config: SmtpConfig, message: EmailMessage) -> None:
+    """Hand ``message`` to the SMTP server (blocking: call it from a worker thread)."""
+    with smtplib.SMTP(config.host, config.port, timeout=config.timeout_seconds) as smtp:
+        if config.starttls:
+            smtp.starttls(context=ssl.create_default_context())
+        if config.username:
+            smtp.login(config.username, config.password or "")
+        smtp.send_message(message)
+
+
+async def send_email(config: SmtpConfig, message: EmailMessage) -> str:
+    """Send from a worker thread; SMTP failures as the calendar errors (transient: retry; rejected: do not)."""
+    try:
+        await asyncio.to_thread(send_now, config, message)
+    except Exception as exc:
+        error = _classify_smtp_error(exc)
+        if error is None:
+            raise
+        raise error from exc
+    return str(message["Message-ID"])

@@ -93,19 +93,7 @@ def calendar_targets(settings: InviteSettings, manage_link: ManageLink | None = 
             "Microsoft Graph invites are off: MICROSOFT_GRAPH_TENANT_ID, _CLIENT_ID and _CLIENT_SECRET must all be set"
         )
     if settings.send_confirmation_email and settings.smtp_host:
-        targets.append(
-            ConfirmationEmailTarget(
-                SmtpConfig(
-                    host=settings.smtp_host,
-                    port=settings.smtp_port,
-                    sender=settings.smtp_from,
-                    username=settings.smtp_username,
-                    password=settings.smtp_password,
-                    starttls=settings.smtp_starttls,
-                ),
-                manage_link,
-            )
-        )
+        targets.append(ConfirmationEmailTarget(smtp_config(settings), manage_link))
     return targets
 
 
@@ -210,4 +198,17 @@ def inventory_service(settings: NeighbourSettings) -> InventoryServiceClient | N
             settings.inventory_service_timeout_seconds,
             settings.inventory_service_auth_header,
         )
+    )
+
+
+def smtp_config(settings: InviteSettings) -> SmtpConfig:
+    """Where emails go (``SMTP_*``); only call it with ``smtp_host`` set."""
+    assert settings.smtp_host is not None
+    return SmtpConfig(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        sender=settings.smtp_from,
+        username=settings.smtp_username,
+        password=settings.smtp_password,
+        starttls=settings.smtp_starttls,
     )

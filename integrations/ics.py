@@ -61,7 +61,7 @@ def invite_event(
         attendees.append(_address(invite.attendee_email, invite.attendee_name, "REQ-PARTICIPANT"))
     if with_attendees and invite.customer_email:
         attendees.append(_address(invite.customer_email, invite.customer_name, "REQ-PARTICIPANT"))
-    return Event.new(
+    event = Event.new(
         uid=invite.uid,
         sequence=invite.sequence,
         summary=invite.summary,
@@ -74,6 +74,12 @@ def invite_event(
         organizer=_address(organizer_email, None) if organizer_email else None,
         attendees=attendees or None,
     )
+    if invite.series_id:
+        # One VEVENT per occurrence (README, "Recurring appointments"): the series is named, not expanded
+        event.add("X-SCHEDULING-SERIES-ID", invite.series_id)
+        if invite.recurrence:
+            event.add("X-SCHEDULING-SERIES-RRULE", invite.recurrence)
+    return event
 
 
 def invite_ics(invite: Invite, *, organizer_email: str | None = None, stamp: datetime | None = None) -> bytes:
@@ -86,6 +92,32 @@ def invite_ics(invite: Invite, *, organizer_email: str | None = None, stamp: dat
         uid=appointment_calendar_uid(invite.appointment_id),
         method="CANCEL" if invite.cancelled else "REQUEST",
         subcomponents=[invite_event(invite, stamp or datetime.now(UTC), organizer_email)],
+    )
+    calendar.add_missing_timezones()
+    return bytes(calendar.to_ical())
+
+
+def series_calendar_uid(series_id: str) -> uuid.UUID:
+    """The VCALENDAR UID of a series' ``.ics``: the same on every render."""
+    return uuid.uuid5(_CALENDAR_UID_NAMESPACE, f"series:{series_id}")
+
+
+def series_ics(invites: Iterable[Invite], *, series_id: str, name: str, stamp: datetime | None = None) -> bytes:
+    """A recurring series as a published VCALENDAR: one VEVENT per occurrence, each with its own UID.
+
+    Not an RRULE with EXDATE and RECURRENCE-ID overrides: every occurrence is its own appointment (its own
+    technician, bay and SEQUENCE, moved or cancelled on its own), and each is already invited on its own, so
+    one event per occurrence is exactly what the store holds. A cancelled occurrence stays with
+    ``STATUS:CANCELLED`` so that a client that imported the file drops it.
+    """
+    now = stamp or datetime.now(UTC)
+    calendar = Calendar.new(
+        prodid=PRODID,
+        uid=series_calendar_uid(series_id),
+        name=name,
+        subcomponents=[
+            invite_event(i, now, with_attendees=False) for i in sorted(invites, key=lambda i: (i.start, i.uid))
+        ],
     )
     calendar.add_missing_timezones()
     return bytes(calendar.to_ical())

@@ -54,6 +54,8 @@ def invite_for(appointment: Appointment, shop: Shop, technician: Technician, ser
     if appointment.notes:
         lines.append(f"Notes: {appointment.notes}")
     lines.append(f"Appointment: {appointment.id}")
+    if appointment.series_id:
+        lines.append(f"Recurring series {appointment.series_id} ({appointment.recurrence}): this is one occurrence")
     return Invite(
         appointment_id=appointment.id,
         uid=invite_uid(appointment.id),
@@ -69,4 +71,6 @@ def invite_for(appointment: Appointment, shop: Shop, technician: Technician, ser
         attendee_name=technician.name,
         customer_email=appointment.customer.email,
         customer_name=appointment.customer.name,
+        series_id=appointment.series_id,
+        recurrence=appointment.recurrence,
     )

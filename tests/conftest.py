@@ -43,6 +43,8 @@ def ray_session() -> Iterator[Any]:
 # -- PostgreSQL ------------------------------------------------------------------
 
 TABLES_TO_CLEAN = (
+    "waitlist_offers",
+    "waitlist_entries",
     "customer_links",
     "api_keys",
     "calendar_invites",

@@ -52,6 +52,12 @@ class World:
             out: dict[str, Any] = response.json()
             return out
 
+    async def join_waitlist(self, key: str) -> str:
+        async with self.client(key) as c:
+            response = await c.post("/waitlist", json=_waitlist_body())
+            assert response.status_code == 201, response.text
+            return str(response.json()["id"])
+
     async def book_series(self, key: str) -> str:
         async with self.client(key) as c:
             response = await c.post("/appointments", json=_series_body())
@@ -114,8 +120,8 @@ class Operation:
     target: str
     """What the id is: ``appointment``, ``hold`` (a fresh hold), ``fresh`` (a fresh appointment), ``in_progress``
     (a fresh appointment the shop has started), ``technician``, ``vehicle``, ``shop``, ``past`` (a fresh
-    appointment that started hours ago), ``series`` (a fresh recurring series), or ``none`` (a search or a
-    booking at the shop)."""
+    appointment that started hours ago), ``series`` (a fresh recurring series), ``waitlist`` (a fresh waitlist
+    entry), or ``none`` (a search or a booking at the shop)."""
     refused_role: str | None
     """A credential whose role may not do it (403), if some role may not."""
 
@@ -148,6 +154,21 @@ def _series_body() -> dict[str, Any]:
         "service_type": "routine",
         "urgency": "HIGH",  # a routine job may not take the urgent reserve's blocks, where a random time may fall
         "recurrence": "FREQ=WEEKLY;COUNT=2",
+        # the matrix is about access: an occurrence that meets another test's booking moves instead of a 409
+        "conflicts": "alternatives",
+    }
+
+
+def _waitlist_body() -> dict[str, Any]:
+    """An hour's window some 390 days ahead, where no test books: nothing freed there, so nothing is offered."""
+    start = (datetime.now(UTC) + timedelta(days=390)).replace(hour=random.randint(0, 16), minute=0, second=0)
+    return {
+        "vehicle_id": vehicle(),
+        "service_type": "routine",
+        "urgency": "HIGH",
+        "shop_id": ALLDAY,
+        "earliest": start.replace(microsecond=0).isoformat(),
+        "latest": (start + timedelta(hours=1)).replace(microsecond=0).isoformat(),
     }
 
 
@@ -305,8 +326,18 @@ OPERATIONS = [
 OPERATIONS += [
     Operation("get", P + "/series/{series_id}", lambda c, s: c.get(f"/series/{s}"), "series", None),
     Operation("delete", P + "/series/{series_id}", lambda c, s: c.delete(f"/series/{s}"), "series", None),
+    Operation(
+        "get", P + "/series/{series_id}/calendar.ics", lambda c, s: c.get(f"/series/{s}/calendar.ics"), "series", None
+    ),
+]
+OPERATIONS += [
+    Operation("post", P + "/waitlist", lambda c, _: c.post("/waitlist", json=_waitlist_body()), "none", "link"),
+    Operation("get", P + "/waitlist/{entry_id}", lambda c, w: c.get(f"/waitlist/{w}"), "waitlist", "link"),
+    Operation("delete", P + "/waitlist/{entry_id}", lambda c, w: c.delete(f"/waitlist/{w}"), "waitlist", "link"),
 ]
 IDS = [f"{o.method.upper()} {o.path}" for o in OPERATIONS]
+TOKEN_OPERATIONS = [P + "/waitlist/offers/{token}/accept", P + "/waitlist/offers/{token}/decline"]
+"""Operations whose path holds their credential (a waitlist offer's token): no key, and a key adds nothing."""
 
 
 def test_the_matrix_names_every_operation_of_the_document() -> None:
@@ -314,7 +345,16 @@ def test_the_matrix_names_every_operation_of_the_document() -> None:
     documented = {
         f"{method.upper()} {path}" for path, item in doc["paths"].items() if path.startswith(P) for method in item
     }
-    assert documented == set(IDS)
+    assert documented == set(IDS) | {f"POST {path}" for path in TOKEN_OPERATIONS}
+
+
+@pytest.mark.parametrize("path", TOKEN_OPERATIONS)
+async def test_an_offer_token_is_its_own_credential_and_an_unknown_one_opens_nothing(world: World, path: str) -> None:
+    for key in (None, world.keys.admin):
+        async with world.client(key) as c:
+            for token in ("wo_0123456789abcdef.not-the-secret", "garbage", "x" * 150):
+                response = await c.post(path.removeprefix(P).replace("{token}", token))
+                assert_problem(response, 404, "not_found")
 
 
 async def _target(world: World, op: Operation) -> str:
@@ -334,6 +374,8 @@ async def _target(world: World, op: Operation) -> str:
         return await _past_appointment(world)
     if op.target == "series":
         return await world.book_series(world.keys.booking_allday)
+    if op.target == "waitlist":
+        return await world.join_waitlist(world.keys.booking_allday)
     if op.target == "technician":
         return TECH
     if op.target == "shop":
@@ -375,7 +417,17 @@ async def test_a_key_of_another_shop_sees_nothing_there(world: World, op: Operat
     target = await _target(world, op)
     async with world.client(world.keys.staff_nyc) as c:
         other = await op.send(c, target)
-        if op.target in ("appointment", "hold", "fresh", "in_progress", "past", "technician", "shop", "series"):
+        if op.target in (
+            "appointment",
+            "hold",
+            "fresh",
+            "in_progress",
+            "past",
+            "technician",
+            "shop",
+            "series",
+            "waitlist",
+        ):
             unknown_id = _unknown(op)
             unknown = await op.send(c, unknown_id)
             assert_problem(other, 404, "not_found")

@@ -5,12 +5,14 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 
 from tests.api.helpers import assert_problem, vehicle
 
 ALLDAY = "shop_allday"
+KOLKATA = ZoneInfo("Asia/Kolkata")
 
 
 def _start(days: int) -> datetime:
@@ -69,6 +71,21 @@ async def test_a_bad_rule_is_a_422_naming_the_part(client: httpx.AsyncClient) ->
         assert problem["context"]["part"] == part, problem
 
 
+async def test_the_rule_may_come_as_json_fields(client: httpx.AsyncClient) -> None:
+    start = _start(26)
+    rule = {"freq": "WEEKLY", "interval": 2, "count": 2, "byday": [start.astimezone(KOLKATA).strftime("%a")[:2]]}
+
+    made = await client.post("/appointments", json=_body(start, recurrence=rule))
+
+    assert made.status_code == 201, made.text
+    assert made.json()["recurrence"].startswith("FREQ=WEEKLY;INTERVAL=2;COUNT=2;BYDAY=")
+    starts = [datetime.fromisoformat(o["appointment"]["datetime"]) for o in made.json()["occurrences"]]
+    assert starts == [start, start + timedelta(weeks=2)]
+    for fields, part in (({"freq": "SECONDLY", "count": 3}, "FREQ"), ({"freq": "WEEKLY", "count": 10000}, "COUNT")):
+        refused = await client.post("/appointments", json=_body(_start(12), recurrence=fields))
+        assert assert_problem(refused, 422, "invalid_recurrence")["context"]["part"] == part
+
+
 async def test_a_clash_in_reject_mode_is_a_409_and_books_nothing(client: httpx.AsyncClient) -> None:
     start = _start(20)
     chosen = {"technician_id": "tech_901", "service_bay": "Bay 1"}
@@ -90,3 +107,20 @@ async def test_a_clash_in_reject_mode_is_a_409_and_books_nothing(client: httpx.A
     assert start + timedelta(weeks=1) in [datetime.fromisoformat(c["requested"]) for c in clashes]
     listed = await client.get(f"/appointments/vehicle/{body['vehicle_id']}")
     assert listed.json()["page"]["total"] == 0
+
+
+async def test_the_series_file_has_one_event_per_occurrence(client: httpx.AsyncClient) -> None:
+    import vobject
+
+    made = await client.post("/appointments", json=_body(_start(15)))
+    assert made.status_code == 201, made.text
+    series = made.json()
+
+    ics = await client.get(f"/series/{series['series_id']}/calendar.ics")
+
+    assert ics.status_code == 200, ics.text
+    assert ics.headers["content-type"].startswith("text/calendar")
+    events = vobject.readOne(ics.text).vevent_list
+    assert len(events) == 3
+    assert {e.contents["x-scheduling-series-id"][0].value for e in events} == {series["series_id"]}
+    assert len({e.uid.value for e in events}) == 3

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -159,14 +160,32 @@ async def test_cancel_from_an_occurrence_cancels_it_and_the_following(policy_app
     assert statuses == [AppointmentStatus.SCHEDULED] * 2 + [AppointmentStatus.CANCELLED] * 2
 
 
-async def test_an_occurrence_beyond_the_horizon_refuses_a_reject_series_as_a_422(
+async def test_the_horizon_binds_the_first_occurrence_and_the_later_ones_run_to_the_series_end(
     policy_app: PolicyApp, db: Any
 ) -> None:
-    app = await policy_app(tz="America/New_York", max_booking_horizon=FIRST.astimezone(UTC) - datetime.now(UTC))
+    """The horizon ends a day after the first occurrence: the second and third lie beyond it and are booked."""
+    horizon = FIRST.astimezone(UTC) + timedelta(days=1) - datetime.now(UTC)
+    app = await policy_app(tz="America/New_York", max_booking_horizon=horizon)
+
+    chosen = await app.series.book(series(rule="FREQ=WEEKLY;COUNT=3"))
+    picked = await app.series.book(
+        replace(series("V2", rule="FREQ=WEEKLY;COUNT=3"), technician_id=None, bay=None, shop_id="shop_a")
+    )
+
+    for booked in (chosen, picked):
+        starts = [o.appointment.start for o in booked.occurrences if o.appointment is not None]
+        assert starts == [FIRST + timedelta(weeks=k) for k in range(3)]
+
+
+async def test_a_first_occurrence_beyond_the_horizon_refuses_a_reject_series_as_a_422(
+    policy_app: PolicyApp, db: Any
+) -> None:
+    horizon = FIRST.astimezone(UTC) - timedelta(days=1) - datetime.now(UTC)
+    app = await policy_app(tz="America/New_York", max_booking_horizon=horizon)
 
     with pytest.raises(OutsideBookingWindow) as refused:
         await app.series.book(series(rule="FREQ=WEEKLY;COUNT=3"))
 
     assert refused.value.details["reason"] == "horizon"
-    assert refused.value.message.startswith("occurrence 2 of 3")
+    assert refused.value.message.startswith("occurrence 1 of 3")
     assert await db.fetchval("SELECT count(*) FROM appointments") == 0
