@@ -10,7 +10,7 @@ object outside the caller's scope answers exactly as an unknown id
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from application.access import (
@@ -30,6 +30,7 @@ from application.lifecycle import LifecycleService
 from application.overrun import OverrunPlan, OverrunService
 from application.scheduler import Scheduler
 from application.series import BookedSeries, SeriesBooker, SeriesRequest
+from application.shop_day import ShopDay, ShopDayService
 from application.slot_search import SlotSearch, SlotSearchResult
 from application.time_off import TimeOffPlan, TimeOffService
 from domain.appointment import Appointment
@@ -68,6 +69,7 @@ class AuthorizedUseCases:
         self._lifecycle = lifecycle or LifecycleService(booking)
         self._kpis = kpis or KpiService(booking.pool, catalog)
         self._series = series or SeriesBooker(scheduler.finder, booking, catalog)
+        self._shop_day = ShopDayService(booking.pool, catalog, self._kpis, booking.clock)
 
     # -- slots and booking ---------------------------------------------------------------
 
@@ -205,6 +207,14 @@ class AuthorizedUseCases:
         """The figures of every shop the caller covers, together."""
         require(caller, Action.READ_KPIS)
         return await self._kpis.chain(kpi_window(start, end), caller.shops)
+
+    async def shop_day(self, caller: Caller, shop_id: str, day: date) -> ShopDay:
+        """The shop-day page's content: staff and admins, at their shops (another shop is as unknown as none)."""
+        require(caller, Action.READ_SCHEDULE)
+        require(caller, Action.READ_KPIS)
+        if not caller.covers_shop(shop_id):
+            raise NotFound(f"no shop {shop_id!r}", shop_id=shop_id)
+        return await self._shop_day.day(shop_id, day, caller.shops)
 
     async def appointment_for_calendar(
         self, appointment_id: str, *, caller: Caller | None, feed_token: str | None

@@ -533,12 +533,14 @@ def create_api() -> FastAPI:
     from deployments.lifecycle_api import router as lifecycle_router
     from deployments.replan_api import router as replan_router
     from deployments.series_api import router as series_router
+    from deployments.shop_day_page import router as shop_day_router
 
     app.include_router(router)
     app.include_router(replan_router)
     app.include_router(series_router)
     app.include_router(lifecycle_router)
     app.include_router(kpi_router)
+    app.include_router(shop_day_router)
 
     def auth_disabled() -> bool:
         svc = getattr(app.state, "services", None) or registered_services()

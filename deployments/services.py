@@ -22,6 +22,7 @@ from application.booking import BookingService
 from application.booking_queries import BookingQueries
 from application.calendar_feeds import CalendarFeeds
 from application.catalog_cache import CatalogCache
+from application.page_sessions import PageSessions
 from application.scheduler import Scheduler
 from application.wiring import Application
 from bridge.composition import ray_application
@@ -44,7 +45,14 @@ class Services:
     app: Application
     calendar: CalendarFeeds
     rate_limits: RateLimiter
+    page_sessions: PageSessions | None = None
+    """Sign-in sessions of the shop-day page (made on first use when not given)."""
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+
+    def sessions(self) -> PageSessions:
+        if self.page_sessions is None:
+            self.page_sessions = PageSessions(self.app.pool, self.app.keys, self.app.booking.clock)
+        return self.page_sessions
 
     @property
     def pool(self) -> asyncpg.Pool:

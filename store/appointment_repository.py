@@ -573,3 +573,24 @@ async def list_starting_in(conn: asyncpg.Connection, shop_ids: Sequence[str], wi
         window.end,
     )
     return [appointment_from_row(r) for r in rows]
+
+
+async def list_for_shop_day(
+    conn: asyncpg.Connection, shop_id: str, window: Interval
+) -> list[tuple[Appointment, datetime]]:
+    """The shop's appointments and holds touching ``window``, each with the end of its buffer (the shop-day page).
+
+    Cancelled appointments and lapsed holds are left out: they no longer occupy anyone.
+    """
+    rows = await conn.fetch(
+        """
+        SELECT * FROM appointments
+        WHERE shop_id = $1 AND start_at < $3 AND blocked_until > $2
+          AND status NOT IN ('cancelled', 'expired')
+        ORDER BY start_at, id
+        """,
+        shop_id,
+        window.start,
+        window.end,
+    )
+    return [(appointment_from_row(r), r["blocked_until"]) for r in rows]
