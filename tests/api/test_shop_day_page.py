@@ -129,9 +129,11 @@ def test_the_day_shows_every_technician_and_appointment_at_its_time(
     # details on click, no JavaScript of the page's own: a <details> element
     diagnostic = next(a for a in booked if a["technician"]["id"] == "tech_002")
     opened = browser.evaluate(
-        f"""(() => {{ const d = document.querySelector('[data-view=technician] [data-appointment-id="{diagnostic["id"]}"]');
+        f"""(() => {{
+              const d = document.querySelector('[data-view=technician] [data-appointment-id="{diagnostic["id"]}"]');
               d.querySelector('summary').click();
-              return [d.open, d.querySelector('.card').getBoundingClientRect().height, d.querySelector('.card').innerText];
+              const card = d.querySelector('.card');
+              return [d.open, card.getBoundingClientRect().height, card.innerText];
             }})()"""
     )
     assert opened[0] is True and opened[1] > 0
