@@ -22,6 +22,7 @@ from application.slot_search import SlotSearch
 from deployments import mapping, schemas
 from deployments.authentication import CalendarAccess, CallerOrLink, CurrentCaller, RequireCredentials
 from deployments.idempotency import run_idempotent
+from deployments.observability import Observability
 from deployments.openapi import COMMON_PROBLEMS, install_openapi, problem_answers
 from deployments.problems import install_problem_handlers
 from deployments.rate_limits import EndpointClass
@@ -547,6 +548,7 @@ def create_api() -> FastAPI:
         return svc is not None and svc.settings.auth_disabled
 
     app.add_middleware(RequireCredentials, prefix=API_PREFIX, disabled=auth_disabled)
+    app.add_middleware(Observability)  # added last: the outermost, its request id covers everything
 
     @app.get("/healthz", tags=["ops"], responses=problem_answers({503: "The database is unreachable"}))
     async def healthz(request: Request) -> dict[str, str]:

@@ -17,6 +17,7 @@ from typing import Any
 import asyncpg
 import ray
 
+from actors import metrics
 from application.authorized import AuthorizedUseCases
 from application.booking import BookingService
 from application.booking_queries import BookingQueries
@@ -129,6 +130,7 @@ async def _sweep_holds(booking: BookingService, every_s: float) -> None:
         await asyncio.sleep(every_s)
         try:
             expired = await booking.expire_holds()
+            metrics.count("scheduling_holds_expired_total", len(expired))
             if expired:
                 log.info("released %d expired holds", len(expired))
         except Exception:  # a sweep that fails is retried at the next tick; never kill the loop
