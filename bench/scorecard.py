@@ -22,6 +22,7 @@ import asyncpg
 
 from bench.demand import SCENARIOS, Request, technician_hours
 from domain.appointment import Appointment
+from domain.kpis import SearchOutcome, booking_success, recommended_uptake
 from domain.shop import Shop
 from domain.time_windows import Interval, local_date, local_day_bounds
 from domain.urgency import Urgency
@@ -97,8 +98,10 @@ def figures(every: Sequence[Outcome], data: ShopData, days: Sequence[date]) -> d
     booked = [o for o in outcomes if o.appointment is not None]
     f["requests"] = len(outcomes)
     f["booked"] = len(booked)
-    f["success"] = _share(len(booked), len(outcomes))
-    f["uptake"] = _share(sum(o.took_first_slot for o in booked), len(booked))
+    # the service's own KPI arithmetic (domain.kpis), so that the bench and GET /kpis cannot disagree
+    searched = [SearchOutcome(o.appointment is not None, o.took_first_slot) for o in outcomes]
+    f["success"] = booking_success(searched).value
+    f["uptake"] = recommended_uptake(searched).value
     f["recommended"] = _share(sum(o.took_recommended_slot for o in booked), len(booked))
     f["conflicts"] = sum(o.conflicts for o in outcomes)
     f["pick.free"] = _share(sum(o.conflicts == 0 for o in booked), len(booked))

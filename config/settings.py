@@ -125,6 +125,9 @@ class Settings(BaseSettings):
     taken over by a retry; a claim that did take effect is replayed instead, however old."""
     idempotency_retention_hours: float = Field(24, ge=24)
     """Idempotency records are kept this long (at least 24 h), then purged by the ingress every hour."""
+    search_retention_days: float = Field(90, ge=1)
+    """Recorded slot searches (for the booking-success and recommended-slot KPIs) are kept this long, then
+    purged by the ingress every hour; KPI windows older than this count fewer searches."""
 
     auth_disabled: bool = False
     """Turn authentication off (every caller is an admin): local experiments only. Refused unless the API

@@ -256,10 +256,16 @@ async def create_appointment(
                     notes=body.notes,
                     hold=body.hold,
                     shop_id=body.shop_id,
+                    search_id=str(body.search_id) if body.search_id else None,
                 )
             else:
                 appt = await svc.authorized.book_best(
-                    caller, search, customer=customer, notes=body.notes, hold=body.hold
+                    caller,
+                    search,
+                    customer=customer,
+                    notes=body.notes,
+                    hold=body.hold,
+                    search_id=str(body.search_id) if body.search_id else None,
                 )
         except DomainError as exc:
             raise await _render(exc, svc) from None

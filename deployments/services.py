@@ -105,6 +105,8 @@ async def build_services(settings: Settings, *, start_bridge: bool = True) -> Se
     services._tasks.append(asyncio.create_task(_sweep_holds(app.booking, resolved.hold_sweep_seconds)))
     retention = timedelta(hours=resolved.idempotency_retention_hours)
     services._tasks.append(asyncio.create_task(_purge_idempotency_keys(pool, retention, PURGE_EVERY_S)))
+    searches_kept = timedelta(days=resolved.search_retention_days)
+    services._tasks.append(asyncio.create_task(_purge_searches(app.authorized, searches_kept, PURGE_EVERY_S)))
     await _warm_shops(app)
     if start_bridge:
         await asyncio.to_thread(_start_bridge, resolved)
@@ -150,6 +152,18 @@ async def _purge_idempotency_keys(pool: asyncpg.Pool, retention: timedelta, ever
                 log.info("purged %d idempotency records older than %s", purged, retention)
         except Exception:  # retried at the next tick; never kill the loop
             log.exception("idempotency purge failed")
+        await asyncio.sleep(every_s)
+
+
+async def _purge_searches(authorized: AuthorizedUseCases, retention: timedelta, every_s: float) -> None:
+    """Drop recorded slot searches older than ``SEARCH_RETENTION_DAYS``, at start-up and then every ``every_s``."""
+    while True:
+        try:
+            purged = await authorized.purge_searches(retention)
+            if purged:
+                log.info("purged %d slot searches older than %s", purged, retention)
+        except Exception:  # retried at the next tick; never kill the loop
+            log.exception("slot search purge failed")
         await asyncio.sleep(every_s)
 
 
