@@ -117,6 +117,9 @@ class Settings(BaseSettings):
     --node-ip-address``), and keep Ray's token authentication on."""
     ray_dashboard: bool = False
     """Start Ray's dashboard with the local node (off: one more port, and it can run code on the cluster)."""
+    metrics_export_port: int | None = Field(None, ge=1, le=65535)
+    """The port of Ray's Prometheus endpoint on the local node ``scheduling-service serve`` starts (None: Ray
+    picks a free one; ``ray.nodes()`` names it as ``MetricsExportPort``)."""
     ray_namespace: str = "scheduling"
     """Namespace of the named resource and bridge actors (tests use their own)."""
     hold_sweep_seconds: float = Field(15, gt=0)
