@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -130,7 +130,7 @@ async def any_shop_day(
         if not covered:
             return _html(message_page("No shops", "This key covers no shop."), 404)
         shop = covered[0]
-    target = f"/shops/{shop}/day" + (f"?{urlencode({'date': date})}" if date else "")
+    target = f"/shops/{quote(shop, safe='')}/day" + (f"?{urlencode({'date': date})}" if date else "")
     return RedirectResponse(target, status_code=303, headers=HEADERS)
 
 

@@ -163,6 +163,8 @@ def test_a_day_far_from_the_data_is_empty_and_an_unknown_shop_is_a_404_page(
         assert booking.status_code == 403
         bad = c.get(f"/shops/{NYC}/day", params={"date": "tomorrow"})
         assert bad.status_code == 422
+        today = c.get("/shops/shop_allday/day", headers=api_keys.headers(api_keys.staff_allday))
+        assert today.status_code == 200 and 'class="now-line"' in today.text  # open around the clock: now is in view
     with httpx.Client(base_url=api_url, timeout=30) as anonymous:
         assert anonymous.get(f"/shops/{NYC}/day", follow_redirects=False).status_code == 303
         forged = anonymous.get(f"/shops/{NYC}/day", cookies={"sched_session": "k1.9999999999.00"})
