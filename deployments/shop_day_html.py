@@ -212,6 +212,16 @@ def _kpi_panel(day: ShopDay) -> str:
             k.late_cancellation,
             f"{k.late_cancellation.numerator:.0f} of {k.late_cancellation.denominator:.0f}",
         ),
+        _figure_row(
+            "Searches that booked",
+            k.booking_success,
+            f"{k.booking_success.numerator:.0f} of {k.booking_success.denominator:.0f} searches",
+        ),
+        _figure_row(
+            "First slot taken",
+            k.recommended_uptake,
+            f"{k.recommended_uptake.numerator:.0f} of {k.recommended_uptake.denominator:.0f} bookings",
+        ),
     ]
     cv = k.technicians.coefficient_of_variation
     rows.append(f'<tr><th>Spread of load (CV)</th><td class="num">{"—" if cv is None else f"{cv:.2f}"}</td></tr>')
