@@ -96,7 +96,9 @@ class Observability:
             "status": status,
             "duration_ms": round(seconds * 1000, 2),
         }
-        log.info("%s %s %d", method, scope["path"], status, extra=extra)
+        # probes poll /healthz every few seconds: their lines would drown the rest
+        level = logging.DEBUG if route == "/healthz" and status == 200 else logging.INFO
+        log.log(level, "%s %s %d", method, scope["path"], status, extra=extra)
         metrics.count("scheduling_http_requests_total", route=route, method=method, status=str(status))
         metrics.observe("scheduling_http_request_seconds", seconds, route=route, method=method)
         if route in SEARCH_ROUTES:

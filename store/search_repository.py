@@ -95,9 +95,7 @@ def _uuid_or_none(value: str | None) -> uuid.UUID | None:
         return None
 
 
-async def outcomes(
-    conn: asyncpg.Connection, window: Interval, shop_ids: Sequence[str] | None
-) -> list[SearchOutcome]:
+async def outcomes(conn: asyncpg.Connection, window: Interval, shop_ids: Sequence[str] | None) -> list[SearchOutcome]:
     """The searches made in ``window`` (at ``shop_ids``; None: every search, chain-wide) and what followed."""
     rows = await conn.fetch(
         """
