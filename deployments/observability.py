@@ -102,7 +102,7 @@ class Observability:
         metrics.count("scheduling_http_requests_total", route=route, method=method, status=str(status))
         metrics.observe("scheduling_http_request_seconds", seconds, route=route, method=method)
         if route in SEARCH_ROUTES:
-            outcome = "answered" if status == 200 else "no_slot" if status == 409 else "refused"
+            outcome = {200: "answered", 409: "no_slot"}.get(status, "error" if status >= 500 else "refused")
             metrics.count("scheduling_searches_total", outcome=outcome)
             metrics.observe("scheduling_search_seconds", seconds, outcome=outcome)
         if (method, route, status) == BOOKING_ROUTE:
