@@ -110,3 +110,11 @@ class ApiKeys:
         if not key.live(self._clock.now()):
             raise Unauthenticated("the API key has expired or was revoked")
         return Caller.for_key(key.id, key.role, key.shops)
+
+    async def caller_by_id(self, key_id: str) -> Caller | None:
+        """The caller of a live key found by its id (a page session names its key so); None otherwise."""
+        row = await read(self._pool, lambda conn: keys.get(conn, key_id))
+        if row is None:
+            return None
+        key = _key(row)
+        return Caller.for_key(key.id, key.role, key.shops) if key.live(self._clock.now()) else None

@@ -10,7 +10,7 @@ object outside the caller's scope answers exactly as an unknown id
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from application.access import (
@@ -30,7 +30,9 @@ from application.kpis import KpiService, kpi_window
 from application.lifecycle import LifecycleService
 from application.overrun import OverrunPlan, OverrunService
 from application.scheduler import Scheduler
+from application.search_log import SearchLog
 from application.series import BookedSeries, SeriesBooker, SeriesRequest
+from application.shop_day import ShopDay, ShopDayService
 from application.slot_search import SlotSearch, SlotSearchResult
 from application.time_off import TimeOffPlan, TimeOffService
 from application.waitlist import EntryView, JoinRequest, WaitlistService, unknown_entry
@@ -61,6 +63,7 @@ class AuthorizedUseCases:
         *,
         series: SeriesBooker | None = None,
         waitlist: WaitlistService | None = None,
+        searches: SearchLog | None = None,
     ) -> None:
         self._scheduler = scheduler
         self._booking = booking
@@ -70,25 +73,42 @@ class AuthorizedUseCases:
         self._time_off = time_off
         self._overrun = overrun
         self._lifecycle = lifecycle or LifecycleService(booking)
-        self._kpis = kpis or KpiService(booking.pool, catalog)
+        self._searches = searches or SearchLog(booking.pool, booking.clock)
+        self._kpis = kpis or KpiService(booking.pool, catalog, self._searches)
         self._series = series or SeriesBooker(scheduler.finder, booking, catalog)
         self._waitlist = waitlist
+        self._shop_day = ShopDayService(booking.pool, catalog, self._kpis, booking.clock)
 
     # -- slots and booking ---------------------------------------------------------------
 
     async def search(self, caller: Caller, search: SlotSearch) -> SlotSearchResult:
+        """The ranked slots, the search recorded for the KPIs (its id in ``search_id``)."""
         require(caller, Action.SEARCH)
-        return await self._scheduler.find(_scoped(caller, search))
+        result = await self._scheduler.find(_scoped(caller, search))
+        return replace(result, search_id=await self._searches.record(caller.principal, search, result))
 
-    async def book_chosen(self, caller: Caller, search: SlotSearch, **chosen: Any) -> Appointment:
-        """``Scheduler.book_chosen`` within the caller's shops, recorded as booked by its key."""
+    async def book_chosen(
+        self, caller: Caller, search: SlotSearch, *, search_id: str | None = None, **chosen: Any
+    ) -> Appointment:
+        """``Scheduler.book_chosen`` within the caller's shops, recorded as booked by its key (and linked to
+        the search it followed: ``search_id``, else the caller's latest for the vehicle and service)."""
         require(caller, Action.BOOK)
-        return await self._scheduler.book_chosen(_scoped(caller, search), booked_by=caller.key_id, **chosen)
+        appt = await self._scheduler.book_chosen(_scoped(caller, search), booked_by=caller.key_id, **chosen)
+        await self._searches.link(appt, caller.principal, search_id)
+        return appt
 
-    async def book_best(self, caller: Caller, search: SlotSearch, **choice: Any) -> Appointment:
-        """``Scheduler.book_best`` within the caller's shops, recorded as booked by its key."""
+    async def book_best(
+        self, caller: Caller, search: SlotSearch, *, search_id: str | None = None, **choice: Any
+    ) -> Appointment:
+        """``Scheduler.book_best`` within the caller's shops, recorded as booked by its key (and linked)."""
         require(caller, Action.BOOK)
-        return await self._scheduler.book_best(_scoped(caller, search), booked_by=caller.key_id, **choice)
+        appt = await self._scheduler.book_best(_scoped(caller, search), booked_by=caller.key_id, **choice)
+        await self._searches.link(appt, caller.principal, search_id)
+        return appt
+
+    async def purge_searches(self, retention: timedelta) -> int:
+        """Drop recorded searches older than ``retention`` (``SEARCH_RETENTION_DAYS``); the service's own chore."""
+        return await self._searches.purge(retention)
 
     # -- recurring series ----------------------------------------------------------------
 
@@ -255,6 +275,14 @@ class AuthorizedUseCases:
         """The figures of every shop the caller covers, together."""
         require(caller, Action.READ_KPIS)
         return await self._kpis.chain(kpi_window(start, end), caller.shops)
+
+    async def shop_day(self, caller: Caller, shop_id: str, day: date) -> ShopDay:
+        """The shop-day page's content: staff and admins, at their shops (another shop is as unknown as none)."""
+        require(caller, Action.READ_SCHEDULE)
+        require(caller, Action.READ_KPIS)
+        if not caller.covers_shop(shop_id):
+            raise NotFound(f"no shop {shop_id!r}", shop_id=shop_id)
+        return await self._shop_day.day(shop_id, day, caller.shops)
 
     async def appointment_for_calendar(
         self, appointment_id: str, *, caller: Caller | None, feed_token: str | None

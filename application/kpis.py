@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from application.catalog_cache import CatalogCache
+from application.search_log import SearchLog
 from application.transactions import read
 from domain.errors import InvalidRequest
 from domain.kpis import KpiReport, Resource, kpi_report
@@ -40,11 +41,13 @@ def kpi_window(start: datetime, end: datetime) -> Interval:
 class KpiService:
     """Computes ``KpiReport``s for shops (each one a known shop: ``NotFound`` otherwise)."""
 
-    def __init__(self, pool: asyncpg.Pool, catalog: CatalogCache) -> None:
+    def __init__(self, pool: asyncpg.Pool, catalog: CatalogCache, searches: SearchLog | None = None) -> None:
         self._pool = pool
         self._catalog = catalog
+        self._searches = searches or SearchLog(pool)
 
-    async def report(self, shop_ids: Sequence[str], window: Interval) -> KpiReport:
+    async def report(self, shop_ids: Sequence[str], window: Interval, *, every_search: bool = False) -> KpiReport:
+        """The shops' figures; with ``every_search``, searches that named no shop count too (the whole chain)."""
         technicians: list[Resource] = []
         bays: list[Resource] = []
         for shop_id in shop_ids:
@@ -54,9 +57,10 @@ class KpiService:
             ]
             bays += [Resource(b.id, b.name, b.open_time(cat.shop, window)) for b in cat.bays if b.active]
         found = await read(self._pool, lambda conn: appointments.list_starting_in(conn, shop_ids, window))
-        return kpi_report(window, shop_ids, found, technicians, bays)
+        outcomes = await self._searches.outcomes(window, None if every_search else shop_ids)
+        return kpi_report(window, shop_ids, found, technicians, bays, outcomes)
 
     async def chain(self, window: Interval, within_shops: frozenset[str] | None = None) -> KpiReport:
         """Every shop of the chain (or of ``within_shops``, a caller's scope) together."""
         shops = [s.id for s in await self._catalog.shops() if within_shops is None or s.id in within_shops]
-        return await self.report(shops, window)
+        return await self.report(shops, window, every_search=within_shops is None)

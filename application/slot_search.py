@@ -134,6 +134,8 @@ class SlotSearchResult:
     shops_searched: tuple[str, ...] = ()
     search: SlotSearch | None = None
     """The search as answered: with the urgency and duration the vehicle's health gave it."""
+    search_id: str | None = None
+    """The recorded search's id (``application.search_log``), which a booking may echo; None: not recorded."""
 
 
 class SlotFinder:

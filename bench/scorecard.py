@@ -11,7 +11,6 @@ arrived on the measured days; utilization counts the job hours that fall on them
 
 from __future__ import annotations
 
-import math
 import statistics
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -22,6 +21,13 @@ import asyncpg
 
 from bench.demand import SCENARIOS, Request, technician_hours
 from domain.appointment import Appointment
+from domain.kpis import (
+    SearchOutcome,
+    booking_success,
+    coefficient_of_variation,
+    percentile,
+    recommended_uptake,
+)
 from domain.shop import Shop
 from domain.time_windows import Interval, local_date, local_day_bounds
 from domain.urgency import Urgency
@@ -36,12 +42,8 @@ NO_REASSIGNMENT = "no-reassign"
 """The two policies a run compares (``bench.simulate`` builds them)."""
 
 
-def pct(values: Sequence[float], q: float) -> float | None:
-    """The nearest-rank ``q`` quantile; None for no values."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+pct = percentile
+"""The nearest-rank quantile: the service's own (``domain.kpis``), as the KPI endpoint computes its p90."""
 
 
 def _mean(values: Sequence[float]) -> float | None:
@@ -97,8 +99,10 @@ def figures(every: Sequence[Outcome], data: ShopData, days: Sequence[date]) -> d
     booked = [o for o in outcomes if o.appointment is not None]
     f["requests"] = len(outcomes)
     f["booked"] = len(booked)
-    f["success"] = _share(len(booked), len(outcomes))
-    f["uptake"] = _share(sum(o.took_first_slot for o in booked), len(booked))
+    # the service's own KPI arithmetic (domain.kpis), so that the bench and GET /kpis cannot disagree
+    searched = [SearchOutcome(o.appointment is not None, o.took_first_slot) for o in outcomes]
+    f["success"] = booking_success(searched).value
+    f["uptake"] = recommended_uptake(searched).value
     f["recommended"] = _share(sum(o.took_recommended_slot for o in booked), len(booked))
     f["conflicts"] = sum(o.conflicts for o in outcomes)
     f["pick.free"] = _share(sum(o.conflicts == 0 for o in booked), len(booked))
@@ -158,8 +162,7 @@ def figures(every: Sequence[Outcome], data: ShopData, days: Sequence[date]) -> d
             if h > 0:
                 tech_util.append(jobs[tech] / h)
     f["util.all"] = _share_h(job_hours, working_hours)
-    mean_util = _mean(tech_util)
-    f["util.cv"] = statistics.pstdev(tech_util) / mean_util if mean_util else None
+    f["util.cv"] = coefficient_of_variation(tech_util)  # the KPI endpoint's own arithmetic
     searches = [ms for o in outcomes for ms in o.search_ms]
     books = [ms for o in outcomes for ms in o.book_ms]
     f["search.p50"], f["search.p99"] = pct(searches, 0.5), pct(searches, 0.99)

@@ -23,6 +23,7 @@ from typing import Any
 import ray
 
 from bridge.event_bridge import BookerFactory, BridgeOptions, EventBridge, open_event_bridge
+from bridge.metrics_sampler import BridgeMetricsSampler
 from config.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,8 @@ class BridgeActor:
         self._lock = asyncio.Lock()
         self._started_at = time.time()
         self._starting: asyncio.Task[None] | None = None
+        self._metrics_stop = asyncio.Event()
+        self._metrics: asyncio.Task[None] | None = None
         if autostart:
             # Ray runs an async actor's constructor on its event loop, so the
             # loops can start here: a restarted actor resumes on its own.
@@ -68,6 +71,10 @@ class BridgeActor:
         async with self._lock:
             if self._starting is not None and not self._starting.done():
                 await asyncio.gather(self._starting, return_exceptions=True)
+            self._metrics_stop.set()
+            if self._metrics is not None:
+                await asyncio.gather(self._metrics, return_exceptions=True)
+                self._metrics = None
             if self._bridge is not None:
                 await self._bridge.close()
             final = self.stats()
@@ -93,6 +100,9 @@ class BridgeActor:
                 self._bridge = await open_event_bridge(settings, self._factory, self._options)
                 self._bridge.on_loop_failed = _exit_for_restart
             await self._bridge.start()
+            if self._metrics is None or self._metrics.done():
+                self._metrics_stop.clear()
+                self._metrics = asyncio.create_task(BridgeMetricsSampler(self._bridge).run(self._metrics_stop))
 
 
 def _exit_for_restart(name: str, exc: BaseException) -> None:

@@ -7,8 +7,10 @@ from datetime import timedelta
 import asyncpg
 
 from actors.factory import RayDirectory
+from actors.metrics import MeasuredSolveRunner
 from actors.solve_tasks import RaySolveRunner
 from application.neighbour_ports import Neighbours
+from application.slot_search import ThreadSolveRunner
 from application.wiring import Application, build_application
 from config.settings import Settings
 from integrations.from_settings import health_service, inventory_service
@@ -27,7 +29,8 @@ def ray_application(settings: Settings, pool: asyncpg.Pool, database_url: str) -
         ),
         settings.scheduling_policy(),
         settings.cancellation_policy(),
-        multi_runner=RaySolveRunner(deadline_s=deadline),
+        multi_runner=MeasuredSolveRunner(RaySolveRunner(deadline_s=deadline), "ray_tasks"),
+        single_runner=MeasuredSolveRunner(ThreadSolveRunner(), "thread"),
         solver_deadline_s=deadline,
         neighbours=neighbours(settings),
         customer_link_ttl=timedelta(days=settings.customer_link_ttl_days),

@@ -104,6 +104,10 @@ class StreamConsumer:
     def streams(self) -> tuple[str, ...]:
         return tuple(self._streams)
 
+    @property
+    def group(self) -> str:
+        return self._config.group
+
     async def ensure_groups(self) -> None:
         """Create the group on every stream (and the stream), reading from its beginning."""
         for stream in self._streams:

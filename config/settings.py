@@ -119,6 +119,9 @@ class Settings(BaseSettings):
     --node-ip-address``), and keep Ray's token authentication on."""
     ray_dashboard: bool = False
     """Start Ray's dashboard with the local node (off: one more port, and it can run code on the cluster)."""
+    metrics_export_port: int | None = Field(None, ge=1, le=65535)
+    """The port of Ray's Prometheus endpoint on the local node ``scheduling-service serve`` starts (None: Ray
+    picks a free one; ``ray.nodes()`` names it as ``MetricsExportPort``)."""
     ray_namespace: str = "scheduling"
     """Namespace of the named resource and bridge actors (tests use their own)."""
     hold_sweep_seconds: float = Field(15, gt=0)
@@ -127,6 +130,9 @@ class Settings(BaseSettings):
     taken over by a retry; a claim that did take effect is replayed instead, however old."""
     idempotency_retention_hours: float = Field(24, ge=24)
     """Idempotency records are kept this long (at least 24 h), then purged by the ingress every hour."""
+    search_retention_days: float = Field(90, ge=1)
+    """Recorded slot searches (for the booking-success and recommended-slot KPIs) are kept this long, then
+    purged by the ingress every hour; KPI windows older than this count fewer searches."""
 
     auth_disabled: bool = False
     """Turn authentication off (every caller is an admin): local experiments only. Refused unless the API

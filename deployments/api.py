@@ -22,6 +22,7 @@ from application.slot_search import SlotSearch
 from deployments import mapping, schemas
 from deployments.authentication import CalendarAccess, CallerOrLink, CurrentCaller, RequireCredentials
 from deployments.idempotency import run_idempotent
+from deployments.observability import Observability
 from deployments.openapi import COMMON_PROBLEMS, install_openapi, problem_answers
 from deployments.problems import install_problem_handlers
 from deployments.rate_limits import EndpointClass
@@ -255,10 +256,16 @@ async def create_appointment(
                     notes=body.notes,
                     hold=body.hold,
                     shop_id=body.shop_id,
+                    search_id=str(body.search_id) if body.search_id else None,
                 )
             else:
                 appt = await svc.authorized.book_best(
-                    caller, search, customer=customer, notes=body.notes, hold=body.hold
+                    caller,
+                    search,
+                    customer=customer,
+                    notes=body.notes,
+                    hold=body.hold,
+                    search_id=str(body.search_id) if body.search_id else None,
                 )
         except DomainError as exc:
             raise await _render(exc, svc) from None
@@ -533,6 +540,7 @@ def create_api() -> FastAPI:
     from deployments.lifecycle_api import router as lifecycle_router
     from deployments.replan_api import router as replan_router
     from deployments.series_api import router as series_router
+    from deployments.shop_day_page import router as shop_day_router
     from deployments.waitlist_api import router as waitlist_router
 
     app.include_router(router)
@@ -541,12 +549,14 @@ def create_api() -> FastAPI:
     app.include_router(lifecycle_router)
     app.include_router(kpi_router)
     app.include_router(waitlist_router)
+    app.include_router(shop_day_router)
 
     def auth_disabled() -> bool:
         svc = getattr(app.state, "services", None) or registered_services()
         return svc is not None and svc.settings.auth_disabled
 
     app.add_middleware(RequireCredentials, prefix=API_PREFIX, disabled=auth_disabled)
+    app.add_middleware(Observability)  # added last: the outermost, its request id covers everything
 
     @app.get("/healthz", tags=["ops"], responses=problem_answers({503: "The database is unreachable"}))
     async def healthz(request: Request) -> dict[str, str]:

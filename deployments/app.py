@@ -20,6 +20,7 @@ from ray.serve import Application
 
 from config.settings import Settings
 from deployments.api import create_api, register_services
+from deployments.json_logs import install_json_logging
 from deployments.ray_network import bind_replica_sockets
 from deployments.services import Services, build_services
 
@@ -52,6 +53,7 @@ class SchedulingAPI:
 
     async def __init__(self, args: dict[str, Any]) -> None:  # type: ignore[misc]  # Serve awaits it
         parsed = AppArgs.model_validate(args)
+        install_json_logging()
         settings = Settings(**parsed.settings)
         node_ip: str = ray.util.get_node_ip_address()  # type: ignore[no-untyped-call]
         bind_replica_sockets(node_ip)  # Serve would bind [::] and HOST

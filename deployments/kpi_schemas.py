@@ -57,12 +57,16 @@ class KpisOut(_Out):
     no_show_rate: FigureOut = Field(description="No-shows ÷ appointments that reached an outcome.")
     late_cancellation_rate: FigureOut = Field(description="Late cancellations ÷ appointments booked.")
     late_cancellation_fees: Decimal
-    not_measured: list[str] = Field(
-        description="Card metrics this service does not measure yet (searches are not recorded)."
+    booking_success_rate: FigureOut = Field(
+        description="Slot searches made in the window that a booking followed within 24 h ÷ searches."
     )
+    recommended_slot_uptake: FigureOut = Field(
+        description="Of those bookings, the ones that took the search's first (rank-1) slot ÷ those bookings."
+    )
+    not_measured: list[str] = Field(description="Card metrics this service does not measure (none now).")
 
 
-NOT_MEASURED = ["booking_success_rate (target ≥ 95%)", "recommended_slot_uptake (target ≥ 90%)"]
+NOT_MEASURED: list[str] = []
 
 
 def _target(target: Target | None) -> str | None:
@@ -107,5 +111,7 @@ def kpis_out(report: KpiReport) -> KpisOut:
         no_show_rate=figure_out(report.no_show),
         late_cancellation_rate=figure_out(report.late_cancellation),
         late_cancellation_fees=report.late_cancellation_fees,
-        not_measured=NOT_MEASURED,
+        booking_success_rate=figure_out(report.booking_success),
+        recommended_slot_uptake=figure_out(report.recommended_uptake),
+        not_measured=list(NOT_MEASURED),
     )

@@ -94,6 +94,7 @@ async def search_out(result: SlotSearchResult, catalog: CatalogCache) -> schemas
         explanation=list(result.explanation),
         suggested_date=result.suggested_date,
         shops_searched=list(result.shops_searched),
+        search_id=result.search_id,
     )
 
 

@@ -43,6 +43,8 @@ def start_local_ray(settings: Settings) -> None:
     options: dict[str, Any] = {"namespace": "serve", "include_dashboard": settings.ray_dashboard}
     if settings.node_ip_address:
         options["_node_ip_address"] = settings.node_ip_address
+    if settings.metrics_export_port is not None:
+        options["_metrics_export_port"] = settings.metrics_export_port  # Prometheus scrapes it (actors/metrics.py)
     ray.init(**options)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import uuid
 from decimal import Decimal
 from typing import Annotated, Literal, TypeVar
 
@@ -222,6 +223,11 @@ class SlotSearchResponse(_Out):
     explanation: list[str] = Field(default_factory=list)
     suggested_date: dt.date | None = None
     shops_searched: list[str] = Field(default_factory=list)
+    search_id: str | None = Field(
+        default=None,
+        description="This search's id: send it back as `search_id` when booking one of its slots (the KPIs "
+        "count which searches ended in a booking, and whether it took the first slot).",
+    )
 
 
 class CustomerIn(_In):
@@ -278,6 +284,11 @@ class AppointmentCreate(_In):
     customer: CustomerIn | None = None
     notes: str | None = Field(default=None, max_length=4000)
     hold: bool = False
+    search_id: uuid.UUID | None = Field(
+        default=None,
+        description="The `search_id` of the slot search this booking follows (for the KPIs). Without it, the "
+        "caller's latest search for the same vehicle and service type within 24 h is taken.",
+    )
     recurrence: Annotated[str, Field(min_length=1, max_length=300)] | RecurrenceFields | None = Field(
         default=None,
         description="An RFC 5545 RRULE (subset: FREQ=WEEKLY|MONTHLY, INTERVAL, COUNT<=52 or UNTIL<=2 years, "

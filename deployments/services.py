@@ -17,11 +17,13 @@ from typing import Any
 import asyncpg
 import ray
 
+from actors import metrics
 from application.authorized import AuthorizedUseCases
 from application.booking import BookingService
 from application.booking_queries import BookingQueries
 from application.calendar_feeds import CalendarFeeds
 from application.catalog_cache import CatalogCache
+from application.page_sessions import PageSessions
 from application.scheduler import Scheduler
 from application.wiring import Application
 from bridge.composition import ray_application
@@ -48,7 +50,14 @@ class Services:
     app: Application
     calendar: CalendarFeeds
     rate_limits: RateLimiter
+    page_sessions: PageSessions | None = None
+    """Sign-in sessions of the shop-day page (made on first use when not given)."""
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+
+    def sessions(self) -> PageSessions:
+        if self.page_sessions is None:
+            self.page_sessions = PageSessions(self.app.pool, self.app.keys, self.app.booking.clock)
+        return self.page_sessions
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -102,6 +111,8 @@ async def build_services(settings: Settings, *, start_bridge: bool = True) -> Se
     services._tasks.append(asyncio.create_task(_sweep_holds(app, resolved.hold_sweep_seconds)))
     retention = timedelta(hours=resolved.idempotency_retention_hours)
     services._tasks.append(asyncio.create_task(_purge_idempotency_keys(pool, retention, PURGE_EVERY_S)))
+    searches_kept = timedelta(days=resolved.search_retention_days)
+    services._tasks.append(asyncio.create_task(_purge_searches(app.authorized, searches_kept, PURGE_EVERY_S)))
     await _warm_shops(app)
     if start_bridge:
         await asyncio.to_thread(_start_bridge, resolved)
@@ -128,6 +139,7 @@ async def _sweep_holds(app: Application, every_s: float) -> None:
         await asyncio.sleep(every_s)
         try:
             expired = await app.booking.expire_holds()
+            metrics.count("scheduling_holds_expired_total", len(expired))
             if expired:
                 log.info("released %d expired holds", len(expired))
             lapsed = await app.waitlist.expire_offers()
@@ -150,6 +162,18 @@ async def _purge_idempotency_keys(pool: asyncpg.Pool, retention: timedelta, ever
                 log.info("purged %d idempotency records older than %s", purged, retention)
         except Exception:  # retried at the next tick; never kill the loop
             log.exception("idempotency purge failed")
+        await asyncio.sleep(every_s)
+
+
+async def _purge_searches(authorized: AuthorizedUseCases, retention: timedelta, every_s: float) -> None:
+    """Drop recorded slot searches older than ``SEARCH_RETENTION_DAYS``, at start-up and then every ``every_s``."""
+    while True:
+        try:
+            purged = await authorized.purge_searches(retention)
+            if purged:
+                log.info("purged %d slot searches older than %s", purged, retention)
+        except Exception:  # retried at the next tick; never kill the loop
+            log.exception("slot search purge failed")
         await asyncio.sleep(every_s)
 
 

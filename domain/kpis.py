@@ -23,6 +23,14 @@ Definitions (all over appointments whose booked start lies in the window):
   (checked in, in progress, completed or no-show).
 - **late-cancellation rate**: late cancellations ÷ appointments booked
   (everything but holds and expired holds), and the fees they carry.
+- **booking success rate**: recorded slot searches (made in the window) that
+  a booking followed within 24 h ÷ searches. A booking follows a search when
+  it names it (the client echoed the search's id) or, failing that, it is the
+  same caller's booking of the same vehicle and service type within 24 h; an
+  unconfirmed or lapsed hold is no booking.
+- **recommended-slot uptake**: of those bookings, the ones that took the
+  search's rank-1 slot (same start, technician and bay) ÷ bookings that
+  followed a search.
 """
 
 from __future__ import annotations
@@ -79,7 +87,6 @@ WAIT_TARGETS: dict[Urgency, Target] = {
 """The card sets no wait target for HIGH."""
 BOOKING_SUCCESS_TARGET = Target("≥ 95%", at_least=0.95)
 RECOMMENDED_UPTAKE_TARGET = Target("≥ 90%", at_least=0.90)
-"""Not measured yet: searches are not recorded (see the README); kept here so a bench can use them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +141,25 @@ class Wait:
 
 
 @dataclass(frozen=True, slots=True)
+class SearchOutcome:
+    """A slot search and what followed it: a booking within 24 h, and whether it took the rank-1 slot."""
+
+    booked: bool
+    took_first: bool = False
+
+
+def booking_success(searches: Sequence[SearchOutcome]) -> Figure:
+    """Searches a booking followed ÷ searches."""
+    return Figure(sum(1 for s in searches if s.booked), len(searches), BOOKING_SUCCESS_TARGET)
+
+
+def recommended_uptake(searches: Sequence[SearchOutcome]) -> Figure:
+    """Bookings that took the search's rank-1 slot ÷ bookings that followed a search."""
+    booked = [s for s in searches if s.booked]
+    return Figure(sum(1 for s in booked if s.took_first), len(booked), RECOMMENDED_UPTAKE_TARGET)
+
+
+@dataclass(frozen=True, slots=True)
 class KpiReport:
     """The figures of one window over one or more shops."""
 
@@ -145,6 +171,8 @@ class KpiReport:
     no_show: Figure
     late_cancellation: Figure
     late_cancellation_fees: Decimal
+    booking_success: Figure = Figure(0, 0, BOOKING_SUCCESS_TARGET)
+    recommended_uptake: Figure = Figure(0, 0, RECOMMENDED_UPTAKE_TARGET)
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,8 +252,10 @@ def kpi_report(
     appointments: Sequence[Appointment],
     technicians: Sequence[Resource],
     bays: Sequence[Resource],
+    searches: Sequence[SearchOutcome] = (),
 ) -> KpiReport:
-    """Every figure for ``appointments`` (those whose booked start lies in ``window``) and the shops' resources."""
+    """Every figure for ``appointments`` (those whose booked start lies in ``window``), the shops' resources,
+    and the ``searches`` made in the window."""
     working = [a for a in appointments if a.status in WORKING_STATUSES]
     by_tech: dict[str, list[Interval]] = {}
     by_bay: dict[str, list[Interval]] = {}
@@ -244,4 +274,6 @@ def kpi_report(
         no_show=Figure(sum(1 for a in outcomes if a.status is _S.NO_SHOW), len(outcomes), NO_SHOW_TARGET),
         late_cancellation=Figure(len(late), len(booked)),
         late_cancellation_fees=sum((a.cancellation.fee for a in late if a.cancellation), Decimal("0.00")),
+        booking_success=booking_success(searches),
+        recommended_uptake=recommended_uptake(searches),
     )

@@ -112,9 +112,10 @@ WITH expired AS (
     WHERE status = 'held' AND hold_expires_at <= $22 AND (tech_rid = $8 OR bay_rid = $9)
     RETURNING id
 ), jobs AS (
+    -- a finished job still was one of the day's jobs: it counts toward the cap (a no-show does not)
     SELECT count(*) AS n FROM appointments
     WHERE technician_id = $6 AND start_at >= $23 AND start_at < $24
-      AND status = ANY ($25::text[]) AND (status <> 'held' OR hold_expires_at > $22)
+      AND (status = ANY ($25::text[]) OR status = 'completed') AND (status <> 'held' OR hold_expires_at > $22)
 ), clash AS (
     SELECT id, start_at, end_at FROM appointments
     WHERE vehicle_id = $3 AND start_at < $11 AND end_at > $10
@@ -190,7 +191,7 @@ async def expire_and_count_technician_jobs(
     now: datetime,
     exclude: str | None = None,
 ) -> int:
-    """Expire stale holds on both resources and count the technician's live jobs in ``day``: one statement.
+    """Expire stale holds on both resources and count the technician's jobs in ``day`` (live or completed).
 
     The count's snapshot predates the expiry, which changes nothing: it skips
     holds past their expiry anyway. Call after ``lock_resources``.
@@ -204,7 +205,7 @@ async def expire_and_count_technician_jobs(
         )
         SELECT count(*) FROM appointments
         WHERE technician_id = $4 AND start_at >= $5 AND start_at < $6
-          AND status = ANY ($7::text[]) AND (status <> 'held' OR hold_expires_at > $3)
+          AND (status = ANY ($7::text[]) OR status = 'completed') AND (status <> 'held' OR hold_expires_at > $3)
           AND ($8::uuid IS NULL OR id <> $8::uuid)
           AND (SELECT count(*) FROM expired) >= 0
         """,
@@ -573,3 +574,24 @@ async def list_starting_in(conn: asyncpg.Connection, shop_ids: Sequence[str], wi
         window.end,
     )
     return [appointment_from_row(r) for r in rows]
+
+
+async def list_for_shop_day(
+    conn: asyncpg.Connection, shop_id: str, window: Interval
+) -> list[tuple[Appointment, datetime]]:
+    """The shop's appointments and holds touching ``window``, each with the end of its buffer (the shop-day page).
+
+    Cancelled appointments and lapsed holds are left out: they no longer occupy anyone.
+    """
+    rows = await conn.fetch(
+        """
+        SELECT * FROM appointments
+        WHERE shop_id = $1 AND start_at < $3 AND blocked_until > $2
+          AND status NOT IN ('cancelled', 'expired')
+        ORDER BY start_at, id
+        """,
+        shop_id,
+        window.start,
+        window.end,
+    )
+    return [(appointment_from_row(r), r["blocked_until"]) for r in rows]

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from tests.api.helpers import assert_problem
+from tests.api.helpers import assert_problem, book, vehicle
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -25,7 +25,9 @@ async def test_a_shop_s_figures_carry_their_parts_and_targets(client: httpx.Asyn
     assert overall["target"] == "70–80%" and overall["denominator"] > 0
     assert [w["urgency"] for w in body["wait"]] == ["CRITICAL", "HIGH", "MEDIUM", "LOW"]
     assert body["no_show_rate"]["target"] == "< 5%"
-    assert len(body["not_measured"]) == 2
+    assert body["not_measured"] == []
+    assert body["booking_success_rate"]["target"] == "≥ 95%"
+    assert body["recommended_slot_uptake"]["target"] == "≥ 90%"
 
 
 async def test_the_chain_covers_every_shop(client: httpx.AsyncClient) -> None:
@@ -45,3 +47,33 @@ async def test_a_bad_window_is_422(client: httpx.AsyncClient) -> None:
 
 async def test_an_unknown_shop_is_404(client: httpx.AsyncClient) -> None:
     assert_problem(await client.get("/shops/shop_nowhere/kpis", params=_window()), 404, "not_found")
+
+
+async def test_a_search_and_the_booking_of_its_first_slot_count_toward_success_and_uptake(
+    client: httpx.AsyncClient,
+) -> None:
+    window = _window(start=datetime.now(UTC) - timedelta(minutes=5), days=1)
+
+    async def figures() -> tuple[float, float, float, float]:
+        body = (await client.get("/shops/shop_allday/kpis", params=window)).json()
+        success, uptake = body["booking_success_rate"], body["recommended_slot_uptake"]
+        return success["numerator"], success["denominator"], uptake["numerator"], uptake["denominator"]
+
+    before = await figures()
+    car = vehicle()
+    found = await client.post(
+        "/slots/available",
+        json={
+            "vehicle_id": car,
+            "service_type": "routine",
+            "shop_id": "shop_allday",
+            "urgency": "HIGH",
+            "earliest": (datetime.now(UTC) + timedelta(days=61)).isoformat(),
+        },
+    )
+    assert found.status_code == 200, found.text
+    search_id, first = found.json()["search_id"], found.json()["recommended_slots"][0]
+    assert search_id
+    await book(client, first, vehicle_id=car, service_type="routine", urgency="HIGH", search_id=search_id)
+    after = await figures()
+    assert [a - b for a, b in zip(after, before, strict=True)] == [1, 1, 1, 1]
