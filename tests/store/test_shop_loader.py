@@ -23,7 +23,7 @@ async def row_counts(pool: Any) -> dict[str, int]:
 async def test_demo_chain_loads_with_mike_johnson_and_bay_3(db: Any) -> None:
     summary = await load_shops(db, parse_demo_chain())
     assert summary.shop_ids == ("shop_nyc", "shop_berlin")
-    assert (summary.technicians, summary.bays) == (12, 16)
+    assert (summary.technicians, summary.bays) == (16, 20)  # with the mobile team (4) and their vans (issue 17)
     async with db.acquire() as conn:
         mike = await catalog.get_technician(conn, "tech_001")
         [bay3] = [b for b in await catalog.list_bays(conn, "shop_nyc") if b.name == "Bay 3"]
