@@ -53,7 +53,7 @@ async def test_load_shops_loads_a_file_and_prints_a_summary(
     path.write_text(demo_chain_text(), encoding="utf-8")
     assert await run_cli("load-shops", str(path), settings=settings_for(database_url, tmp_path)) == 0
     out = capsys.readouterr().out
-    assert "loaded 2 shops (shop_nyc, shop_berlin), 12 technicians, 16 bays" in out
+    assert "loaded 2 shops (shop_nyc, shop_berlin), 16 technicians, 20 bays" in out
     assert await counts(db) == (2, 12, 14)
 
 
