@@ -82,7 +82,11 @@ def day_legs(hours: Interval, base: GeoPoint, stops: Sequence[Stop], table: Trav
     ordered = sorted(stops, key=lambda s: (s.interval.start, s.key))
     if not ordered:
         return []
-    legs = [Leg(BASE, ordered[0].key, travel(table, base, ordered[0].site), _minutes(hours.start, ordered[0].start))]
+    legs = [
+        Leg(
+            BASE, ordered[0].key, travel(table, base, ordered[0].site), _minutes(hours.start, ordered[0].interval.start)
+        )
+    ]
     for a, b in pairwise(ordered):
         legs.append(Leg(a.key, b.key, travel(table, a.site, b.site), _minutes(a.interval.end, b.interval.start)))
     last = ordered[-1]

@@ -397,8 +397,11 @@ class _Mapper:
         self.unique_at((((s, pt.code), p) for pt, s, p in parts), "part code in this shop", key="code")
         technicians = tuple(t for t in (self.technician(t, s, p, shops.get(s)) for t, s, p in techs) if t)
         for i, st in enumerate(service_types):
-            if st is not None and st.on_site and technicians and not any(
-                t.can_visit(st.required_skill, st.required_equipment) for t in technicians
+            if (
+                st is not None
+                and st.on_site
+                and technicians
+                and not any(t.can_visit(st.required_skill, st.required_equipment) for t in technicians)
             ):
                 self.problem(
                     ("service_types", i, "on_site"),
