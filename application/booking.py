@@ -28,6 +28,7 @@ from application.catalog_cache import CatalogCache
 from application.clock import Clock, SystemClock
 from application.idempotent_effects import record_effect
 from application.key_locks import KeyedLocks
+from application.mobile import MobileRules
 from application.parts_inventory import PartsInventory
 from application.ports import HoldToken, ResourceDirectory, ResourceKind, ResourceRef
 from application.resource_pair import PairPlacement, Previous
@@ -40,6 +41,7 @@ from domain.errors import (
     HoldExpired,
     InvalidRequest,
     InvalidTransition,
+    NotFound,
     SlotTaken,
     VehicleAlreadyBooked,
 )
@@ -47,10 +49,13 @@ from domain.events import AppointmentCancelled, AppointmentRescheduled, Publishe
 from domain.job import Job
 from domain.parts import PartsAvailability, PartStock, check_parts
 from domain.policy import CancellationPolicy, SchedulingPolicy
+from domain.resources import Technician
+from domain.shop import Shop
 from domain.time_windows import Interval, local_date, local_day_bounds, require_aware
 from store import appointment_repository as appointments
 from store import catalog_repository as catalog
 from store import customer_link_repository as customer_links
+from store import visit_repository as visits
 
 _S = AppointmentStatus
 
@@ -89,6 +94,15 @@ class BookingRequest:
     recurrence: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class _Visit:
+    """An on-site booking's technician, shop and rules (``BookingService._visit_for``)."""
+
+    technician: Technician
+    shop: Shop
+    rules: MobileRules
+
+
 class _DuplicateSource(Exception):
     """The source_ref is already booked (unique violation): answer with the first booking."""
 
@@ -109,8 +123,10 @@ class BookingService:
         *,
         catalog: CatalogCache | None = None,
         inventory: PartsInventory | None = None,
+        mobile: MobileRules | None = None,
     ) -> None:
         self.pool = pool
+        self.mobile = mobile
         self.directory = directory
         self.policy = policy
         self.cancellation = cancellation
@@ -140,6 +156,9 @@ class BookingService:
         service, parts = await self._service_and_parts(req.shop_id, req.job.service_type, now)
         interval = Interval(start, start + _duration(service, req.job))
         parts_ready_at = _check_parts_lead_time(parts, start)
+        visit = await self._visit_for(req, service)
+        if visit is not None:
+            req = replace(req, bay_id=visit.technician.van_id)  # the van goes with its driver
 
         pair = self._pair(str(uuid.uuid4()), req.shop_id, req.technician_id, req.bay_id)
         expires_at = now + self.policy.hold_ttl
@@ -171,6 +190,8 @@ class BookingService:
             booked_by=req.booked_by,
             series_id=req.series_id,
             recurrence=req.recurrence,
+            site=req.job.location if visit is not None else None,
+            arrival_window=visit.rules.window_for(start, visit.shop) if visit is not None else None,
         )
 
         tz = ZoneInfo(tech.timezone)
@@ -181,6 +202,10 @@ class BookingService:
         async def write(conn: asyncpg.Connection) -> None:
             # Two statements, not one: the count must see every booking committed before the lock was granted.
             await appointments.lock_resources(conn, tech.rid, bay.rid, appt.vehicle_id)
+            if visit is not None:
+                # Travel cannot be a constraint: checked here, under the technician's lock, against the
+                # day as committed (the exclusion constraints still guard plain overlaps).
+                await visit.rules.check_reachable(conn, appt, visit.technician, visit.shop, now)
             try:
                 jobs = await appointments.insert_under_cap(
                     conn,
@@ -197,6 +222,7 @@ class BookingService:
                 raise _DuplicateSource from None
             if jobs is not None:
                 raise _cap_reached(appt.technician_id, cap, day)
+            await visits.set_site(conn, appt)
             await events.add(conn, outbox, appt.id)
             await record_effect(conn, appt.id)
 
@@ -499,6 +525,39 @@ class BookingService:
 
     async def _by_source(self, source_ref: str) -> Appointment | None:
         return await read(self.pool, lambda conn: appointments.get_by_source(conn, source_ref))
+
+    async def _visit_for(self, req: BookingRequest, service: ServiceType) -> _Visit | None:
+        """For on-site work: the technician, shop and rules it is booked under; None for shop work.
+
+        422 (naming the field) for an on-site job without a location, beyond every capable base, or with
+        a technician who does not do it; and for shop work given a mobile technician or a van.
+        """
+        try:
+            cat = await self.catalog.shop_catalog(req.shop_id)
+        except NotFound:
+            return None  # the hold answers for an unknown shop, as it always has
+        tech = next((t for t in cat.technicians if t.id == req.technician_id), None)
+        if not service.on_site:
+            if tech is not None and tech.mobile:
+                raise InvalidRequest(
+                    f"{tech.id} works on site only; {service.code} is shop work", field="technician_id"
+                )
+            if any(b.id == req.bay_id and b.van_of is not None for b in cat.bays):
+                raise InvalidRequest(f"{req.bay_id} is a van; {service.code} is shop work", field="service_bay")
+            return None
+        if self.mobile is None:
+            raise InvalidRequest(
+                f"{service.code} is done on site, which this service is not set up for", field="service_type"
+            )
+        if tech is None:
+            return None  # the hold answers for an unknown technician
+        if not tech.can_visit(service.required_skill, service.required_equipment):
+            raise InvalidRequest(
+                f"{tech.id} is not a mobile technician with the skill and van for {service.code}",
+                field="technician_id",
+            )
+        self.mobile.check_request(service, req.job.location, [tech])
+        return _Visit(tech, cat.shop, self.mobile)
 
     async def _service(self, code: str) -> ServiceType:
         return await self.catalog.service_type(code)

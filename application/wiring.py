@@ -22,6 +22,7 @@ from application.clock import Clock
 from application.customer_links import CustomerLinks
 from application.kpis import KpiService
 from application.lifecycle import LifecycleService
+from application.mobile import MobileRules, OnSiteSearch
 from application.neighbour_ports import Neighbours
 from application.overrun import OverrunService
 from application.parts_inventory import PartsInventory
@@ -33,6 +34,7 @@ from application.slot_search import CalendarAvailability, SlotFinder, SolveRunne
 from application.time_off import TimeOffService
 from application.vehicle_context import VehicleContext
 from domain.policy import CancellationPolicy, SchedulingPolicy
+from integrations.travel_times import StraightLineTravel
 from solver import Weights
 
 SINGLE_SHOP_TIME_LIMIT_S = 0.5
@@ -73,17 +75,23 @@ def build_application(
     neighbours: Neighbours | None = None,
     customer_link_ttl: timedelta = timedelta(days=90),
     weights: Weights | None = None,
+    mobile: MobileRules | None = None,
 ) -> Application:
     """Everything above the store over ``pool``, reaching calendars through ``directory``.
 
     ``clock`` is where the commands and queries read now when a caller gives none (the wall clock by
     default; a ``ManualClock`` in a simulation or a replay). ``neighbours`` are the Health and Inventory
     services, where configured. ``weights`` replace the objective's defaults (``bench/sweep.py`` tunes them).
+    ``mobile`` holds the travel times and promises of on-site work (straight-line travel and the defaults
+    when not given).
     """
+    mobile = mobile or MobileRules(StraightLineTravel())
     neighbours = neighbours or Neighbours()
     catalog = CatalogCache(pool)  # one per process, shared by booking, queries and slot search
     inventory = PartsInventory(neighbours.inventory, ttl_seconds=neighbours.inventory_cache_seconds)
-    booking = BookingService(pool, directory, policy, cancellation, clock, catalog=catalog, inventory=inventory)
+    booking = BookingService(
+        pool, directory, policy, cancellation, clock, catalog=catalog, inventory=inventory, mobile=mobile
+    )
     queries = BookingQueries(pool, directory, catalog, clock)
     finder = SlotFinder(
         catalog,
@@ -94,6 +102,7 @@ def build_application(
         vehicle_context=VehicleContext(neighbours.health),
         inventory=inventory,
         weights=weights,
+        mobile=OnSiteSearch(pool, mobile),
     )
     room = RoomMaker(pool, catalog, CalendarAvailability(queries), policy)
     scheduler = Scheduler(finder, booking, catalog, room)

@@ -8,10 +8,12 @@ import asyncpg
 
 from actors.factory import RayDirectory
 from actors.solve_tasks import RaySolveRunner
+from application.mobile import MobileRules
 from application.neighbour_ports import Neighbours
 from application.wiring import Application, build_application
 from config.settings import Settings
 from integrations.from_settings import health_service, inventory_service
+from integrations.travel_times import travel_times_from
 
 
 def ray_application(settings: Settings, pool: asyncpg.Pool, database_url: str) -> Application:
@@ -31,6 +33,9 @@ def ray_application(settings: Settings, pool: asyncpg.Pool, database_url: str) -
         solver_deadline_s=deadline,
         neighbours=neighbours(settings),
         customer_link_ttl=timedelta(days=settings.customer_link_ttl_days),
+        mobile=MobileRules(
+            travel_times_from(settings), settings.arrival_window_minutes, settings.max_service_radius_km
+        ),
     )
 
 

@@ -31,6 +31,7 @@ from deployments.services import Services
 from domain.appointment import Appointment
 from domain.customer import CustomerTier
 from domain.errors import DomainError, InvalidRequest
+from domain.shop import GeoPoint
 from domain.time_windows import Interval, in_supported_range, local_day_bounds, supported_range_text
 
 API_PREFIX = "/api/v1"
@@ -236,6 +237,7 @@ async def create_appointment(
             customer_tier=body.customer.tier if body.customer else CustomerTier.REGULAR,
             shop_ids=(body.shop_id,) if body.shop_id else (),
             exact_start=body.datetime if not body.technician_id and not body.service_bay else None,
+            location=GeoPoint(body.location.lat, body.location.lon) if body.location else None,
         )
         customer = mapping.customer_from(body.customer)
         try:

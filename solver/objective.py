@@ -94,6 +94,21 @@ def _reserve_use(p: SlotProblem, c: Candidate) -> int:
     return p.weights.reserve_use if any(reserves.touches_held_block(p, tech, c.start, r) for r in p.borrows) else 0
 
 
+def _extra_travel(p: SlotProblem, c: Candidate) -> int:
+    # On-site work: the drives the job adds to its technician's route (to it and on from it, less the
+    # drive it replaces), between the visits (or base edges) just before and just after it.
+    visits = p.technicians[c.tech].visits
+    if p.needs_bay or not visits:
+        return 0
+    end = c.start + p.duration
+    before = max((v for v in visits if v.span[1] <= c.start), key=lambda v: v.span[1], default=None)
+    after = min((v for v in visits if v.span[0] >= end), key=lambda v: v.span[0], default=None)
+    if before is None or after is None:
+        return 0
+    added = before.travel + after.travel - before.onward
+    return p.weights.extra_travel * max(0, added)
+
+
 def _emergency_delay(p: SlotProblem, c: Candidate) -> int:
     # Emergencies take the immediate next feasible slot: delay dominates every other term.
     return EMERGENCY_STEP_POINTS * ((c.start - p.first_start) // p.step)
@@ -110,6 +125,7 @@ STANDARD_TERMS: tuple[SoftTerm, ...] = (
     SoftTerm("fragmentation", _fragmentation),
     SoftTerm("loose_routine_placement", _loose_routine),
     SoftTerm("urgent_reserve_use", _reserve_use),
+    SoftTerm("extra_travel", _extra_travel),
 )
 """Soft terms of an ordinary job, as listed on the service card, then those that keep capacity usable."""
 
