@@ -265,7 +265,7 @@ class SlotFinder:
         technicians = [
             (t, _without(free.free, vehicle_busy), free.jobs_per_day)
             for t in cat.technicians
-            if t.mobile == on_site
+            if t.mobile == on_site and (not on_site or t.base is not None)
             and (free := availability.technicians.get(t.id)) is not None
             and t.id not in search.exclude_technicians
         ]

@@ -197,11 +197,10 @@ def build_slot_problem(
                 jobs_per_day=tuple(counts.get(d, 0) for d in dates),
                 daily_cap=policy.max_bookings_per_technician_per_day,
                 rating=tech.rating,
-                skilled=(
-                    tech.can_visit(service.required_skill, service.required_equipment)
-                    if on_site
-                    else tech.active and tech.has_skill(service.required_skill)
-                ),
+                skilled=tech.active
+                and tech.has_skill(service.required_skill)
+                # on site, a mobile technician's van must carry the equipment (there is no bay to have it)
+                and (not (on_site and tech.mobile) or service.required_equipment <= tech.van_equipment),
                 visits=visits_of(tech),
                 working_minutes=minutes[tech.id][0],
                 booked_minutes=minutes[tech.id][1],
