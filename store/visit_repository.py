@@ -8,7 +8,7 @@ customer was promised (migration 0014).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import asyncpg
 
@@ -57,30 +57,34 @@ async def set_site(conn: asyncpg.Connection, appt: Appointment) -> None:
 async def move_visit(
     conn: asyncpg.Connection,
     appointment_id: str,
-    *,
-    technician_id: str,
-    bay_id: str,
-    tech_rid: int,
-    bay_rid: int,
-    start: datetime,
-    end: datetime,
-    blocked_until: datetime,
+    sequence: int,
+    technician: tuple[str, int],
+    van: tuple[str, int],
+    interval: Interval,
+    buffer: timedelta,
     now: datetime,
-) -> None:
-    """Re-plan one visit (route optimization): new technician/van and planned times; the window stays."""
-    await conn.execute(
+) -> Appointment | None:
+    """Re-plan one scheduled visit at ``sequence``: technician, van and planned times (its window stays).
+
+    None when it changed meanwhile (another sequence or status). Call with the overlap checks deferred:
+    a route re-plan moves visits past each other.
+    """
+    row = await conn.fetchrow(
         """
-        UPDATE appointments SET technician_id = $2, bay_id = $3, tech_rid = $4, bay_rid = $5, start_at = $6,
-            end_at = $7, blocked_until = $8, updated_at = $9, sequence = sequence + 1
-        WHERE id = $1
+        UPDATE appointments SET technician_id = $3, tech_rid = $4, bay_id = $5, bay_rid = $6, start_at = $7,
+            end_at = $8, blocked_until = $8 + $9::interval, sequence = sequence + 1, updated_at = $10
+        WHERE id = $1::uuid AND sequence = $2 AND status = 'scheduled'
+        RETURNING *
         """,
         appointment_id,
-        technician_id,
-        bay_id,
-        tech_rid,
-        bay_rid,
-        start,
-        end,
-        blocked_until,
+        sequence,
+        technician[0],
+        technician[1],
+        van[0],
+        van[1],
+        interval.start,
+        interval.end,
+        buffer,
         now,
     )
+    return None if row is None else appointment_from_row(row)
