@@ -52,6 +52,10 @@ class Action(StrEnum):
     """Check in, start, complete an appointment or record its no-show: the shop floor's steps."""
     READ_KPIS = "read_kpis"
     """A shop's (or the chain's) figures: utilization, waits, no-shows, late cancellations."""
+    READ_CATALOG = "read_catalog"
+    """The service types a client may request (issue 17)."""
+    OPTIMIZE_ROUTES = "optimize_routes"
+    """Re-plan a shop-day's on-site visits inside their arrival windows (issue 17)."""
 
 
 _A = Action
@@ -67,11 +71,13 @@ _BOOKING = frozenset(
         _A.CANCEL,
         _A.LIST_VEHICLE,
         _A.READ_TECHNICIANS,
+        _A.READ_CATALOG,
     }
 )
 PERMISSIONS: dict[Role, frozenset[Action]] = {
     Role.BOOKING: _BOOKING,
-    Role.STAFF: _BOOKING | {_A.READ_SCHEDULE, _A.MANAGE_TIME_OFF, _A.EXTEND_JOB, _A.RUN_LIFECYCLE, _A.READ_KPIS},
+    Role.STAFF: _BOOKING
+    | {_A.READ_SCHEDULE, _A.MANAGE_TIME_OFF, _A.EXTEND_JOB, _A.RUN_LIFECYCLE, _A.READ_KPIS, _A.OPTIMIZE_ROUTES},
     Role.ADMIN: frozenset(Action),
     Role.CUSTOMER: frozenset({_A.READ_APPOINTMENT, _A.RESCHEDULE, _A.CANCEL}),
 }

@@ -10,7 +10,7 @@ object outside the caller's scope answers exactly as an unknown id
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from application.access import (
@@ -27,17 +27,21 @@ from application.calendar_feed_tokens import CalendarFeedTokens
 from application.catalog_cache import CatalogCache
 from application.kpis import KpiService, kpi_window
 from application.lifecycle import LifecycleService
+from application.mobile import MobileRules
 from application.overrun import OverrunPlan, OverrunService
+from application.routes import RoutePlan, RoutePlanner, TechnicianRoute
 from application.scheduler import Scheduler
 from application.series import BookedSeries, SeriesBooker, SeriesRequest
 from application.slot_search import SlotSearch, SlotSearchResult
 from application.time_off import TimeOffPlan, TimeOffService
 from domain.appointment import Appointment
+from domain.catalog import ServiceType
 from domain.customer import Customer
 from domain.errors import InvalidRequest, NotFound, Unauthenticated
 from domain.kpis import KpiReport
 from domain.resources import Technician
 from domain.time_windows import Interval
+from integrations.travel_times import StraightLineTravel
 from store.absence_repository import Absence
 
 
@@ -57,6 +61,7 @@ class AuthorizedUseCases:
         kpis: KpiService | None = None,
         *,
         series: SeriesBooker | None = None,
+        routes: RoutePlanner | None = None,
     ) -> None:
         self._scheduler = scheduler
         self._booking = booking
@@ -68,6 +73,7 @@ class AuthorizedUseCases:
         self._lifecycle = lifecycle or LifecycleService(booking)
         self._kpis = kpis or KpiService(booking.pool, catalog)
         self._series = series or SeriesBooker(scheduler.finder, booking, catalog)
+        self._routes = routes
 
     # -- slots and booking ---------------------------------------------------------------
 
@@ -246,6 +252,29 @@ class AuthorizedUseCases:
         if not caller.covers_shop(tech.shop_id):
             raise unknown_technician(technician_id)
         return tech
+
+    # -- the catalog and mobile routes (issue 17) -------------------------------------------
+
+    async def service_types(self, caller: Caller) -> list[ServiceType]:
+        """The service catalog (chain-wide: every shop books from the same list)."""
+        require(caller, Action.READ_CATALOG)
+        return await self._catalog.service_types()
+
+    async def technician_route(self, caller: Caller, technician_id: str, day: date) -> TechnicianRoute:
+        tech = await self.technician(caller, technician_id, Action.READ_SCHEDULE)
+        return await self._planner().route(tech, day)
+
+    async def optimize_routes(self, caller: Caller, shop_id: str, day: date) -> RoutePlan:
+        require(caller, Action.OPTIMIZE_ROUTES)
+        if not caller.covers_shop(shop_id):
+            raise NotFound(f"no shop {shop_id!r}", shop_id=shop_id)  # CatalogCache.shop's words for an unknown one
+        await self._catalog.shop(shop_id)  # NotFound: 404
+        return await self._planner().optimize(shop_id, day)
+
+    def _planner(self) -> RoutePlanner:
+        if self._routes is None:
+            self._routes = RoutePlanner(self._booking, MobileRules(StraightLineTravel()))
+        return self._routes
 
     async def record_time_off(
         self, caller: Caller, technician_id: str, window: Interval, reason: str | None, *, dry_run: bool

@@ -133,6 +133,7 @@ class MobileRules:
         others = [a for a in await visits.live_visits(conn, [tech.id], hours, now) if a.id != appt.id and a.site]
         stops = [*(_stop(a) for a in others), _stop(appt)]
         table = await travel_table(self.travel, [tech.base, *(s.site for s in stops)])
+        # Only the new visit's drives: a day already short elsewhere (hours changed) is not this booking's doing.
         short = [
             leg
             for leg in day_legs(hours, tech.base, stops, table)

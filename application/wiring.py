@@ -28,6 +28,7 @@ from application.overrun import OverrunService
 from application.parts_inventory import PartsInventory
 from application.ports import ResourceDirectory
 from application.reassignment import RoomMaker
+from application.routes import RoutePlanner
 from application.scheduler import Scheduler
 from application.series import SeriesBooker
 from application.slot_search import CalendarAvailability, SlotFinder, SolveRunner
@@ -61,6 +62,8 @@ class Application:
     kpis: KpiService
     series: SeriesBooker
     """Recurring series (book, read, cancel), for the bridge and tools; the API goes through ``authorized``."""
+    routes: RoutePlanner
+    """Mobile technicians' routes: read one, re-plan a shop-day (the API goes through ``authorized``)."""
 
 
 def build_application(
@@ -111,6 +114,7 @@ def build_application(
     lifecycle = LifecycleService(booking)
     kpis = KpiService(pool, catalog)
     series = SeriesBooker(finder, booking, catalog)
+    routes = RoutePlanner(booking, mobile)
     authorized = AuthorizedUseCases(
         scheduler,
         booking,
@@ -122,6 +126,7 @@ def build_application(
         lifecycle,
         kpis,
         series=series,
+        routes=routes,
     )
     return Application(
         pool,
@@ -137,4 +142,5 @@ def build_application(
         lifecycle,
         kpis,
         series,
+        routes,
     )

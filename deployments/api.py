@@ -533,6 +533,7 @@ def create_api() -> FastAPI:
     install_problem_handlers(app)
     from deployments.kpi_api import router as kpi_router  # they build on this module's callers
     from deployments.lifecycle_api import router as lifecycle_router
+    from deployments.mobile_api import router as mobile_router
     from deployments.replan_api import router as replan_router
     from deployments.series_api import router as series_router
 
@@ -541,6 +542,7 @@ def create_api() -> FastAPI:
     app.include_router(series_router)
     app.include_router(lifecycle_router)
     app.include_router(kpi_router)
+    app.include_router(mobile_router)
 
     def auth_disabled() -> bool:
         svc = getattr(app.state, "services", None) or registered_services()

@@ -72,7 +72,8 @@ async def move_visit(
     row = await conn.fetchrow(
         """
         UPDATE appointments SET technician_id = $3, tech_rid = $4, bay_id = $5, bay_rid = $6, start_at = $7,
-            end_at = $8, blocked_until = $8 + $9::interval, sequence = sequence + 1, updated_at = $10
+            end_at = $8::timestamptz, blocked_until = $8::timestamptz + $9::interval, sequence = sequence + 1,
+            updated_at = $10
         WHERE id = $1::uuid AND sequence = $2 AND status = 'scheduled'
         RETURNING *
         """,

@@ -22,7 +22,7 @@ def days(draw: st.DrawFn) -> tuple[DayRoutingProblem, list[list[tuple[int, int]]
     travel = tuple(tuple(math.ceil(math.dist(a, b)) for b in points) for a in points)
     buffer = draw(st.sampled_from([0, 15]))
     vans, visits, current = [], [], []
-    for v in range(draw(st.integers(1, 3))):
+    for _ in range(draw(st.integers(1, 3))):
         opens = draw(st.sampled_from([420, 480, 540]))
         closes = opens + draw(st.sampled_from([480, 540, 600]))
         clock, here, route = opens, 0, []
