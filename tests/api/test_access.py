@@ -306,6 +306,24 @@ OPERATIONS += [
     Operation("get", P + "/series/{series_id}", lambda c, s: c.get(f"/series/{s}"), "series", None),
     Operation("delete", P + "/series/{series_id}", lambda c, s: c.delete(f"/series/{s}"), "series", None),
 ]
+_ROUTE_DAY = {"date": (datetime.now(UTC) + timedelta(days=200)).date().isoformat()}
+OPERATIONS += [  # mobile service (issue 17)
+    Operation("get", P + "/service-types", lambda c, _: c.get("/service-types"), "none", "link"),
+    Operation(
+        "get",
+        P + "/technicians/{technician_id}/route",
+        lambda c, t: c.get(f"/technicians/{t}/route", params=_ROUTE_DAY),
+        "technician",
+        "booking_allday",
+    ),
+    Operation(
+        "post",
+        P + "/shops/{shop_id}/routes/optimize",
+        lambda c, s: c.post(f"/shops/{s}/routes/optimize", params=_ROUTE_DAY),
+        "shop",
+        "booking_allday",
+    ),
+]
 IDS = [f"{o.method.upper()} {o.path}" for o in OPERATIONS]
 
 
@@ -380,6 +398,8 @@ async def test_a_key_of_another_shop_sees_nothing_there(world: World, op: Operat
             unknown = await op.send(c, unknown_id)
             assert_problem(other, 404, "not_found")
             _same_problem(other, unknown, target, unknown_id)
+        elif op.path == P + "/service-types":  # the catalog is the chain's, the same for every key
+            assert other.status_code == 200, other.text
         elif op.path == P + "/kpis":  # the chain as the key sees it: its own shops only
             assert other.status_code == 200, other.text
             assert ALLDAY not in other.json()["shop_ids"]
