@@ -25,11 +25,12 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from itertools import pairwise
 
 import asyncpg
 
 from application.transactions import read
-from application.travel import TravelTimes, travel_table
+from application.travel import TravelTimes, travel_from, travel_legs, travel_table
 from domain.appointment import Appointment
 from domain.catalog import ServiceType
 from domain.errors import InvalidRequest, SlotTaken
@@ -90,11 +91,19 @@ class MobileRules:
     ) -> dict[str, list[VisitPlan]]:
         """Each technician's visits (``booked``) with the drive to and from ``site``, base edges included."""
         mobile = [t for t in technicians if t.base is not None and t.id in working]
-        by_tech: dict[str, list[Appointment]] = defaultdict(list)
-        for appt in booked:
-            by_tech[appt.technician_id].append(appt)
-        places = [site, *(t.base for t in mobile if t.base), *(a.site for a in booked if a.site)]
-        table = await travel_table(self.travel, places)
+        by_day: dict[tuple[str, date], list[Appointment]] = defaultdict(list)
+        for appt in sorted(booked, key=lambda a: a.start):
+            if appt.site is not None:
+                by_day[appt.technician_id, local_date(appt.start, shop.tz)].append(appt)
+        # Two kinds of drive only: between the job's site and every place (a star, 2n), and along each
+        # day's route as planned now (n legs), never every pair of places.
+        places = [*(t.base for t in mobile if t.base), *(a.site for a in booked if a.site)]
+        route_legs = []
+        for (tech_id, _), stops in by_day.items():
+            base = next(t.base for t in mobile if t.id == tech_id)
+            sites = [base, *(a.site for a in stops if a.site), base]
+            route_legs += [(a, b) for a, b in pairwise(sites) if a is not None and b is not None]
+        table = {**await travel_from(self.travel, site, places), **await travel_legs(self.travel, route_legs)}
 
         def both_ways(place: GeoPoint) -> int:
             return max(travel(table, place, site), travel(table, site, place))
@@ -104,7 +113,7 @@ class MobileRules:
             assert tech.base is not None
             plans: list[VisitPlan] = []
             for day, hours in _days(working[tech.id], shop).items():
-                stops = [a for a in by_tech.get(tech.id, ()) if local_date(a.start, shop.tz) == day and a.site]
+                stops = by_day.get((tech.id, day), [])
                 legs = day_legs(hours, tech.base, [_stop(a) for a in stops], table)
                 onward = {leg.origin: leg.minutes for leg in legs}
                 start_edge = Interval(hours.start, hours.start)

@@ -23,6 +23,10 @@ class TravelTimes(Protocol):
         """Whole minutes from each origin (rows) to each destination (columns)."""
         ...
 
+    async def pairs(self, legs: Sequence[tuple[GeoPoint, GeoPoint]]) -> list[int]:
+        """Whole minutes of each ``(from, to)`` leg (a route's consecutive stops: n legs, not n² pairs)."""
+        ...
+
 
 async def travel_table(port: TravelTimes, places: Iterable[GeoPoint]) -> TravelTable:
     """Minutes between every two of ``places`` (each distinct place asked once)."""
@@ -31,6 +35,14 @@ async def travel_table(port: TravelTimes, places: Iterable[GeoPoint]) -> TravelT
         return {}
     rows = await port.table(unique, unique)
     return {(a, b): rows[i][j] for i, a in enumerate(unique) for j, b in enumerate(unique) if i != j}
+
+
+async def travel_legs(port: TravelTimes, legs: Iterable[tuple[GeoPoint, GeoPoint]]) -> TravelTable:
+    """Minutes of each distinct leg (same place: left out, ``domain.mobile.travel`` answers 0)."""
+    wanted = list(dict.fromkeys((a, b) for a, b in legs if a != b))
+    if not wanted:
+        return {}
+    return dict(zip(wanted, await port.pairs(wanted), strict=True))
 
 
 async def travel_from(port: TravelTimes, origin: GeoPoint, places: Iterable[GeoPoint]) -> TravelTable:

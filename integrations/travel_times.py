@@ -47,6 +47,9 @@ class StraightLineTravel:
     async def table(self, origins: Sequence[GeoPoint], destinations: Sequence[GeoPoint]) -> list[list[int]]:
         return [[self.minutes(a, b) for b in destinations] for a in origins]
 
+    async def pairs(self, legs: Sequence[tuple[GeoPoint, GeoPoint]]) -> list[int]:
+        return [self.minutes(a, b) for a, b in legs]
+
 
 class OsrmTravel:
     """Driving times from an OSRM server's ``/table`` service, the formula when it cannot answer."""
@@ -68,6 +71,14 @@ class OsrmTravel:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+    async def pairs(self, legs: Sequence[tuple[GeoPoint, GeoPoint]]) -> list[int]:
+        """One table call over the legs' places (OSRM computes the square server-side, fast)."""
+        origins = list(dict.fromkeys(a for a, _ in legs))
+        destinations = list(dict.fromkeys(b for _, b in legs))
+        rows = await self.table(origins, destinations)
+        row, col = {p: i for i, p in enumerate(origins)}, {p: j for j, p in enumerate(destinations)}
+        return [rows[row[a]][col[b]] for a, b in legs]
 
     async def table(self, origins: Sequence[GeoPoint], destinations: Sequence[GeoPoint]) -> list[list[int]]:
         places = list(dict.fromkeys([*origins, *destinations]))

@@ -168,7 +168,13 @@ def build_slot_problem(
     def visits_of(tech: Technician) -> tuple[Visit, ...]:
         if not on_site or visits is None:
             return ()
-        return tuple(Visit(busy_span(iv, origin), travel, onward) for iv, travel, onward in visits.get(tech.id, ()))
+        # in time order: the extra-travel term finds a slot's neighbours by bisection
+        return tuple(
+            sorted(
+                (Visit(busy_span(iv, origin), travel, onward) for iv, travel, onward in visits.get(tech.id, ())),
+                key=lambda v: v.span,
+            )
+        )
 
     minutes = {tech.id: day_minutes(tech) for tech, _, _ in technicians}
     positioned = next((r for r in (*closed, *borrowed) if r.block is not None), None)

@@ -9,13 +9,14 @@ says why it lost.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from solver import reserves
 from solver.constraints import Candidate
 from solver.fragmentation import anchored, technician_stranded
-from solver.problem import SlotProblem
+from solver.problem import SlotProblem, Visit
 
 MINUTES_PER_DAY = 24 * 60
 EMERGENCY_STEP_POINTS = 1000
@@ -97,16 +98,26 @@ def _reserve_use(p: SlotProblem, c: Candidate) -> int:
 def _extra_travel(p: SlotProblem, c: Candidate) -> int:
     # On-site work: the drives the job adds to its technician's route (to it and on from it, less the
     # drive it replaces), between the visits (or base edges) just before and just after it.
+    # Visits come in time order (``solver.build``), so the neighbours are found by bisection: this term
+    # runs once per candidate, thousands of times per search.
     visits = p.technicians[c.tech].visits
     if p.needs_bay or not visits:
         return 0
-    end = c.start + p.duration
-    before = max((v for v in visits if v.span[1] <= c.start), key=lambda v: v.span[1], default=None)
-    after = min((v for v in visits if v.span[0] >= end), key=lambda v: v.span[0], default=None)
-    if before is None or after is None:
+    i = bisect_right(visits, c.start, key=_visit_end) - 1
+    j = bisect_left(visits, c.start + p.duration, key=_visit_start)
+    if i < 0 or j >= len(visits):
         return 0
+    before, after = visits[i], visits[j]
     added = before.travel + after.travel - before.onward
     return p.weights.extra_travel * max(0, added)
+
+
+def _visit_end(v: Visit) -> int:
+    return v.span[1]
+
+
+def _visit_start(v: Visit) -> int:
+    return v.span[0]
 
 
 def _emergency_delay(p: SlotProblem, c: Candidate) -> int:

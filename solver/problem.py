@@ -39,7 +39,7 @@ class Visit(_FastPickle):
     ``onward`` is the drive from that visit to the technician's next stop as
     planned now, which the job would replace by two drives (the objective's
     extra-travel term). A zero-length visit stands for the technician's base
-    at the start or end of their day.
+    at the start or end of their day. A technician's visits are in time order.
     """
 
     span: Span
