@@ -70,3 +70,11 @@ def test_the_fake_is_as_strict_as_osrm(url: str, code: str) -> None:
 
     answer = FakeOsrm(lambda a, b: 1.0).handle(httpx.Request("GET", "http://osrm.test" + url))
     assert answer.status_code == 400 and answer.json()["code"] == code
+
+
+async def test_osrm_legs_are_one_table_call() -> None:
+    fake = FakeOsrm(lambda a, b: 300.0)
+    osrm = OsrmTravel("http://osrm.test", transport=fake.transport())
+    legs = [(TIMES_SQUARE, BROOKLYN), (BROOKLYN, HOBOKEN), (HOBOKEN, TIMES_SQUARE)]
+    assert await osrm.pairs(legs) == [5, 5, 5] and len(fake.requests) == 1
+    await osrm.aclose()
