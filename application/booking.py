@@ -389,6 +389,9 @@ class BookingService:
             original.bay_id,
         ):
             return original
+        visit = await self._moved_visit(moved, original)
+        if visit is not None:
+            moved = visit[0]
         service = await self._service(original.service_type)
         before = Previous(original.interval, original.hold_expires_at if original.status is _S.HELD else None)
         pair = self._pair(original.id, original.shop_id, moved.technician_id, moved.bay_id)
@@ -412,7 +415,10 @@ class BookingService:
                     f"appointment {current.id} changed meanwhile; try again", current=current.status.value
                 )
             await self._lock_and_check_cap(conn, moved, tech, bay, now)
+            if visit is not None:  # on-site: the drives in and out, under the technician's lock (as a booking)
+                await visit[1].rules.check_reachable(conn, moved, visit[1].technician, visit[1].shop, now)
             await appointments.move(conn, moved, tech_rid=tech.rid, bay_rid=bay.rid, buffer=self.policy.buffer, now=now)
+            await visits.set_site(conn, moved)
             if moved.status is _S.SCHEDULED:
                 names = (tech.resource_name, bay.resource_name)
                 changes: list[PublishedEvent] = [
@@ -525,6 +531,20 @@ class BookingService:
 
     async def _by_source(self, source_ref: str) -> Appointment | None:
         return await read(self.pool, lambda conn: appointments.get_by_source(conn, source_ref))
+
+    async def _moved_visit(self, moved: Appointment, original: Appointment) -> tuple[Appointment, _Visit] | None:
+        """An on-site appointment moved: with its technician's van and the window of its new time (the customer
+        hears of it: ``appointment.rescheduled``); None for shop work."""
+        if original.site is None or self.mobile is None:
+            return None
+        cat = await self.catalog.shop_catalog(original.shop_id)
+        tech = next((t for t in cat.technicians if t.id == moved.technician_id), None)
+        if tech is None or not tech.mobile:
+            raise InvalidRequest(f"{moved.technician_id} is not a mobile technician", field="technician_id")
+        window = original.arrival_window
+        if moved.start != original.start:
+            window = self.mobile.window_for(moved.start, cat.shop)
+        return replace(moved, bay_id=tech.van_id, arrival_window=window), _Visit(tech, cat.shop, self.mobile)
 
     async def _visit_for(self, req: BookingRequest, service: ServiceType) -> _Visit | None:
         """For on-site work: the technician, shop and rules it is booked under; None for shop work.

@@ -13,6 +13,7 @@ from domain.errors import InvalidRequest, SlotTaken
 from domain.job import Job
 from domain.resources import van_id_of
 from domain.shop import GeoPoint
+from domain.time_windows import Interval
 from domain.urgency import Urgency
 from tests.mobile.conftest import BASE, TRAVEL, MobileShop, at, day_ahead, east
 
@@ -110,3 +111,15 @@ def _job(service: str, where: GeoPoint | None, vehicle: str) -> Job:
 
 def _request(tech: str, start: datetime, where: GeoPoint | None, vehicle: str) -> BookingRequest:
     return BookingRequest("shop_m", tech, van_id_of(tech), start, _job("mobile_tires", where, vehicle))
+
+
+async def test_moving_a_visit_checks_the_drives_and_promises_the_new_window(mobile_shop: MobileShop) -> None:
+    day = day_ahead()
+    booking = mobile_shop.app.booking
+    await booking.book(_request("m0", at(day, 12), east(40), "V-J"))
+    near = await booking.book(_request("m0", at(day, 9), east(5), "V-K"))
+    with pytest.raises(SlotTaken):
+        await booking.reschedule(near.id, start=at(day, 13))  # no time to drive from 40 km east
+    moved = await booking.reschedule(near.id, start=at(day, 15))
+    assert moved.arrival_window == Interval(at(day, 14), at(day, 16)) and moved.bay_id == "m0-van"
+    assert (await booking.reschedule(near.id, start=at(day, 15), technician_id="m1")).bay_id == "m1-van"
