@@ -54,6 +54,10 @@ class Action(StrEnum):
     """A shop's (or the chain's) figures: utilization, waits, no-shows, late cancellations."""
     WAITLIST = "waitlist"
     """Join the waitlist, read or leave an entry (a booking key: the entries it made)."""
+    READ_CATALOG = "read_catalog"
+    """The service types a client may request (issue 17)."""
+    OPTIMIZE_ROUTES = "optimize_routes"
+    """Re-plan a shop-day's on-site visits inside their arrival windows (issue 17)."""
 
 
 _A = Action
@@ -70,11 +74,13 @@ _BOOKING = frozenset(
         _A.LIST_VEHICLE,
         _A.READ_TECHNICIANS,
         _A.WAITLIST,
+        _A.READ_CATALOG,
     }
 )
 PERMISSIONS: dict[Role, frozenset[Action]] = {
     Role.BOOKING: _BOOKING,
-    Role.STAFF: _BOOKING | {_A.READ_SCHEDULE, _A.MANAGE_TIME_OFF, _A.EXTEND_JOB, _A.RUN_LIFECYCLE, _A.READ_KPIS},
+    Role.STAFF: _BOOKING
+    | {_A.READ_SCHEDULE, _A.MANAGE_TIME_OFF, _A.EXTEND_JOB, _A.RUN_LIFECYCLE, _A.READ_KPIS, _A.OPTIMIZE_ROUTES},
     Role.ADMIN: frozenset(Action),
     Role.CUSTOMER: frozenset({_A.READ_APPOINTMENT, _A.RESCHEDULE, _A.CANCEL}),
 }

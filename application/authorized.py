@@ -28,7 +28,9 @@ from application.calendar_feed_tokens import CalendarFeedTokens
 from application.catalog_cache import CatalogCache
 from application.kpis import KpiService, kpi_window
 from application.lifecycle import LifecycleService
+from application.mobile import MobileRules
 from application.overrun import OverrunPlan, OverrunService
+from application.routes import RoutePlan, RoutePlanner, TechnicianRoute
 from application.scheduler import Scheduler
 from application.search_log import SearchLog
 from application.series import BookedSeries, SeriesBooker, SeriesRequest
@@ -37,12 +39,14 @@ from application.slot_search import SlotSearch, SlotSearchResult
 from application.time_off import TimeOffPlan, TimeOffService
 from application.waitlist import EntryView, JoinRequest, WaitlistService, unknown_entry
 from domain.appointment import Appointment
+from domain.catalog import ServiceType
 from domain.customer import Customer
 from domain.errors import InvalidRequest, NotFound, Unauthenticated
 from domain.kpis import KpiReport
 from domain.resources import Technician
 from domain.time_windows import Interval
 from domain.waitlist import WaitlistOffer
+from integrations.travel_times import StraightLineTravel
 from store.absence_repository import Absence
 
 
@@ -64,6 +68,7 @@ class AuthorizedUseCases:
         series: SeriesBooker | None = None,
         waitlist: WaitlistService | None = None,
         searches: SearchLog | None = None,
+        routes: RoutePlanner | None = None,
     ) -> None:
         self._scheduler = scheduler
         self._booking = booking
@@ -78,6 +83,7 @@ class AuthorizedUseCases:
         self._series = series or SeriesBooker(scheduler.finder, booking, catalog)
         self._waitlist = waitlist
         self._shop_day = ShopDayService(booking.pool, catalog, self._kpis, booking.clock)
+        self._routes = routes
 
     # -- slots and booking ---------------------------------------------------------------
 
@@ -324,6 +330,29 @@ class AuthorizedUseCases:
         if not caller.covers_shop(tech.shop_id):
             raise unknown_technician(technician_id)
         return tech
+
+    # -- the catalog and mobile routes (issue 17) -------------------------------------------
+
+    async def service_types(self, caller: Caller) -> list[ServiceType]:
+        """The service catalog (chain-wide: every shop books from the same list)."""
+        require(caller, Action.READ_CATALOG)
+        return await self._catalog.service_types()
+
+    async def technician_route(self, caller: Caller, technician_id: str, day: date) -> TechnicianRoute:
+        tech = await self.technician(caller, technician_id, Action.READ_SCHEDULE)
+        return await self._planner().route(tech, day)
+
+    async def optimize_routes(self, caller: Caller, shop_id: str, day: date) -> RoutePlan:
+        require(caller, Action.OPTIMIZE_ROUTES)
+        if not caller.covers_shop(shop_id):
+            raise NotFound(f"no shop {shop_id!r}", shop_id=shop_id)  # CatalogCache.shop's words for an unknown one
+        await self._catalog.shop(shop_id)  # NotFound: 404
+        return await self._planner().optimize(shop_id, day)
+
+    def _planner(self) -> RoutePlanner:
+        if self._routes is None:
+            self._routes = RoutePlanner(self._booking, MobileRules(StraightLineTravel()))
+        return self._routes
 
     async def record_time_off(
         self, caller: Caller, technician_id: str, window: Interval, reason: str | None, *, dry_run: bool

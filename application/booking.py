@@ -29,6 +29,7 @@ from application.clock import Clock, SystemClock
 from application.freed_time import FreedTime, FreedTimeListeners
 from application.idempotent_effects import record_effect
 from application.key_locks import KeyedLocks
+from application.mobile import MobileRules
 from application.parts_inventory import PartsInventory
 from application.ports import HoldToken, ResourceDirectory, ResourceKind, ResourceRef
 from application.resource_pair import PairPlacement, Previous
@@ -41,6 +42,7 @@ from domain.errors import (
     HoldExpired,
     InvalidRequest,
     InvalidTransition,
+    NotFound,
     SlotTaken,
     VehicleAlreadyBooked,
 )
@@ -48,10 +50,13 @@ from domain.events import AppointmentCancelled, AppointmentRescheduled, Publishe
 from domain.job import Job
 from domain.parts import PartsAvailability, PartStock, check_parts
 from domain.policy import CancellationPolicy, SchedulingPolicy
+from domain.resources import Technician
+from domain.shop import Shop
 from domain.time_windows import Interval, local_date, local_day_bounds, require_aware
 from store import appointment_repository as appointments
 from store import catalog_repository as catalog
 from store import customer_link_repository as customer_links
+from store import visit_repository as visits
 
 _S = AppointmentStatus
 
@@ -92,6 +97,15 @@ class BookingRequest:
     """A series' later occurrence: the booking horizon binds only the series' first (the notice binds all)."""
 
 
+@dataclass(frozen=True, slots=True)
+class _Visit:
+    """An on-site booking's technician, shop and rules (``BookingService._visit_for``)."""
+
+    technician: Technician
+    shop: Shop
+    rules: MobileRules
+
+
 class _DuplicateSource(Exception):
     """The source_ref is already booked (unique violation): answer with the first booking."""
 
@@ -112,8 +126,10 @@ class BookingService:
         *,
         catalog: CatalogCache | None = None,
         inventory: PartsInventory | None = None,
+        mobile: MobileRules | None = None,
     ) -> None:
         self.pool = pool
+        self.mobile = mobile
         self.directory = directory
         self.policy = policy
         self.cancellation = cancellation
@@ -152,6 +168,9 @@ class BookingService:
         service, parts = await self._service_and_parts(req.shop_id, req.job.service_type, now)
         interval = Interval(start, start + _duration(service, req.job))
         parts_ready_at = _check_parts_lead_time(parts, start)
+        visit = await self._visit_for(req, service)
+        if visit is not None:
+            req = replace(req, bay_id=visit.technician.van_id)  # the van goes with its driver
 
         pair = self._pair(str(uuid.uuid4()), req.shop_id, req.technician_id, req.bay_id)
         expires_at = now + (hold_ttl or self.policy.hold_ttl)
@@ -183,6 +202,8 @@ class BookingService:
             booked_by=req.booked_by,
             series_id=req.series_id,
             recurrence=req.recurrence,
+            site=req.job.location if visit is not None else None,
+            arrival_window=visit.rules.window_for(start, visit.shop) if visit is not None else None,
         )
 
         tz = ZoneInfo(tech.timezone)
@@ -193,6 +214,10 @@ class BookingService:
         async def write(conn: asyncpg.Connection) -> None:
             # Two statements, not one: the count must see every booking committed before the lock was granted.
             await appointments.lock_resources(conn, tech.rid, bay.rid, appt.vehicle_id)
+            if visit is not None:
+                # Travel cannot be a constraint: checked here, under the technician's lock, against the
+                # day as committed (the exclusion constraints still guard plain overlaps).
+                await visit.rules.check_reachable(conn, appt, visit.technician, visit.shop, now)
             try:
                 jobs = await appointments.insert_under_cap(
                     conn,
@@ -209,6 +234,7 @@ class BookingService:
                 raise _DuplicateSource from None
             if jobs is not None:
                 raise _cap_reached(appt.technician_id, cap, day)
+            await visits.set_site(conn, appt)
             await events.add(conn, outbox, appt.id)
             await record_effect(conn, appt.id)
 
@@ -385,6 +411,9 @@ class BookingService:
             original.bay_id,
         ):
             return original
+        visit = await self._moved_visit(moved, original)
+        if visit is not None:
+            moved = visit[0]
         service = await self._service(original.service_type)
         before = Previous(original.interval, original.hold_expires_at if original.status is _S.HELD else None)
         pair = self._pair(original.id, original.shop_id, moved.technician_id, moved.bay_id)
@@ -408,7 +437,10 @@ class BookingService:
                     f"appointment {current.id} changed meanwhile; try again", current=current.status.value
                 )
             await self._lock_and_check_cap(conn, moved, tech, bay, now)
+            if visit is not None:  # on-site: the drives in and out, under the technician's lock (as a booking)
+                await visit[1].rules.check_reachable(conn, moved, visit[1].technician, visit[1].shop, now)
             await appointments.move(conn, moved, tech_rid=tech.rid, bay_rid=bay.rid, buffer=self.policy.buffer, now=now)
+            await visits.set_site(conn, moved)
             if moved.status is _S.SCHEDULED:
                 names = (tech.resource_name, bay.resource_name)
                 changes: list[PublishedEvent] = [
@@ -524,6 +556,53 @@ class BookingService:
 
     async def _by_source(self, source_ref: str) -> Appointment | None:
         return await read(self.pool, lambda conn: appointments.get_by_source(conn, source_ref))
+
+    async def _moved_visit(self, moved: Appointment, original: Appointment) -> tuple[Appointment, _Visit] | None:
+        """An on-site appointment moved: with its technician's van and the window of its new time (the customer
+        hears of it: ``appointment.rescheduled``); None for shop work."""
+        if original.site is None or self.mobile is None:
+            return None
+        cat = await self.catalog.shop_catalog(original.shop_id)
+        tech = next((t for t in cat.technicians if t.id == moved.technician_id), None)
+        if tech is None or not tech.mobile:
+            raise InvalidRequest(f"{moved.technician_id} is not a mobile technician", field="technician_id")
+        window = original.arrival_window
+        if moved.start != original.start:
+            window = self.mobile.window_for(moved.start, cat.shop)
+        return replace(moved, bay_id=tech.van_id, arrival_window=window), _Visit(tech, cat.shop, self.mobile)
+
+    async def _visit_for(self, req: BookingRequest, service: ServiceType) -> _Visit | None:
+        """For on-site work: the technician, shop and rules it is booked under; None for shop work.
+
+        422 (naming the field) for an on-site job without a location, beyond every capable base, or with
+        a technician who does not do it; and for shop work given a mobile technician or a van.
+        """
+        try:
+            cat = await self.catalog.shop_catalog(req.shop_id)
+        except NotFound:
+            return None  # the hold answers for an unknown shop, as it always has
+        tech = next((t for t in cat.technicians if t.id == req.technician_id), None)
+        if not service.on_site:
+            if tech is not None and tech.mobile:
+                raise InvalidRequest(
+                    f"{tech.id} works on site only; {service.code} is shop work", field="technician_id"
+                )
+            if any(b.id == req.bay_id and b.van_of is not None for b in cat.bays):
+                raise InvalidRequest(f"{req.bay_id} is a van; {service.code} is shop work", field="service_bay")
+            return None
+        if self.mobile is None:
+            raise InvalidRequest(
+                f"{service.code} is done on site, which this service is not set up for", field="service_type"
+            )
+        if tech is None:
+            return None  # the hold answers for an unknown technician
+        if not tech.can_visit(service.required_skill, service.required_equipment):
+            raise InvalidRequest(
+                f"{tech.id} is not a mobile technician with the skill and van for {service.code}",
+                field="technician_id",
+            )
+        self.mobile.check_request(service, req.job.location, [tech])
+        return _Visit(tech, cat.shop, self.mobile)
 
     async def _service(self, code: str) -> ServiceType:
         return await self.catalog.service_type(code)

@@ -153,6 +153,10 @@ class CatalogCache:
         except ValueError as exc:
             raise InvalidRequest(str(exc), field="estimated_duration_hours") from None
 
+    async def service_types(self) -> list[ServiceType]:
+        """Every service type, by code."""
+        return list(await self._cached(("service_types", ""), catalog.list_service_types))
+
     async def service_type(self, code: str) -> ServiceType:
         """The service type ``code``; a code unknown to the cache is read through at once."""
         types = await self._cached(("service_types", ""), catalog.list_service_types)

@@ -55,7 +55,11 @@ class KpiService:
             technicians += [
                 Resource(t.id, t.name, t.working_time(cat.shop, window)) for t in cat.technicians if t.active
             ]
-            bays += [Resource(b.id, b.name, b.open_time(cat.shop, window)) for b in cat.bays if b.active]
+            bays += [
+                Resource(b.id, b.name, b.open_time(cat.shop, window))
+                for b in cat.bays
+                if b.active and b.van_of is None  # a van is no bay of the shop's
+            ]
         found = await read(self._pool, lambda conn: appointments.list_starting_in(conn, shop_ids, window))
         outcomes = await self._searches.outcomes(window, None if every_search else shop_ids)
         return kpi_report(window, shop_ids, found, technicians, bays, outcomes)

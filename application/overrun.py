@@ -133,6 +133,7 @@ class OverrunService:
             if (
                 bay.id == busy_bay
                 or not bay.active
+                or bay.van_of is not None
                 or not bay.has_equipment(service.required_equipment)
                 or view is None
             ):

@@ -171,10 +171,14 @@ class RoomMaker:
         movable = {
             a.id: a
             for a in booked
-            if a.status is AppointmentStatus.SCHEDULED and a.start > now and window.start <= a.start < window.end
+            if a.status is AppointmentStatus.SCHEDULED
+            and a.start > now
+            and window.start <= a.start < window.end
+            and a.site is None  # on-site work keeps its technician and van (routes move it: issue 17)
         }
-        techs = [t for t in cat.technicians if t.active and t.id in busy.technicians]
-        bays = [b for b in cat.bays if b.active and b.id in busy.bays]
+        # Shop work only: mobile technicians and their vans take on-site jobs, which never move here.
+        techs = [t for t in cat.technicians if t.active and not t.mobile and t.id in busy.technicians]
+        bays = [b for b in cat.bays if b.active and b.van_of is None and b.id in busy.bays]
 
         def fixed_of(resource_id: str, attr: str, entries: Sequence[Interval]) -> tuple[Span, ...]:
             # Everything on the resource that does not move: the store's rows and the calendar's in-flight holds.

@@ -24,6 +24,7 @@ from typing import Protocol
 
 from application.booking_queries import BookingQueries, ShopBusy
 from application.catalog_cache import CatalogCache, ShopCatalog
+from application.mobile import OnSiteSearch
 from application.parts_inventory import InventoryAnswer, PartsInventory
 from application.vehicle_context import VehicleContext
 from domain.catalog import ServiceType
@@ -32,6 +33,7 @@ from domain.errors import InvalidRequest, NoSlotAvailable, NotFound, OutsideBook
 from domain.job import Job, Slot
 from domain.parts import PartsSource, check_parts
 from domain.policy import SchedulingPolicy
+from domain.resources import van_id_of
 from domain.shop import GeoPoint, Shop
 from domain.time_windows import Interval, local_date, local_day_bounds, subtract
 from domain.urgency import Urgency
@@ -153,6 +155,7 @@ class SlotFinder:
         weights: Weights | None = None,
         vehicle_context: VehicleContext | None = None,
         inventory: PartsInventory | None = None,
+        mobile: OnSiteSearch | None = None,
     ) -> None:
         self._catalog = catalog
         self._weights = weights
@@ -163,6 +166,7 @@ class SlotFinder:
         self._time_limit_s = time_limit_s
         self._context = vehicle_context or VehicleContext(None)
         self._inventory = inventory or PartsInventory(None)
+        self._mobile = mobile
 
     async def in_context(self, search: SlotSearch) -> tuple[SlotSearch, tuple[str, ...]]:
         """The search with the vehicle's health applied (once), and the notes that say what changed."""
@@ -178,6 +182,7 @@ class SlotFinder:
         search, notes = await self.in_context(search)
         service, duration = await self._catalog.service_and_duration(search.service_type, search.duration)
         shops = await self._shops_for(search)
+        await self._check_on_site(service, search, shops)
         job = search.job(duration)
         # The vehicle is in one place at a time, whichever shop: its booked time is read once for all of them.
         vehicle_busy = await self._availability.vehicle_busy(job.vehicle_id, _vehicle_window(search, now), now)
@@ -208,6 +213,17 @@ class SlotFinder:
         results = await runner.solve(problems, self._time_limit_s) if problems else []
         result = self._merge(problems, results, shops, search, explanation, tuple(searched))
         slots = tuple(replace(s, parts_source=sources.get(s.shop_id)) for s in result.slots)
+        if service.on_site and self._mobile is not None:
+            by_id = {s.id: s for s in shops}
+            # The van is the on-site job's "bay" (held with its driver); the customer is promised a window.
+            slots = tuple(
+                replace(
+                    s,
+                    bay_id=van_id_of(s.technician_id),
+                    arrival_window=self._mobile.rules.window_for(s.start, by_id[s.shop_id]),
+                )
+                for s in slots
+            )
         return replace(result, slots=slots, search=search)
 
     async def _inventory_for(self, service: ServiceType, shops: Sequence[Shop]) -> InventoryAnswer:
@@ -248,18 +264,38 @@ class SlotFinder:
         whole_days = Interval(local_day_bounds(first, tz).start, window.end)
         availability = await self._availability.shop_availability(cat, whole_days, now)
         parts = check_parts(service.required_parts, cat.parts, now)
+        on_site = service.on_site
+        # Mobile technicians (and their vans) do on-site work only; shop technicians and bays, shop work only.
         technicians = [
             (t, _without(free.free, vehicle_busy), free.jobs_per_day)
             for t in cat.technicians
-            if (free := availability.technicians.get(t.id)) is not None and t.id not in search.exclude_technicians
+            if t.mobile == on_site and (not on_site or t.base is not None)
+            and (free := availability.technicians.get(t.id)) is not None
+            and t.id not in search.exclude_technicians
         ]
-        bays = [(b, availability.bays[b.id].free) for b in cat.bays if b.id in availability.bays]
+        bays = (
+            []
+            if on_site
+            else [(b, availability.bays[b.id].free) for b in cat.bays if b.van_of is None and b.id in availability.bays]
+        )
         technician_days = {
             t.id: (view.working, tuple(e.interval for e in view.entries))
             for t in cat.technicians
             if (view := availability.technicians.get(t.id)) is not None
         }
         start_from = opens if search.exact_start is None else max(notice_ends, search.exact_start)
+        visits = None
+        if on_site:
+            if self._mobile is None or job.location is None:
+                raise NoSlotAvailable("on-site work is not configured", reasons=[{"code": "no_mobile_service"}])
+            visits = await self._mobile.visits(
+                cat.shop,
+                [t for t, _, _ in technicians],
+                {t.id: view.working for t in cat.technicians if (view := availability.technicians.get(t.id))},
+                job.location,
+                whole_days,
+                now,
+            )
         problem = build_slot_problem(
             cat.shop,
             technicians,
@@ -274,6 +310,8 @@ class SlotFinder:
             technician_days=technician_days,
             current_time=now,
             weights=self._weights,
+            on_site=on_site,
+            visits=visits,
         )
         if search.exact_start is not None:
             offset = int((search.exact_start - problem.origin).total_seconds() // 60)
@@ -307,6 +345,18 @@ class SlotFinder:
             f"{kind} needs {minutes} minutes' notice: slots start from "
             f"{notice_ends.isoformat(timespec='minutes')}, not earlier"
         )
+
+    async def _check_on_site(self, service: ServiceType, search: SlotSearch, shops: Sequence[Shop]) -> None:
+        """An on-site request needs a location near a capable base of one of its shops (422 naming it)."""
+        if not service.on_site:
+            return
+        technicians = [t for shop in shops for t in (await self._catalog.shop_catalog(shop.id)).technicians]
+        rules = self._mobile.rules if self._mobile is not None else None
+        if rules is None:
+            raise InvalidRequest(
+                f"{service.code} is done on site, which this service is not set up for", field="service_type"
+            )
+        rules.check_request(service, search.location, technicians)
 
     async def _shops_for(self, search: SlotSearch) -> list[Shop]:
         shops = await self._catalog.shops()

@@ -22,11 +22,13 @@ from application.clock import Clock
 from application.customer_links import CustomerLinks
 from application.kpis import KpiService
 from application.lifecycle import LifecycleService
+from application.mobile import MobileRules, OnSiteSearch
 from application.neighbour_ports import Neighbours
 from application.overrun import OverrunService
 from application.parts_inventory import PartsInventory
 from application.ports import ResourceDirectory
 from application.reassignment import RoomMaker
+from application.routes import RoutePlanner
 from application.scheduler import Scheduler
 from application.series import SeriesBooker
 from application.slot_search import CalendarAvailability, SlotFinder, SolveRunner
@@ -34,6 +36,7 @@ from application.time_off import TimeOffService
 from application.vehicle_context import VehicleContext
 from application.waitlist import WaitlistService
 from domain.policy import CancellationPolicy, SchedulingPolicy
+from integrations.travel_times import StraightLineTravel
 from solver import Weights
 
 SINGLE_SHOP_TIME_LIMIT_S = 0.5
@@ -62,6 +65,8 @@ class Application:
     """Recurring series (book, read, cancel), for the bridge and tools; the API goes through ``authorized``."""
     waitlist: WaitlistService
     """The waitlist, listening for freed time (unchecked: the API goes through ``authorized``)."""
+    routes: RoutePlanner
+    """Mobile technicians' routes: read one, re-plan a shop-day (the API goes through ``authorized``)."""
 
 
 def build_application(
@@ -78,17 +83,23 @@ def build_application(
     customer_link_ttl: timedelta = timedelta(days=90),
     weights: Weights | None = None,
     waitlist_offer_ttl: timedelta = timedelta(minutes=15),
+    mobile: MobileRules | None = None,
 ) -> Application:
     """Everything above the store over ``pool``, reaching calendars through ``directory``.
 
     ``clock`` is where the commands and queries read now when a caller gives none (the wall clock by
     default; a ``ManualClock`` in a simulation or a replay). ``neighbours`` are the Health and Inventory
     services, where configured. ``weights`` replace the objective's defaults (``bench/sweep.py`` tunes them).
+    ``mobile`` holds the travel times and promises of on-site work (straight-line travel and the defaults
+    when not given).
     """
+    mobile = mobile or MobileRules(StraightLineTravel())
     neighbours = neighbours or Neighbours()
     catalog = CatalogCache(pool)  # one per process, shared by booking, queries and slot search
     inventory = PartsInventory(neighbours.inventory, ttl_seconds=neighbours.inventory_cache_seconds)
-    booking = BookingService(pool, directory, policy, cancellation, clock, catalog=catalog, inventory=inventory)
+    booking = BookingService(
+        pool, directory, policy, cancellation, clock, catalog=catalog, inventory=inventory, mobile=mobile
+    )
     queries = BookingQueries(pool, directory, catalog, clock)
     finder = SlotFinder(
         catalog,
@@ -100,6 +111,7 @@ def build_application(
         vehicle_context=VehicleContext(neighbours.health),
         inventory=inventory,
         weights=weights,
+        mobile=OnSiteSearch(pool, mobile),
     )
     room = RoomMaker(pool, catalog, CalendarAvailability(queries), policy)
     scheduler = Scheduler(finder, booking, catalog, room)
@@ -109,6 +121,7 @@ def build_application(
     kpis = KpiService(pool, catalog)
     series = SeriesBooker(finder, booking, catalog)
     waitlist = WaitlistService(booking, finder, catalog, offer_ttl=waitlist_offer_ttl)
+    routes = RoutePlanner(booking, mobile)
     authorized = AuthorizedUseCases(
         scheduler,
         booking,
@@ -121,6 +134,7 @@ def build_application(
         kpis,
         series=series,
         waitlist=waitlist,
+        routes=routes,
     )
     return Application(
         pool,
@@ -137,4 +151,5 @@ def build_application(
         kpis,
         series,
         waitlist,
+        routes,
     )

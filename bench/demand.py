@@ -91,13 +91,14 @@ class Request:
 
 def offered_services(data: ShopData, shop: Shop) -> dict[ServiceCategory, list[ServiceType]]:
     """Per category, the service types ``shop`` can serve now: a skilled technician, an equipped bay, parts in stock."""
-    techs = [t for t in data.technicians if t.shop_id == shop.id and t.active]
-    bays = [b for b in data.bays if b.shop_id == shop.id and b.active]
+    techs = [t for t in data.technicians if t.shop_id == shop.id and t.active and not t.mobile]
+    bays = [b for b in data.bays if b.shop_id == shop.id and b.active and b.van_of is None]
     stock = {p.part_code: p.quantity for p in data.parts if p.shop_id == shop.id}
     out: dict[ServiceCategory, list[ServiceType]] = {}
     for st in sorted(data.service_types, key=lambda s: s.code):
         if (
-            any(t.has_skill(st.required_skill) for t in techs)
+            not st.on_site
+            and any(t.has_skill(st.required_skill) for t in techs)
             and any(b.has_equipment(st.required_equipment) for b in bays)
             and all(stock.get(p.part_code, 0) >= p.quantity for p in st.required_parts)
         ):

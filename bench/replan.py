@@ -44,8 +44,8 @@ def _minutes(instant: object, origin: object) -> int:
 def shop_day(data: object, shop: object, load: float, rng: random.Random) -> ReassignProblem | None:
     """One drawn day of ``shop`` booked to ``load``, and a CRITICAL job to place."""
     origin = local_day_bounds(DAY, shop.tz).start  # type: ignore[attr-defined]
-    techs = [t for t in data.technicians if t.shop_id == shop.id and t.active]  # type: ignore[attr-defined]
-    bays = [b for b in data.bays if b.shop_id == shop.id and b.active]  # type: ignore[attr-defined]
+    techs = [t for t in data.technicians if t.shop_id == shop.id and t.active and not t.mobile]  # type: ignore[attr-defined]
+    bays = [b for b in data.bays if b.shop_id == shop.id and b.active and b.van_of is None]  # type: ignore[attr-defined]
     working = {
         t.id: [(_minutes(w.start, origin), _minutes(w.end, origin)) for w in t.working_windows(shop, DAY)]
         for t in techs

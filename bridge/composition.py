@@ -9,11 +9,13 @@ import asyncpg
 from actors.factory import RayDirectory
 from actors.metrics import MeasuredSolveRunner
 from actors.solve_tasks import RaySolveRunner
+from application.mobile import MobileRules
 from application.neighbour_ports import Neighbours
 from application.slot_search import ThreadSolveRunner
 from application.wiring import Application, build_application
 from config.settings import Settings
 from integrations.from_settings import health_service, inventory_service
+from integrations.travel_times import travel_times_from
 
 
 def ray_application(settings: Settings, pool: asyncpg.Pool, database_url: str) -> Application:
@@ -35,6 +37,9 @@ def ray_application(settings: Settings, pool: asyncpg.Pool, database_url: str) -
         neighbours=neighbours(settings),
         customer_link_ttl=timedelta(days=settings.customer_link_ttl_days),
         waitlist_offer_ttl=timedelta(minutes=settings.waitlist_offer_minutes),
+        mobile=MobileRules(
+            travel_times_from(settings), settings.arrival_window_minutes, settings.max_service_radius_km
+        ),
     )
 
 

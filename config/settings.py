@@ -104,6 +104,19 @@ class Settings(BaseSettings):
     neighbour_circuit_reset_seconds: float = Field(30, gt=0)
     """How long an open circuit rests before one trial call."""
 
+    travel_road_factor: float = Field(1.3, ge=1)
+    """Mobile service (issue 17): road distance as a multiple of the straight line (haversine)."""
+    travel_speed_kmh: float = Field(40, gt=0)
+    """Average driving speed for travel times when no OSRM server is configured."""
+    osrm_url: str | None = None
+    """An OSRM server (``http://osrm:5000``): its ``/table`` service gives driving times instead of the formula."""
+    osrm_profile: str = "driving"
+    osrm_timeout_seconds: float = Field(2.0, gt=0)
+    arrival_window_minutes: int = Field(120, ge=15, le=720)
+    """An on-site customer is promised arrival inside a window this long, on a grid from local midnight."""
+    max_service_radius_km: float = Field(50, gt=0)
+    """An on-site request farther than this from every mobile technician's base is refused (422)."""
+
     stream_prefix: str = ""
     """Prepended to every stream name (e.g. ``prod:``); one stream per event type."""
     stream_maxlen: int = Field(100_000, ge=100)

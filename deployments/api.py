@@ -32,6 +32,7 @@ from deployments.services import Services
 from domain.appointment import Appointment
 from domain.customer import CustomerTier
 from domain.errors import DomainError, InvalidRequest
+from domain.shop import GeoPoint
 from domain.time_windows import Interval, in_supported_range, local_day_bounds, supported_range_text
 
 API_PREFIX = "/api/v1"
@@ -237,6 +238,7 @@ async def create_appointment(
             customer_tier=body.customer.tier if body.customer else CustomerTier.REGULAR,
             shop_ids=(body.shop_id,) if body.shop_id else (),
             exact_start=body.datetime if not body.technician_id and not body.service_bay else None,
+            location=GeoPoint(body.location.lat, body.location.lon) if body.location else None,
         )
         customer = mapping.customer_from(body.customer)
         try:
@@ -538,6 +540,7 @@ def create_api() -> FastAPI:
     install_problem_handlers(app)
     from deployments.kpi_api import router as kpi_router  # they build on this module's callers
     from deployments.lifecycle_api import router as lifecycle_router
+    from deployments.mobile_api import router as mobile_router
     from deployments.replan_api import router as replan_router
     from deployments.series_api import router as series_router
     from deployments.shop_day_page import router as shop_day_router
@@ -550,6 +553,7 @@ def create_api() -> FastAPI:
     app.include_router(kpi_router)
     app.include_router(waitlist_router)
     app.include_router(shop_day_router)
+    app.include_router(mobile_router)
 
     def auth_disabled() -> bool:
         svc = getattr(app.state, "services", None) or registered_services()

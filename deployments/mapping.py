@@ -13,6 +13,7 @@ from domain.invites import InviteDelivery
 from domain.job import Slot
 from domain.resources import Technician
 from domain.shop import GeoPoint, Shop
+from domain.time_windows import Interval
 from store.codecs import hours_to_json
 
 
@@ -85,6 +86,13 @@ async def slot_out(slot: Slot, catalog: CatalogCache) -> schemas.RecommendedSlot
         confidence_score=round(slot.confidence, 3),
         penalties={name: round(points, 2) for name, points in slot.penalties},
         requires_reassignment=slot.requires_reassignment,
+        arrival_window=_window_out(slot.arrival_window, shop),
+    )
+
+
+def _window_out(window: Interval | None, shop: Shop) -> schemas.ArrivalWindow | None:
+    return (
+        None if window is None else schemas.ArrivalWindow(start=local(window.start, shop), end=local(window.end, shop))
     )
 
 
@@ -162,4 +170,6 @@ async def appointment_out(appt: Appointment, catalog: CatalogCache) -> schemas.A
         progress=progress,
         created_at=local(appt.created_at, shop),
         series_id=appt.series_id,
+        location=schemas.SiteOut(lat=appt.site.lat, lon=appt.site.lon) if appt.site else None,
+        arrival_window=_window_out(appt.arrival_window, shop),
     )

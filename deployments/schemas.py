@@ -199,6 +199,16 @@ class TechnicianRef(_Out):
     rating: float
 
 
+class ArrivalWindow(_Out):
+    start: dt.datetime
+    end: dt.datetime
+
+
+class SiteOut(_Out):
+    lat: float
+    lon: float
+
+
 class RecommendedSlot(_Out):
     datetime: dt.datetime
     technician: TechnicianRef
@@ -216,6 +226,11 @@ class RecommendedSlot(_Out):
     penalties: dict[str, float] = Field(default_factory=dict)
     requires_reassignment: int = 0
     """Booked appointments that get another technician or bay (never another time) if this slot is booked."""
+    arrival_window: ArrivalWindow | None = Field(
+        None,
+        description="On-site work: when the technician is promised to arrive (`ARRIVAL_WINDOW_MINUTES` on a grid "
+        "from local midnight); `datetime` is the planned start inside it. Null for work in a bay.",
+    )
 
 
 class SlotSearchResponse(_Out):
@@ -279,6 +294,9 @@ class AppointmentCreate(_In):
     technician_id: Id | None = None
     service_bay: Annotated[str, Field(min_length=1, max_length=100)] | None = None
     shop_id: Id | None = None
+    location: Location | None = Field(
+        default=None, description="Where an on-site service is done (required for an `on_site` service type)."
+    )
     preferred_date: SupportedDate | None = Field(default=None, description="The preferred local date. " + IN_RANGE)
     estimated_duration_hours: Hours | None = None
     customer: CustomerIn | None = None
@@ -410,6 +428,10 @@ class AppointmentOut(_Out):
     """The appointment's ``.ics`` at a secret URL (calendar apps cannot send keys); single-appointment answers."""
     series_id: str | None = None
     """The recurring series it is an occurrence of (``GET /series/{series_id}``); null for a single booking."""
+    location: SiteOut | None = None
+    """On-site work: where it is done; null for work in a bay."""
+    arrival_window: ArrivalWindow | None = None
+    """On-site work: the arrival window the customer was promised (route changes stay inside it)."""
 
 
 class Page(_Out):

@@ -9,6 +9,7 @@ from enum import StrEnum
 
 from domain.customer import Customer
 from domain.errors import InvalidTransition
+from domain.shop import GeoPoint
 from domain.time_windows import Interval
 from domain.urgency import Urgency
 
@@ -114,6 +115,10 @@ class Appointment:
     """The recurring series this is an occurrence of (``application.series``); None for a single booking."""
     recurrence: str | None = None
     """The series' RRULE as booked (only with ``series_id``)."""
+    site: GeoPoint | None = None
+    """Where an on-site job is done (issue 17); None for work in a bay."""
+    arrival_window: Interval | None = None
+    """When the customer was told the technician arrives (on-site work); route changes stay inside it."""
 
     @property
     def start(self) -> datetime:

@@ -80,6 +80,9 @@ class ServiceType:
     required_parts: tuple[PartRequirement, ...] = ()
     min_duration: timedelta | None = None
     max_duration: timedelta | None = None
+    on_site: bool = False
+    """Done at the customer's place by a mobile technician (no bay; the request gives a ``location``);
+    ``required_equipment`` is then matched against the technician's van."""
 
     @property
     def rule(self) -> CategoryRule:

@@ -49,6 +49,8 @@ class Slot:
     """Booked appointments that change technician or bay (never time) to free this slot (issue 14)."""
     parts_source: PartsSource | None = None
     """Who answered the parts check; None when the job needs no parts."""
+    arrival_window: Interval | None = None
+    """On-site work (issue 17): when the technician is promised to arrive; ``interval`` is the plan inside it."""
 
     @property
     def start(self) -> datetime:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
-from domain.shop import Shop, WeeklyHours
+from domain.shop import GeoPoint, Shop, WeeklyHours
 from domain.time_windows import Interval, intersect_all, local_day_bounds, merge, subtract
 
 
@@ -26,9 +26,29 @@ class Technician:
     time_off: tuple[Interval, ...] = ()
     email: str | None = None
     active: bool = True
+    mobile: bool = False
+    """Works on site from a van (issue 17): starts and ends the day at ``base``."""
+    base: GeoPoint | None = None
+    van_equipment: frozenset[str] = frozenset()
+    """What the van carries; an on-site service's ``required_equipment`` must be in it."""
 
     def has_skill(self, skill: str | None) -> bool:
         return skill is None or skill in self.skills
+
+    @property
+    def van_id(self) -> str:
+        """The id of this technician's van, the 'bay' an on-site job takes (``ServiceBay.van_of``)."""
+        return van_id_of(self.id)
+
+    def can_visit(self, skill: str | None, equipment: frozenset[str]) -> bool:
+        """An active mobile technician with a base, the skill, and a van carrying the equipment."""
+        return (
+            self.active
+            and self.mobile
+            and self.base is not None
+            and self.has_skill(skill)
+            and equipment <= self.van_equipment
+        )
 
     def working_windows(self, shop: Shop, day: date) -> list[Interval]:
         """UTC intervals this technician works on local ``day``.
@@ -52,6 +72,8 @@ class ServiceBay:
     name: str
     equipment: frozenset[str]
     active: bool = True
+    van_of: str | None = None
+    """The mobile technician whose van this is: a van takes on-site jobs only, never shop work."""
 
     def has_equipment(self, required: frozenset[str]) -> bool:
         return required <= self.equipment
@@ -59,6 +81,11 @@ class ServiceBay:
     def open_time(self, shop: Shop, window: Interval) -> list[Interval]:
         """The shop's open intervals clipped to ``window`` (a bay works when the shop does)."""
         return _clip_days(window, shop.tz, shop.open_windows)
+
+
+def van_id_of(technician_id: str) -> str:
+    """The van's id for a mobile technician: one van each, so the van is held with its driver."""
+    return f"{technician_id}-van"
 
 
 class DailyWindows:

@@ -30,7 +30,7 @@ from domain.job import Job, Slot
 from domain.parts import PartsAvailability
 from domain.policy import URGENT_WORK, SchedulingPolicy
 from domain.resources import ServiceBay, Technician
-from domain.shop import GeoPoint, Shop
+from domain.shop import Shop
 from domain.time_windows import Interval, local_date, local_day_bounds, local_window, require_aware
 from domain.urgency import Urgency
 from solver import reserves
@@ -42,7 +42,6 @@ ON_SITE_BAY_ID = "on-site"
 """``Slot.bay_id`` of an on-site (mobile) job, which needs no bay."""
 
 DEFAULT_HORIZON_DAYS = 14
-DEFAULT_TRAVEL_SPEED_KMH = 40.0
 
 
 def floor_minutes(instant: datetime, origin: datetime) -> int:
@@ -97,8 +96,7 @@ def build_slot_problem(
     top_k: int = 3,
     weights: Weights | None = None,
     on_site: bool = False,
-    visits: Mapping[str, Sequence[tuple[Interval, GeoPoint]]] | None = None,
-    travel_speed_kmh: float = DEFAULT_TRAVEL_SPEED_KMH,
+    visits: Mapping[str, Sequence[tuple[Interval, int, int]]] | None = None,
     technician_days: Mapping[str, tuple[Sequence[Interval], Sequence[Interval]]] | None = None,
     current_time: datetime | None = None,
 ) -> SlotProblem:
@@ -108,7 +106,8 @@ def build_slot_problem(
     minus busy time widened by the buffer: ``ResourceCalendar.free``) and
     their job count per local date; ``bays`` pairs each bay with its free
     time. ``visits`` (on-site work only) gives each technician's existing
-    on-site jobs and their places, for travel time. ``technician_days`` gives
+    on-site jobs (and base edges) with the minutes of driving to and from the
+    job's place and on to their next stop (``application.mobile``). ``technician_days`` gives
     each technician's working intervals and booked intervals (jobs and live
     holds) over whole local days, for the reserves; a technician without them
     is not held to any reserve. ``current_time`` is the present, against
@@ -167,13 +166,15 @@ def build_slot_problem(
         )
 
     def visits_of(tech: Technician) -> tuple[Visit, ...]:
-        if not on_site or visits is None or job.location is None:
+        if not on_site or visits is None:
             return ()
-        out = []
-        for iv, place in visits.get(tech.id, ()):
-            travel = math.ceil(place.distance_km(job.location) / travel_speed_kmh * 60)
-            out.append(Visit(busy_span(iv, origin), travel))
-        return tuple(out)
+        # in time order: the extra-travel term finds a slot's neighbours by bisection
+        return tuple(
+            sorted(
+                (Visit(busy_span(iv, origin), travel, onward) for iv, travel, onward in visits.get(tech.id, ())),
+                key=lambda v: v.span,
+            )
+        )
 
     minutes = {tech.id: day_minutes(tech) for tech, _, _ in technicians}
     positioned = next((r for r in (*closed, *borrowed) if r.block is not None), None)
@@ -202,7 +203,10 @@ def build_slot_problem(
                 jobs_per_day=tuple(counts.get(d, 0) for d in dates),
                 daily_cap=policy.max_bookings_per_technician_per_day,
                 rating=tech.rating,
-                skilled=tech.active and tech.has_skill(service.required_skill),
+                skilled=tech.active
+                and tech.has_skill(service.required_skill)
+                # on site, a mobile technician's van must carry the equipment (there is no bay to have it)
+                and (not (on_site and tech.mobile) or service.required_equipment <= tech.van_equipment),
                 visits=visits_of(tech),
                 working_minutes=minutes[tech.id][0],
                 booked_minutes=minutes[tech.id][1],

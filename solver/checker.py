@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from itertools import pairwise
 from math import floor
 
+from solver.day_routes import DayRoutingProblem
 from solver.problem import SlotProblem
 from solver.reassign import ReassignPlan, ReassignProblem
 from solver.routing import RoutingProblem
@@ -167,4 +168,33 @@ def route_violations(problem: RoutingProblem, routes: Sequence[Sequence[int]]) -
             here = stop
         if clock + problem.travel[here][0] > closes:
             found.append("back_after_closing")
+    return sorted(set(found))
+
+
+def day_route_violations(problem: DayRoutingProblem, routes: Sequence[Sequence[tuple[int, int]]]) -> list[str]:
+    """Codes of the rules a plan breaks; empty when it keeps every window, every van's hours and every limit.
+
+    Independent of the solver: replays each van's route with the travel table.
+    """
+    found: list[str] = []
+    seen = sorted(i for route in routes for i, _ in route)
+    if seen != list(range(len(problem.visits))):
+        found.append("visits_not_planned_exactly_once")
+    if len(routes) != len(problem.vans):
+        return [*found, "wrong_number_of_routes"]
+    for van_index, (van, route) in enumerate(zip(problem.vans, routes, strict=True)):
+        if len(route) > van.max_visits:
+            found.append("daily_cap")
+        clock, here = van.opens, van.start_place
+        for n, (i, start) in enumerate(route):
+            visit = problem.visits[i]
+            if van_index not in visit.vans:
+                found.append("van_cannot_serve")
+            if start < clock + problem.travel[here][visit.place] + (problem.buffer if n else 0):
+                found.append("no_time_to_drive")
+            if not visit.earliest <= start <= visit.latest:
+                found.append("outside_arrival_window")
+            clock, here = start + visit.service, visit.place
+        if clock + problem.travel[here][van.end_place] > van.closes:
+            found.append("back_after_hours")
     return sorted(set(found))

@@ -9,13 +9,14 @@ says why it lost.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from solver import reserves
 from solver.constraints import Candidate
 from solver.fragmentation import anchored, technician_stranded
-from solver.problem import SlotProblem
+from solver.problem import SlotProblem, Visit
 
 MINUTES_PER_DAY = 24 * 60
 EMERGENCY_STEP_POINTS = 1000
@@ -94,6 +95,31 @@ def _reserve_use(p: SlotProblem, c: Candidate) -> int:
     return p.weights.reserve_use if any(reserves.touches_held_block(p, tech, c.start, r) for r in p.borrows) else 0
 
 
+def _extra_travel(p: SlotProblem, c: Candidate) -> int:
+    # On-site work: the drives the job adds to its technician's route (to it and on from it, less the
+    # drive it replaces), between the visits (or base edges) just before and just after it.
+    # Visits come in time order (``solver.build``), so the neighbours are found by bisection: this term
+    # runs once per candidate, thousands of times per search.
+    visits = p.technicians[c.tech].visits
+    if p.needs_bay or not visits:
+        return 0
+    i = bisect_right(visits, c.start, key=_visit_end) - 1
+    j = bisect_left(visits, c.start + p.duration, key=_visit_start)
+    if i < 0 or j >= len(visits):
+        return 0
+    before, after = visits[i], visits[j]
+    added = before.travel + after.travel - before.onward
+    return p.weights.extra_travel * max(0, added)
+
+
+def _visit_end(v: Visit) -> int:
+    return v.span[1]
+
+
+def _visit_start(v: Visit) -> int:
+    return v.span[0]
+
+
 def _emergency_delay(p: SlotProblem, c: Candidate) -> int:
     # Emergencies take the immediate next feasible slot: delay dominates every other term.
     return EMERGENCY_STEP_POINTS * ((c.start - p.first_start) // p.step)
@@ -110,6 +136,7 @@ STANDARD_TERMS: tuple[SoftTerm, ...] = (
     SoftTerm("fragmentation", _fragmentation),
     SoftTerm("loose_routine_placement", _loose_routine),
     SoftTerm("urgent_reserve_use", _reserve_use),
+    SoftTerm("extra_travel", _extra_travel),
 )
 """Soft terms of an ordinary job, as listed on the service card, then those that keep capacity usable."""
 

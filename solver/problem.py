@@ -36,10 +36,15 @@ class Visit(_FastPickle):
 
     ``travel`` is the minutes between that visit's site and this job's site;
     the new job must leave that much time after (or before) the visit.
+    ``onward`` is the drive from that visit to the technician's next stop as
+    planned now, which the job would replace by two drives (the objective's
+    extra-travel term). A zero-length visit stands for the technician's base
+    at the start or end of their day. A technician's visits are in time order.
     """
 
     span: Span
     travel: int
+    onward: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +125,8 @@ class Weights(_FastPickle):
     """When a routine (LOW/MEDIUM) job touches neither an existing job, nor a day edge, nor now."""
     reserve_use: int = 100
     """When a job that may borrow the urgent reserve touches a held block (``SlotProblem.borrows``)."""
+    extra_travel: int = 2
+    """Per minute of driving an on-site job adds to the technician's route (``TechnicianFree.visits``)."""
 
 
 @dataclass(frozen=True, slots=True)

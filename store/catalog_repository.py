@@ -146,13 +146,14 @@ async def save_technician(conn: asyncpg.Connection, tech: Technician) -> None:
     await conn.execute(
         """
         INSERT INTO technicians (id, shop_id, name, specialization, rating, years_experience,
-                                 skills, hours, time_off, email, active)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                                 skills, hours, time_off, email, active, mobile, base_lat, base_lon, van_equipment)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
         ON CONFLICT (id) DO UPDATE SET shop_id = EXCLUDED.shop_id, name = EXCLUDED.name,
             specialization = EXCLUDED.specialization, rating = EXCLUDED.rating,
             years_experience = EXCLUDED.years_experience, skills = EXCLUDED.skills,
             hours = EXCLUDED.hours, time_off = EXCLUDED.time_off, email = EXCLUDED.email,
-            active = EXCLUDED.active
+            active = EXCLUDED.active, mobile = EXCLUDED.mobile, base_lat = EXCLUDED.base_lat,
+            base_lon = EXCLUDED.base_lon, van_equipment = EXCLUDED.van_equipment
         """,
         tech.id,
         tech.shop_id,
@@ -165,21 +166,26 @@ async def save_technician(conn: asyncpg.Connection, tech: Technician) -> None:
         intervals_to_json(tech.time_off),
         tech.email,
         tech.active,
+        tech.mobile,
+        tech.base.lat if tech.base else None,
+        tech.base.lon if tech.base else None,
+        sorted(tech.van_equipment),
     )
 
 
 async def save_bay(conn: asyncpg.Connection, bay: ServiceBay) -> None:
     await conn.execute(
         """
-        INSERT INTO service_bays (id, shop_id, name, equipment, active) VALUES ($1, $2, $3, $4, $5)
+        INSERT INTO service_bays (id, shop_id, name, equipment, active, van_of) VALUES ($1, $2, $3, $4, $5, $6)
         ON CONFLICT (id) DO UPDATE SET shop_id = EXCLUDED.shop_id, name = EXCLUDED.name,
-            equipment = EXCLUDED.equipment, active = EXCLUDED.active
+            equipment = EXCLUDED.equipment, active = EXCLUDED.active, van_of = EXCLUDED.van_of
         """,
         bay.id,
         bay.shop_id,
         bay.name,
         sorted(bay.equipment),
         bay.active,
+        bay.van_of,
     )
 
 
@@ -190,12 +196,13 @@ async def save_service_type(conn: asyncpg.Connection, st: ServiceType) -> None:
     await conn.execute(
         """
         INSERT INTO service_types (code, name, category, default_minutes, min_minutes, max_minutes,
-                                   required_skill, required_equipment, required_parts)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                                   required_skill, required_equipment, required_parts, on_site)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
         ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, category = EXCLUDED.category,
             default_minutes = EXCLUDED.default_minutes, min_minutes = EXCLUDED.min_minutes,
             max_minutes = EXCLUDED.max_minutes, required_skill = EXCLUDED.required_skill,
-            required_equipment = EXCLUDED.required_equipment, required_parts = EXCLUDED.required_parts
+            required_equipment = EXCLUDED.required_equipment, required_parts = EXCLUDED.required_parts,
+            on_site = EXCLUDED.on_site
         """,
         st.code,
         st.name,
@@ -206,6 +213,7 @@ async def save_service_type(conn: asyncpg.Connection, st: ServiceType) -> None:
         st.required_skill,
         sorted(st.required_equipment),
         [{"part_code": p.part_code, "quantity": p.quantity} for p in st.required_parts],
+        st.on_site,
     )
 
 

@@ -70,7 +70,14 @@ def technician_from_row(row: Row) -> Technician:
         + intervals_from_json(row.get("absences") or []),
         email=row["email"],
         active=row["active"],
+        mobile=bool(row.get("mobile") or False),
+        base=_point(row.get("base_lat"), row.get("base_lon")),
+        van_equipment=frozenset(row.get("van_equipment") or ()),
     )
+
+
+def _point(lat: float | None, lon: float | None) -> GeoPoint | None:
+    return GeoPoint(lat, lon) if lat is not None and lon is not None else None
 
 
 def bay_from_row(row: Row) -> ServiceBay:
@@ -80,6 +87,7 @@ def bay_from_row(row: Row) -> ServiceBay:
         name=row["name"],
         equipment=frozenset(row["equipment"]),
         active=row["active"],
+        van_of=row.get("van_of"),
     )
 
 
@@ -97,6 +105,7 @@ def service_type_from_row(row: Row) -> ServiceType:
         required_parts=tuple(PartRequirement(p["part_code"], int(p.get("quantity", 1))) for p in row["required_parts"]),
         min_duration=minutes(row["min_minutes"]),
         max_duration=minutes(row["max_minutes"]),
+        on_site=bool(row.get("on_site") or False),
     )
 
 
@@ -167,4 +176,10 @@ def appointment_from_row(row: Row) -> Appointment:
         ),
         series_id=str(row["series_id"]) if row.get("series_id") is not None else None,
         recurrence=row.get("recurrence"),
+        site=_point(row.get("site_lat"), row.get("site_lon")),
+        arrival_window=(
+            Interval(row["arrival_start"], row["arrival_end"])
+            if row.get("arrival_start") is not None and row.get("arrival_end") is not None
+            else None
+        ),
     )

@@ -10,10 +10,16 @@ Format (see ``store/demo/demo_chain.yaml`` for a full example)::
 
     version: 1
     service_types: [{code, name, category, duration_hours, min_hours?, max_hours?,
-                     required_skill?, required_equipment?, required_parts?}]
+                     required_skill?, required_equipment?, required_parts?, on_site?}]
     shops: [{id, name, timezone, address?, location?: {lat, lon}, hours, holidays?,
              bays? | bay_count?, technicians?, parts?}]
     technicians? / bays? / parts?: top-level entries naming their shop with ``shop_id``
+
+A technician with ``mobile: true`` works on site: ``base: {lat, lon}`` (required) is where
+their day starts and ends, ``van_equipment`` what their van carries. Each gets a van, stored
+as a bay ``<technician id>-van`` that only on-site jobs take. A service type with
+``on_site: true`` is done at the customer's place; its ``required_equipment`` must be in a
+capable mobile technician's van, and the file must have one.
 
 Hours map weekdays (``mon``..``sun``) or ranges (``mon-fri``) to ``"HH:MM-HH:MM"``
 windows (a string, a list of them, or ``closed``); ``24:00`` closes at midnight.
@@ -38,7 +44,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 
 from domain.catalog import CATEGORY_RULES, PartRequirement, ServiceCategory, ServiceType
 from domain.parts import PartStock
-from domain.resources import ServiceBay, Technician
+from domain.resources import ServiceBay, Technician, van_id_of
 from domain.shop import GeoPoint, Shop, WeeklyHours, parse_timezone
 from domain.time_windows import Interval, local_day_bounds
 
@@ -139,6 +145,9 @@ class TechnicianIn(_Entry):
     hours: Hours = {}
     time_off: list[TimeOffIn] = []
     active: bool = True
+    mobile: bool = False
+    base: LocationIn | None = None
+    van_equipment: list[Text] = []
 
     @field_validator("rating")
     @classmethod
@@ -179,6 +188,7 @@ class ServiceTypeIn(_Entry):
     required_skill: str | None = None
     required_equipment: list[Text] = []
     required_parts: list[Annotated[PartRequirementIn, BeforeValidator(_as_part_requirement)]] = []
+    on_site: bool = False
 
 
 class ShopIn(_Entry):
@@ -380,13 +390,29 @@ class _Mapper:
         parts += self.top_level(doc.parts, "parts", defined)
 
         self.unique_at(((t.id, p) for t, _, p in techs), "technician id")
+        vans = [(_van(t, s), p) for t, s, p in techs if t.mobile]
         self.unique_at(((b.id, p) for b, _, p in bays), "bay id")
+        self.unique_at([*((b.id, p) for b, _, p in bays), *((v.id, (*p, "mobile")) for v, p in vans)], "van id")
         self.unique_at((((s, b.name.lower()), p) for b, s, p in bays), "bay name in this shop", key="name")
         self.unique_at((((s, pt.code), p) for pt, s, p in parts), "part code in this shop", key="code")
+        technicians = tuple(t for t in (self.technician(t, s, p, shops.get(s)) for t, s, p in techs) if t)
+        for i, st in enumerate(service_types):
+            if (
+                st is not None
+                and st.on_site
+                and technicians
+                and not any(t.can_visit(st.required_skill, st.required_equipment) for t in technicians)
+            ):
+                self.problem(
+                    ("service_types", i, "on_site"),
+                    f"no mobile technician has the skill {st.required_skill!r} and a van with "
+                    f"{sorted(st.required_equipment)}",
+                )
         return ShopData(
             shops=tuple(shops.values()),
-            technicians=tuple(t for t in (self.technician(t, s, p, shops.get(s)) for t, s, p in techs) if t),
-            bays=tuple(ServiceBay(b.id, s, b.name, frozenset(b.equipment), b.active) for b, s, _ in bays),
+            technicians=technicians,
+            bays=tuple(ServiceBay(b.id, s, b.name, frozenset(b.equipment), b.active) for b, s, _ in bays)
+            + tuple(v for v, _ in vans),
             service_types=tuple(st for st in service_types if st is not None),
             parts=tuple(
                 PartStock(s, pt.code, pt.name, pt.quantity, timedelta(days=pt.lead_time_days)) for pt, s, _ in parts
@@ -441,6 +467,10 @@ class _Mapper:
             elif shop is not None:
                 first, last = local_day_bounds(off.first, shop.tz), local_day_bounds(off.last, shop.tz)
                 time_off.append(Interval(first.start, last.end))
+        if entry.mobile and entry.base is None:
+            self.problem((*at, "base"), "a mobile technician needs a base {lat, lon} (where the day starts and ends)")
+        if not entry.mobile and (entry.base is not None or entry.van_equipment):
+            self.problem((*at, "mobile"), "base and van_equipment are for mobile technicians (mobile: true)")
         if hours is None:
             return None
         return Technician(
@@ -455,6 +485,9 @@ class _Mapper:
             time_off=tuple(time_off),
             email=entry.email,
             active=entry.active,
+            mobile=entry.mobile,
+            base=GeoPoint(entry.base.lat, entry.base.lon) if entry.base else None,
+            van_equipment=frozenset(entry.van_equipment),
         )
 
     def service_type(self, entry: ServiceTypeIn, at: FieldPath) -> ServiceType | None:
@@ -482,6 +515,7 @@ class _Mapper:
             required_parts=tuple(PartRequirement(code, qty) for code, qty in requirements),
             min_duration=timedelta(hours=entry.min_hours) if entry.min_hours is not None else None,
             max_duration=timedelta(hours=entry.max_hours) if entry.max_hours is not None else None,
+            on_site=entry.on_site,
         )
 
     def hours(self, doc: Mapping[str, list[str]], at: FieldPath) -> WeeklyHours | None:
@@ -526,6 +560,13 @@ def _generated_bays(shop_id: str, count: int, at: FieldPath) -> list[tuple[BayIn
         (BayIn(id=f"{shop_id}_bay_{n}", name=f"Bay {n}", equipment=sorted(DEFAULT_BAY_EQUIPMENT)), shop_id, at)
         for n in range(1, count + 1)
     ]
+
+
+def _van(entry: TechnicianIn, shop_id: str) -> ServiceBay:
+    """A mobile technician's van, as the bay their on-site jobs take."""
+    return ServiceBay(
+        van_id_of(entry.id), shop_id, f"Van of {entry.name}", frozenset(entry.van_equipment), entry.active, entry.id
+    )
 
 
 def _hours(value: timedelta) -> str:

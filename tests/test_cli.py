@@ -53,8 +53,8 @@ async def test_load_shops_loads_a_file_and_prints_a_summary(
     path.write_text(demo_chain_text(), encoding="utf-8")
     assert await run_cli("load-shops", str(path), settings=settings_for(database_url, tmp_path)) == 0
     out = capsys.readouterr().out
-    assert "loaded 2 shops (shop_nyc, shop_berlin), 12 technicians, 16 bays" in out
-    assert await counts(db) == (2, 12, 14)
+    assert "loaded 2 shops (shop_nyc, shop_berlin), 16 technicians, 20 bays" in out
+    assert await counts(db) == (2, 16, 14)
 
 
 async def test_load_shops_refuses_a_malformed_file_with_exit_2_and_changes_nothing(
@@ -75,7 +75,7 @@ async def test_seed_demo_loads_once(db: Any, database_url: str, tmp_path: Path, 
     assert await run_cli("seed-demo", settings=settings) == 0
     out = capsys.readouterr().out.splitlines()
     assert out == ["loaded the demo chain", "the database already has shops; demo chain not loaded"]
-    assert await counts(db) == (2, 12, 14)
+    assert await counts(db) == (2, 16, 14)
 
 
 async def test_migrate_reports_an_up_to_date_schema(database_url: str, tmp_path: Path, capsys: Any) -> None:

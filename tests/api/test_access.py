@@ -335,6 +335,24 @@ OPERATIONS += [
     Operation("get", P + "/waitlist/{entry_id}", lambda c, w: c.get(f"/waitlist/{w}"), "waitlist", "link"),
     Operation("delete", P + "/waitlist/{entry_id}", lambda c, w: c.delete(f"/waitlist/{w}"), "waitlist", "link"),
 ]
+_ROUTE_DAY = {"date": (datetime.now(UTC) + timedelta(days=200)).date().isoformat()}
+OPERATIONS += [  # mobile service (issue 17)
+    Operation("get", P + "/service-types", lambda c, _: c.get("/service-types"), "none", "link"),
+    Operation(
+        "get",
+        P + "/technicians/{technician_id}/route",
+        lambda c, t: c.get(f"/technicians/{t}/route", params=_ROUTE_DAY),
+        "technician",
+        "booking_allday",
+    ),
+    Operation(
+        "post",
+        P + "/shops/{shop_id}/routes/optimize",
+        lambda c, s: c.post(f"/shops/{s}/routes/optimize", params=_ROUTE_DAY),
+        "shop",
+        "booking_allday",
+    ),
+]
 IDS = [f"{o.method.upper()} {o.path}" for o in OPERATIONS]
 TOKEN_OPERATIONS = [P + "/waitlist/offers/{token}/accept", P + "/waitlist/offers/{token}/decline"]
 """Operations whose path holds their credential (a waitlist offer's token): no key, and a key adds nothing."""
@@ -432,6 +450,8 @@ async def test_a_key_of_another_shop_sees_nothing_there(world: World, op: Operat
             unknown = await op.send(c, unknown_id)
             assert_problem(other, 404, "not_found")
             _same_problem(other, unknown, target, unknown_id)
+        elif op.path == P + "/service-types":  # the catalog is the chain's, the same for every key
+            assert other.status_code == 200, other.text
         elif op.path == P + "/kpis":  # the chain as the key sees it: its own shops only
             assert other.status_code == 200, other.text
             assert ALLDAY not in other.json()["shop_ids"]

@@ -23,7 +23,7 @@ async def row_counts(pool: Any) -> dict[str, int]:
 async def test_demo_chain_loads_with_mike_johnson_and_bay_3(db: Any) -> None:
     summary = await load_shops(db, parse_demo_chain())
     assert summary.shop_ids == ("shop_nyc", "shop_berlin")
-    assert (summary.technicians, summary.bays) == (12, 16)
+    assert (summary.technicians, summary.bays) == (16, 20)  # with the mobile team (4) and their vans (issue 17)
     async with db.acquire() as conn:
         mike = await catalog.get_technician(conn, "tech_001")
         [bay3] = [b for b in await catalog.list_bays(conn, "shop_nyc") if b.name == "Bay 3"]
@@ -115,7 +115,7 @@ async def test_a_write_failing_midway_rolls_back_everything(db: Any) -> None:
 async def test_seed_demo_if_empty_seeds_an_empty_database_once(db: Any) -> None:
     assert await seed_demo_if_empty(db) is True
     seeded = await row_counts(db)
-    assert seeded["shops"] == 2 and seeded["technicians"] == 12
+    assert seeded["shops"] == 2 and seeded["technicians"] == 16  # with the mobile team (issue 17)
     assert await seed_demo_if_empty(db) is False
     assert await row_counts(db) == seeded
 
@@ -123,7 +123,7 @@ async def test_seed_demo_if_empty_seeds_an_empty_database_once(db: Any) -> None:
 async def test_concurrent_seeders_seed_exactly_once(db: Any, database_url: str) -> None:
     results = await asyncio.gather(*(seed_demo_if_empty(database_url) for _ in range(4)))
     assert sorted(results) == [False, False, False, True]
-    assert (await row_counts(db))["technicians"] == 12
+    assert (await row_counts(db))["technicians"] == 16
 
 
 async def test_seed_demo_does_nothing_when_shops_exist(db: Any) -> None:
