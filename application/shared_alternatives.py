@@ -12,11 +12,16 @@ answer is as fresh as each loser's own would have been (it started after the
 first of them lost, and nothing is cached once it is answered). A vehicle's
 own bookings shape its search, so a vehicle that has any in the window
 searches alone; every other field of the search is part of the key.
+
+The shared search runs in a context of its own, not in the first loser's:
+if that client goes away, its request is cancelled along with the calls it
+made (Ray Serve cancels them recursively), and the others still need it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from dataclasses import replace
 from datetime import datetime
 
@@ -29,7 +34,7 @@ class SharedAlternatives:
 
     def __init__(self, finder: SlotFinder) -> None:
         self._finder = finder
-        self._in_flight: dict[SlotSearch, asyncio.Future[tuple[Slot, ...]]] = {}
+        self._in_flight: dict[SlotSearch, asyncio.Task[tuple[Slot, ...]]] = {}
         self.computed = 0
         """Searches actually run (tests and benches compare it with the refusals answered)."""
 
@@ -39,7 +44,8 @@ class SharedAlternatives:
         key = replace(search, vehicle_id="")
         pending = self._in_flight.get(key)
         if pending is None:
-            pending = asyncio.ensure_future(self._compute(search, now))
+            loop = asyncio.get_running_loop()
+            pending = loop.create_task(self._compute(search, now), context=contextvars.Context())
             self._in_flight[key] = pending
             pending.add_done_callback(lambda done: self._forget(key, done))
         # shield: one loser giving up (its client gone) must not cancel the search the others wait on
@@ -49,6 +55,6 @@ class SharedAlternatives:
         self.computed += 1
         return (await self._finder.find(search, now)).slots
 
-    def _forget(self, key: SlotSearch, done: asyncio.Future[tuple[Slot, ...]]) -> None:
+    def _forget(self, key: SlotSearch, done: asyncio.Task[tuple[Slot, ...]]) -> None:
         if self._in_flight.get(key) is done:
             del self._in_flight[key]
