@@ -245,6 +245,10 @@ async def main(opts: argparse.Namespace) -> None:
     try:
         await migrate(dsn)
         ray.init(
+            address="local",  # a Ray of its own, never one another process left in /tmp/ray/ray_current_cluster
+            # Ray nices its workers to 15; on a shared, busy machine they would then lose to everything else
+            # (and to the uvicorn front end, a nice 0 process): the same conditions for all, as bench/solver.py.
+            _system_config={"worker_niceness": 0},
             num_cpus=2,
             include_dashboard=False,
             log_to_driver=False,

@@ -105,6 +105,9 @@ async def run(opts: argparse.Namespace) -> Report:
             "_system_config": SYSTEM_CONFIG,
         },
     )
+    # The Cluster records its address in /tmp/ray/ray_current_cluster, where any ray.init() without an address on
+    # this machine (another test session, a bench) would join it: forget it at once (we connect by address).
+    _forget_cluster_address(cluster.address)
     node_b = cluster.add_node(num_cpus=1, resources={NODE_B: 1, WORKER: 1, "replica": 1})
     node_c = cluster.add_node(num_cpus=1, resources={NODE_C: 1, WORKER: 1, "replica": 1})
     ray.init(
@@ -459,6 +462,13 @@ async def _drained_outbox(dsn: str, deadline_s: float) -> int:
             await asyncio.sleep(0.5)  # polling a condition with a deadline
     finally:
         await conn.close()
+
+
+def _forget_cluster_address(address: str) -> None:
+    from ray._private.utils import get_ray_address_file, read_ray_address  # no public API for this file
+
+    if read_ray_address() == address:
+        os.remove(get_ray_address_file(None))
 
 
 def _free_port() -> int:
