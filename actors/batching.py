@@ -5,11 +5,19 @@ CPU against microseconds), so under load a host is sent whatever commands
 piled up while its previous batches were in flight: a Nagle-style batcher.
 With nothing in flight a command leaves at the next turn of the event loop,
 so a lone caller pays no extra latency.
+
+A batch carries many callers' commands, so it runs in a context of its own,
+not in that of the caller who happened to submit first: Ray attributes a
+call to the task whose context makes it, and Ray Serve cancels a request's
+calls (``ray.cancel(recursive=True)``) when its client times out or goes
+away. Inheriting that request's context, one client's timeout cancelled
+its neighbours' holds and views, and they answered 500.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Awaitable, Callable, Sequence
 
 from actors.commands import Envelope, Outcome
@@ -37,7 +45,7 @@ class Batcher:
             # Next turn of the loop: commands submitted in this turn (e.g. a
             # technician hold and a bay hold gathered together) leave together.
             self._scheduled = True
-            loop.call_soon(self._pump)
+            loop.call_soon(self._pump, context=contextvars.Context())
         return await future
 
     def _pump(self) -> None:
@@ -45,7 +53,7 @@ class Batcher:
         while self._pending and self._in_flight < self._max_in_flight:
             batch, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch :]
             self._in_flight += 1
-            task = asyncio.ensure_future(self._run(batch))
+            task = asyncio.get_running_loop().create_task(self._run(batch), context=contextvars.Context())
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 

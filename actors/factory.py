@@ -53,6 +53,11 @@ class RayCalendarHost(CalendarHost):
         self._idle_limit = idle_seconds
         self._watchdog: asyncio.Task[None] | None = None
 
+    def node_id(self) -> str:
+        """The Ray node this host runs on (tests and tools check placement with it)."""
+        node: str = ray.get_runtime_context().get_node_id()
+        return node
+
     async def apply(self, batch: Sequence[Envelope]) -> list[Outcome]:
         self._start_watchdog()
         return await super().apply(batch)
@@ -138,6 +143,12 @@ class RayDirectory:
         pids = await asyncio.gather(*(self._call(n, "pid") for n in names))
         return dict(zip(names, pids, strict=True))
 
+    async def nodes(self, refs: Sequence[ResourceRef]) -> dict[str, str]:
+        """The Ray node id of the host of each of ``refs``, by host name (started if it was not)."""
+        names = sorted({self.placement.host_name(ref) for ref in refs})
+        nodes = await asyncio.gather(*(self._call(n, "node_id") for n in names))
+        return dict(zip(names, nodes, strict=True))
+
     def actor(self, ref: ResourceRef) -> Any:
         """The raw Ray actor handle of ``ref``'s host (tests kill it to prove restarts)."""
         return self._actor(self.placement.host_name(ref))
@@ -170,6 +181,10 @@ class RayDirectory:
                     max_task_retries=self.max_task_retries,
                     num_cpus=0,  # mostly idle, waiting on calls: never reserve a core
                     max_concurrency=1000,
+                    # With no resources asked, the default strategy packs every host on the caller's node;
+                    # spreading puts a cluster's shops on all its nodes (and, after a node is lost, its
+                    # hosts restart on the others). On one node it changes nothing.
+                    scheduling_strategy="SPREAD",
                 )
                 .remote(self.dsn, self.policy, self.idle_seconds)
             )

@@ -15,6 +15,7 @@ from application.booking import BookingRequest, BookingService
 from application.catalog_cache import CatalogCache
 from application.reassigned_booking import book_reassigned
 from application.reassignment import REASSIGNABLE, Reassignment, RoomMaker, reassignment_days
+from application.shared_alternatives import SharedAlternatives
 from application.slot_search import SlotFinder, SlotSearch, SlotSearchResult
 from domain.appointment import Appointment
 from domain.customer import Customer
@@ -46,6 +47,8 @@ class Scheduler:
         self.booking = booking
         self.catalog = catalog
         self.room = room
+        self.alternatives = SharedAlternatives(finder)
+        """Losers of the same race share one search for their alternatives (``application.shared_alternatives``)."""
 
     async def find(self, search: SlotSearch, now: datetime | None = None) -> SlotSearchResult:
         """The ranked slots; for urgent work with none in time, first the earliest slot reassignment frees."""
@@ -246,5 +249,4 @@ class Scheduler:
         )
 
     async def _alternatives(self, search: SlotSearch, now: datetime | None) -> list[Slot]:
-        result = await self.finder.find(search, now or datetime.now(UTC))
-        return list(result.slots)
+        return await self.alternatives.find(search, (now or datetime.now(UTC)).astimezone(UTC))

@@ -2,6 +2,8 @@
 
     .venv/bin/python bench/http.py [--searches 400] [--search-clients 8] [--book-clients 32] [--days 45]
                                    [--openapi-flood 1000]
+    .venv/bin/python bench/http.py --race [--race-clients 200] [--race-slots 50] [--race-seconds 30]
+                                   [--frontends serve]
 
 For each front end, in one run: a fresh database (migrated, demo chain seeded)
 on DATABASE_URL's server (default postgresql://postgres@127.0.0.1:5432/postgres),
@@ -154,6 +156,14 @@ def serve_options(overrides: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in deployment.items() if k != "name"} | overrides
 
 
+def request_timeout_s() -> float:
+    """``http_options.request_timeout_s`` of serve_config.yaml: past it the proxy answers 408."""
+    import yaml
+
+    doc = yaml.safe_load((ROOT / "serve_config.yaml").read_text())
+    return float(doc.get("http_options", {}).get("request_timeout_s", 30))
+
+
 @contextlib.contextmanager
 def serve_frontend(args: dict[str, Any], overrides: dict[str, Any]) -> Any:
     from ray import serve
@@ -161,7 +171,7 @@ def serve_frontend(args: dict[str, Any], overrides: dict[str, Any]) -> Any:
     from deployments.app import SchedulingAPI
 
     port = _free_port()
-    serve.start(http_options={"host": "127.0.0.1", "port": port})
+    serve.start(http_options={"host": "127.0.0.1", "port": port, "request_timeout_s": request_timeout_s()})
     options = serve_options(overrides)
     print(f"serve: SchedulingAPI options {options}", flush=True)
     app = SchedulingAPI.options(**options).bind(args)
@@ -401,6 +411,7 @@ class Figures:
     booking: dict[str, Any] = field(default_factory=dict)
     overlaps: dict[str, int] = field(default_factory=dict)
     contention: dict[str, float] = field(default_factory=dict)
+    race: dict[str, Any] = field(default_factory=dict)
 
 
 def haproxy_processes() -> int:
@@ -417,6 +428,14 @@ async def measure(name: str, base: str, url: str, opts: argparse.Namespace) -> F
     figures.startup_s = await wait_healthy(base)
     if name == "serve":
         print(f"serve: {haproxy_processes()} haproxy processes running", flush=True)
+    if opts.race:
+        from bench.race import race, race_line, race_slots
+
+        slots = await race_slots(base, HEADERS, opts.race_slots)
+        figures.race = await race(base, HEADERS, slots, opts.race_clients, opts.race_seconds)
+        figures.overlaps = await double_bookings(url)
+        print(f"{name}: {race_line(figures.race)}; overlaps {figures.overlaps}", flush=True)
+        return figures
     figures.search = await search_latency(base, opts.searches, opts.search_clients)
     plan = await booking_plan(base, opts.days)
     figures.booking = await booking_throughput(base, plan, opts.book_clients, name[:1].upper())
@@ -427,6 +446,15 @@ async def measure(name: str, base: str, url: str, opts: argparse.Namespace) -> F
 
 
 def report(all_figures: list[Figures], opts: argparse.Namespace) -> None:
+    if opts.race:
+        from bench.race import race_line
+
+        print(f"\nHTTP race ({os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f})")
+        for f in all_figures:
+            o = f.overlaps
+            print(f"{f.name:<8} {race_line(f.race)}; overlaps {o['technician_overlaps'] + o['bay_overlaps']}")
+        print("goals: p99 <= 1 s, every loser a 409 with alternatives, no 408 or 5xx, 0 overlaps")
+        return
     ingress = "HAProxy" if opts.haproxy else "Python proxy"
     print(
         f"\nHTTP API bench ({os.cpu_count()} cores; Serve ingress: {ingress}; search: card engine example on "
@@ -472,6 +500,10 @@ async def main(opts: argparse.Namespace) -> None:
     server = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     ray.init(
+        address="local",  # a Ray of its own, never one another process left in /tmp/ray/ray_current_cluster
+        # Ray nices its workers to 15; on a shared, busy machine they would then lose to everything else
+        # (and to the uvicorn front end, a nice 0 process): the same conditions for all, as bench/solver.py.
+        _system_config={"worker_niceness": 0},
         num_cpus=2,
         include_dashboard=False,
         log_to_driver=False,
@@ -518,6 +550,14 @@ if __name__ == "__main__":
         default=1000,
         help="concurrent GET /openapi.json sent with one technician lookup at the end (0: skip)",
     )
+    parser.add_argument(
+        "--race",
+        action="store_true",
+        help="instead of the other phases: --race-clients clients racing for --race-slots slots (bench/race.py)",
+    )
+    parser.add_argument("--race-clients", type=int, default=200)
+    parser.add_argument("--race-slots", type=int, default=50)
+    parser.add_argument("--race-seconds", type=float, default=30)
     parser.add_argument("--replicas", type=int, help="override num_replicas of serve_config.yaml")
     parser.add_argument("--max-ongoing", type=int, help="override max_ongoing_requests of serve_config.yaml")
     parser.add_argument(

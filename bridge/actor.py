@@ -88,7 +88,11 @@ class BridgeActor:
         return await self.start()
 
     def stats(self) -> dict[str, Any]:
-        base: dict[str, Any] = {"pid": os.getpid(), "started_at": self._started_at}
+        base: dict[str, Any] = {
+            "pid": os.getpid(),
+            "node_id": ray.get_runtime_context().get_node_id() if ray.is_initialized() else None,
+            "started_at": self._started_at,
+        }
         if self._bridge is None:
             return {**base, "running": False}
         return {**base, **self._bridge.stats()}

@@ -29,6 +29,7 @@ def ray_session() -> Iterator[Any]:
 
     if not ray.is_initialized():
         ray.init(
+            address="local",  # never join a cluster another process recorded in /tmp/ray/ray_current_cluster
             num_cpus=2,
             include_dashboard=False,
             log_to_driver=False,
