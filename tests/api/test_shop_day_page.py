@@ -26,7 +26,8 @@ from tests.headless_chromium import Browser, find_chromium
 NYC = "shop_nyc"
 TZ = ZoneInfo("America/New_York")
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "shop-day.png"
-TECHNICIANS = ("tech_001", "tech_002", "tech_003", "tech_004", "tech_005", "tech_006")
+# the NYC demo shop: six in the shop and two mobile (tech_007, tech_008)
+TECHNICIANS = ("tech_001", "tech_002", "tech_003", "tech_004", "tech_005", "tech_006", "tech_007", "tech_008")
 PLAN = [  # technician, bay, local start, service type, hold
     ("tech_001", "Bay 1", time(9, 0), "routine", False),
     ("tech_001", "Bay 1", time(12, 0), "routine", False),
