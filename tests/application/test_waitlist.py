@@ -238,7 +238,7 @@ def _job(vehicle: str) -> Job:
     return Job(vehicle_id=vehicle, service_type="routine", urgency=Urgency.HIGH, duration=timedelta(hours=1))
 
 
-@pytest.mark.parametrize("how", ["reschedule", "expired_hold", "no_show", "early_completion", "time_off_withdrawn"])
+@pytest.mark.parametrize("how", ["reschedule", "expired_hold", "no_show", "time_off_withdrawn"])
 async def test_every_way_time_frees_up_offers_it(
     full_day: tuple[Application, datetime, str], db: Any, how: str
 ) -> None:
@@ -253,6 +253,20 @@ async def test_every_way_time_frees_up_offers_it(
 
     events = await _offer_events(db)
     assert [e["waitlist_entry_id"] for e in events] == [entry.id]
+
+
+async def test_an_early_completion_is_announced_but_the_finished_job_still_fills_the_daily_cap(
+    full_day: tuple[Application, datetime, str], db: Any
+) -> None:
+    """A completed job still counts toward its technician's day (issue 16), so on a day full by its cap of one the
+    time an early completion frees is announced yet offers nothing: no offer may break the cap."""
+    app, day, booked = full_day
+    await app.waitlist.join(_join("WAITING", day, Urgency.HIGH))
+
+    await _free_the_day(app, "early_completion", day, booked)
+    await app.waitlist.settle()
+
+    assert await _offer_events(db) == []
 
 
 async def test_fifty_concurrent_cancellations_and_a_hundred_entries_offer_no_slot_twice(
