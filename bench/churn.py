@@ -34,7 +34,6 @@ from typing import Any
 
 sys.path[0] = str(Path(__file__).resolve().parents[1])  # the repository, not bench/, first on the path
 
-ROOT = Path(__file__).resolve().parents[1]
 HOST_TITLE = "ray::RayCalendarHost"
 """The process title of a live shop host (Ray renames its worker process after the actor class)."""
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -244,17 +243,9 @@ async def main(opts: argparse.Namespace) -> None:
     dsn = _with_database(server, name)
     try:
         await migrate(dsn)
-        ray.init(
-            address="local",  # a Ray of its own, never one another process left in /tmp/ray/ray_current_cluster
-            # Ray nices its workers to 15; on a shared, busy machine they would then lose to everything else
-            # (and to the uvicorn front end, a nice 0 process): the same conditions for all, as bench/solver.py.
-            _system_config={"worker_niceness": 0},
-            num_cpus=2,
-            include_dashboard=False,
-            log_to_driver=False,
-            namespace="bench-churn",
-            runtime_env={"env_vars": {"PYTHONPATH": str(ROOT)}},
-        )
+        from bench.local_ray import start_local_ray
+
+        start_local_ray("bench-churn")
         global RAYLET_PID
         RAYLET_PID = find_raylet()
         await churn(opts, dsn)

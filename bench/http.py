@@ -499,17 +499,9 @@ async def main(opts: argparse.Namespace) -> None:
 
     server = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-    ray.init(
-        address="local",  # a Ray of its own, never one another process left in /tmp/ray/ray_current_cluster
-        # Ray nices its workers to 15; on a shared, busy machine they would then lose to everything else
-        # (and to the uvicorn front end, a nice 0 process): the same conditions for all, as bench/solver.py.
-        _system_config={"worker_niceness": 0},
-        num_cpus=2,
-        include_dashboard=False,
-        log_to_driver=False,
-        namespace="bench-http",
-        runtime_env={"env_vars": {"PYTHONPATH": str(ROOT)}},
-    )
+    from bench.local_ray import start_local_ray
+
+    start_local_ray("bench-http")
     address = ray.get_runtime_context().gcs_address
     overrides: dict[str, Any] = {}
     if opts.replicas is not None:
