@@ -9,7 +9,7 @@ the ranking when a concurrent client wins the first choice.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from application.booking import BookingRequest, BookingService
 from application.catalog_cache import CatalogCache
@@ -87,6 +87,10 @@ class Scheduler:
             cat = await self.catalog.shop_catalog(shop_id)
             days = reassignment_days(cat.shop, search.urgency, now, self.booking.policy.reassign_horizon_days)
             horizon_end = local_day_bounds(days[-1], cat.shop.tz).end
+            if _asked_for_later(search, days[-1], horizon_end):
+                # The customer wants a later day: moving other customers' work to serve them sooner
+                # is not what they asked for (and a solve per horizon day on every such search).
+                continue
             if any(s.shop_id == shop_id and s.start < horizon_end for s in result.slots):
                 continue
             for day in days:
@@ -250,3 +254,10 @@ class Scheduler:
 
     async def _alternatives(self, search: SlotSearch, now: datetime | None) -> list[Slot]:
         return await self.alternatives.find(search, (now or datetime.now(UTC)).astimezone(UTC))
+
+
+def _asked_for_later(search: SlotSearch, last_day: date, horizon_end: datetime) -> bool:
+    """True when the search itself starts after the reassignment horizon (a preferred date or ``earliest``)."""
+    if search.preferred_date is not None and search.preferred_date > last_day:
+        return True
+    return search.earliest is not None and search.earliest >= horizon_end
