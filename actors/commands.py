@@ -16,13 +16,14 @@ from typing import Any
 
 from application.ports import Requirement, ResourceRef
 from domain import errors
+from domain.fast_pickle import FastPickle
 from domain.time_windows import Interval
 
 # -- commands -----------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
-class Hold:
+class Hold(FastPickle):
     """Place a soft lock (``key`` re-holding the same interval is a no-op; a new interval moves it)."""
 
     key: str
@@ -32,7 +33,7 @@ class Hold:
 
 
 @dataclass(frozen=True, slots=True)
-class Book:
+class Book(FastPickle):
     """Place a confirmed appointment directly, checking every rule."""
 
     key: str
@@ -41,7 +42,7 @@ class Book:
 
 
 @dataclass(frozen=True, slots=True)
-class Settle:
+class Settle(FastPickle):
     """The database has committed ``key`` at ``interval`` (held until ``held_until``, or booked).
 
     The actor takes the database's word: a confirm after a commit, or the
@@ -55,14 +56,14 @@ class Settle:
 
 
 @dataclass(frozen=True, slots=True)
-class Release:
+class Release(FastPickle):
     """Drop a hold or a cancelled appointment (releasing twice is a no-op)."""
 
     key: str
 
 
 @dataclass(frozen=True, slots=True)
-class Reload:
+class Reload(FastPickle):
     """Rebuild the calendar from the database (it has the last word).
 
     With ``refresh`` the resource itself is read again too (a technician's
@@ -73,12 +74,12 @@ class Reload:
 
 
 @dataclass(frozen=True, slots=True)
-class Expire:
+class Expire(FastPickle):
     """Drop holds past their expiry; answers their keys."""
 
 
 @dataclass(frozen=True, slots=True)
-class View:
+class View(FastPickle):
     """Read the resource's busy, working and free time and jobs per day in ``window``."""
 
     window: Interval
@@ -88,7 +89,7 @@ Command = Hold | Book | Settle | Release | Reload | Expire | View
 
 
 @dataclass(frozen=True, slots=True)
-class Envelope:
+class Envelope(FastPickle):
     """One command for one resource at the caller's ``now``."""
 
     ref: ResourceRef
@@ -102,7 +103,7 @@ class Envelope:
 
 
 @dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(FastPickle):
     """One command's answer: a value, a refusal (domain error), or a fault of this command alone."""
 
     value: Any = None

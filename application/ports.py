@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from domain.calendar import CalendarEntry
+from domain.fast_pickle import FastPickle
 from domain.time_windows import Interval
 
 
@@ -24,7 +25,7 @@ class ResourceKind(StrEnum):
 
 
 @dataclass(frozen=True, slots=True, order=True)
-class ResourceRef:
+class ResourceRef(FastPickle):
     """A technician or bay of one shop; the shop scopes every lookup."""
 
     kind: ResourceKind
@@ -37,7 +38,7 @@ class ResourceRef:
 
 
 @dataclass(frozen=True, slots=True)
-class Requirement:
+class Requirement(FastPickle):
     """What the job needs from the resource: a skill (technician) or equipment (bay)."""
 
     skill: str | None = None
@@ -45,7 +46,7 @@ class Requirement:
 
 
 @dataclass(frozen=True, slots=True)
-class HoldToken:
+class HoldToken(FastPickle):
     """A live soft lock on one resource, plus what the booking needs to know about it."""
 
     key: str
@@ -59,7 +60,7 @@ class HoldToken:
 
 
 @dataclass(frozen=True, slots=True)
-class ResourceView:
+class ResourceView(FastPickle):
     """A resource's state in a window, as its actor sees it (memory, not the database)."""
 
     resource_id: str

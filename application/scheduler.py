@@ -29,7 +29,7 @@ from domain.errors import (
     VehicleAlreadyBooked,
 )
 from domain.job import Slot
-from domain.time_windows import local_date, local_day_bounds
+from domain.time_windows import Interval, local_date, local_day_bounds
 
 SLOTS_PER_ROUND = 5
 """Ranked slots tried in turn when concurrent clients take the first ones."""
@@ -82,7 +82,7 @@ class Scheduler:
             return None
         _, duration = await self.catalog.service_and_duration(search.service_type, search.duration)
         job = search.job(duration)
-        vehicle_busy = await self.finder.vehicle_busy(search, now)
+        vehicle_busy: list[Interval] | None = None  # read once, and only for a shop-day worth solving
         for shop_id in result.shops_searched:
             cat = await self.catalog.shop_catalog(shop_id)
             days = reassignment_days(cat.shop, search.urgency, now, self.booking.policy.reassign_horizon_days)
@@ -93,6 +93,8 @@ class Scheduler:
                 continue
             if any(s.shop_id == shop_id and s.start < horizon_end for s in result.slots):
                 continue
+            if vehicle_busy is None:
+                vehicle_busy = await self.finder.vehicle_busy(search, now)
             for day in days:
                 offer = await self.room.offer(cat, job, day, now, vehicle_busy=vehicle_busy)
                 if offer is not None:

@@ -291,7 +291,8 @@ async def booking_plan(base: str, days: int) -> list[dict[str, Any]]:
         for shop in SHOPS:
             techs = (await client.get("/technicians", params={"shop_id": shop, "skill": "general"})).json()["items"]
             zone = ZoneInfo(TIMEZONES[shop])
-            for index, tech in enumerate(techs):
+            # mobile technicians book on-site work only (their van is the bay)
+            for index, tech in enumerate(t for t in techs if not t.get("mobile")):
                 bay = f"Bay {index + 1}"  # every demo bay has a lift, all routine needs
                 for offset in range(2, days + 2):
                     day: date = today + timedelta(days=offset)

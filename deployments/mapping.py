@@ -67,6 +67,7 @@ def technician_out(tech: Technician, shop: Shop) -> schemas.TechnicianOut:
         email=tech.email,
         working_hours=hours_to_json(tech.hours),
         timezone=shop.timezone,
+        mobile=tech.mobile,
     )
 
 

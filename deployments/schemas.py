@@ -457,6 +457,8 @@ class TechnicianOut(_Out):
     working_hours: dict[str, list[list[str]]]
     """ISO weekday (1 = Monday) → local ``[opens, closes]`` windows."""
     timezone: str
+    mobile: bool = False
+    """Works on site from a van: books on-site services only (its van is the job's bay)."""
 
 
 class TechnicianList(_Out):

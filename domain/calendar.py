@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from domain.errors import DailyCapReached, HoldExpired, HoldNotFound, OutsideWorkingHours, SlotTaken
+from domain.fast_pickle import FastPickle
 from domain.time_windows import Interval, local_date, local_day_bounds, merge, subtract
 
 WorkingTime = Callable[[Interval], list[Interval]]
@@ -20,7 +21,7 @@ WorkingTime = Callable[[Interval], list[Interval]]
 
 
 @dataclass(frozen=True, slots=True)
-class CalendarEntry:
+class CalendarEntry(FastPickle):
     """An appointment (``held_until`` None) or a hold on the resource.
 
     ``key`` is the appointment id; it makes every mutation idempotent.

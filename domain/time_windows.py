@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 SUPPORTED_FROM = datetime(1970, 1, 1, tzinfo=UTC)
@@ -58,6 +59,10 @@ class Interval:
             raise ValueError(f"interval ends before it starts: {start} > {end}")
         object.__setattr__(self, "start", start)
         object.__setattr__(self, "end", end)
+
+    def __reduce__(self) -> tuple[Any, tuple[datetime, datetime]]:
+        # Stored values are already checked and in UTC: a load skips ``__post_init__`` (a view ships hundreds).
+        return (_checked_interval, (self.start, self.end))
 
     @property
     def duration(self) -> timedelta:
@@ -186,3 +191,11 @@ def local_dates(window: Interval, tz: ZoneInfo) -> list[date]:
     first = local_date(window.start, tz)
     last = local_date(window.end - timedelta(microseconds=1), tz) if not window.empty else first
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def _checked_interval(start: datetime, end: datetime) -> Interval:
+    """An ``Interval`` from values an ``Interval`` already checked (unpickling)."""
+    interval = object.__new__(Interval)
+    object.__setattr__(interval, "start", start)
+    object.__setattr__(interval, "end", end)
+    return interval

@@ -10,28 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
+from domain.fast_pickle import FastPickle
 from solver.spans import Span
 
 
-class _FastPickle:
-    """Pickle a slotted dataclass as ``cls(*fields)``.
-
-    Problems cross process boundaries (Ray tasks) by the dozen; the default
-    pickling of frozen slotted dataclasses restores fields one by one in
-    Python and cost ~0.5 ms per shop, a tenth of a solve.
-    """
-
-    __slots__ = ()
-
-    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
-        names: tuple[str, ...] = self.__slots__
-        return (self.__class__, tuple(getattr(self, name) for name in names))
-
-
 @dataclass(frozen=True, slots=True)
-class Visit(_FastPickle):
+class Visit(FastPickle):
     """An on-site job a mobile technician already has, and the drive to ours.
 
     ``travel`` is the minutes between that visit's site and this job's site;
@@ -48,7 +33,7 @@ class Visit(_FastPickle):
 
 
 @dataclass(frozen=True, slots=True)
-class TechnicianFree(_FastPickle):
+class TechnicianFree(FastPickle):
     """One technician as the solver sees them.
 
     ``free`` is working time minus busy time widened by the buffer (so the
@@ -73,7 +58,7 @@ class TechnicianFree(_FastPickle):
 
 
 @dataclass(frozen=True, slots=True)
-class BayFree(_FastPickle):
+class BayFree(FastPickle):
     """One service bay: its free (open and unbooked) time and whether it has the equipment."""
 
     id: str
@@ -82,7 +67,7 @@ class BayFree(_FastPickle):
 
 
 @dataclass(frozen=True, slots=True)
-class ReserveRule(_FastPickle):
+class ReserveRule(FastPickle):
     """Time the job may not take until ``release`` minutes before its day starts.
 
     ``code`` names it in explanations and checker findings (``urgent_reserve``,
@@ -98,7 +83,7 @@ class ReserveRule(_FastPickle):
 
 
 @dataclass(frozen=True, slots=True)
-class Weights(_FastPickle):
+class Weights(FastPickle):
     """Points per unit of each objective term (see ``solver.objective``).
 
     The defaults make a customer's preferred date worth more than a few days
@@ -130,7 +115,7 @@ class Weights(_FastPickle):
 
 
 @dataclass(frozen=True, slots=True)
-class SlotProblem(_FastPickle):
+class SlotProblem(FastPickle):
     """Place one job of ``duration`` minutes with one technician and one bay.
 
     ``day_starts`` are the minute offsets of each shop-local day in the

@@ -76,8 +76,11 @@ def kept_from_job(problem: SlotProblem, tech: TechnicianFree, reserve: ReserveRu
 
 def touches_held_block(problem: SlotProblem, tech: TechnicianFree, start: int, reserve: ReserveRule) -> bool:
     """Whether a job at ``start`` on ``tech`` touches a held block of ``reserve`` (its buffers included)."""
-    end = start + problem.duration
-    return any(lo < end and start < hi for lo, hi in held_blocks(problem, tech, reserve))
+    # Per candidate, thousands of times a search: overlap first, no merge (overlap needs none).
+    end, pad = start + problem.duration, problem.buffer
+    return any(
+        lo - pad < end and start < hi + pad and held(problem, reserve, problem.day_of(lo)) for lo, hi in tech.reserved
+    )
 
 
 def restrict(code: str, problem: SlotProblem, tech: TechnicianFree, windows: list[Span]) -> list[Span]:
@@ -111,13 +114,12 @@ def place_blocks(
     if share <= 0 or block <= 0:
         return {tid: () for tid in working}
     bounds = [*day_starts, horizon_end]
+    normalized = {tid: normalize(w) for tid, w in working.items()}
     for day in range(len(day_starts)):
         lo_day, hi_day = bounds[day], bounds[day + 1]
-        spans = {
-            tid: [s for s in intersect(normalize(w), [(lo_day, hi_day)]) if s[1] - s[0] >= block]
-            for tid, w in working.items()
-        }
-        total = sum(hi - lo for w in working.values() for lo, hi in intersect(normalize(w), [(lo_day, hi_day)]))
+        on_day = {tid: intersect(w, [(lo_day, hi_day)]) for tid, w in normalized.items()}
+        spans = {tid: [s for s in w if s[1] - s[0] >= block] for tid, w in on_day.items()}
+        total = sum(hi - lo for w in on_day.values() for lo, hi in w)
         if not any(spans.values()):
             continue
         count = max(1, math.floor(share * total / block + 0.5))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -86,6 +87,12 @@ async def test_a_critical_job_fits_only_after_two_booked_jobs_change_technician(
     app = await app_over(db, directory, clock)
     await app.booking.activate_shop("shop_a", NOW)
     today_8, today_10, *_ = await book_the_day(app)
+
+    # A customer who asks for a day past the horizon gets plain slots then: nobody is moved to serve them sooner.
+    later = replace(critical_search(), preferred_date=(NOW + timedelta(days=5)).date())
+    planned = await app.scheduler.find(later, NOW)
+    assert planned.slots and not any(s.requires_reassignment for s in planned.slots)
+    assert not any("another technician or bay" in line for line in planned.explanation)
 
     search = critical_search()
     result = await app.scheduler.find(search, NOW)

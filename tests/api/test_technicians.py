@@ -18,6 +18,7 @@ async def test_list_filters_by_shop_and_skill(client: httpx.AsyncClient) -> None
     assert nyc.status_code == 200 and engine.status_code == 200
     assert {t["shop_id"] for t in nyc.json()["items"]} == {"shop_nyc"}
     assert nyc.json()["page"]["total"] == 8  # 6 in the shop and a mobile team of 2 (issue 17)
+    assert sum(t["mobile"] for t in nyc.json()["items"]) == 2  # a client can tell who books on-site work
     assert engine.json()["items"]
     assert all("engine" in t["skills"] for t in engine.json()["items"])
     assert {t["id"] for t in engine.json()["items"]} < {t["id"] for t in nyc.json()["items"]}
