@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import datetime
 
 from actors.commands import Book, Hold, Settle
 from application.ports import HoldToken, Requirement, ResourceRef, ResourceView
 from domain.calendar import CalendarEntry, ResourceCalendar, WorkingTime
 from domain.errors import DomainError
-from domain.time_windows import Interval, local_date, local_dates, local_day_bounds
+from domain.time_windows import Interval, local_dates, local_day_bounds
 
 
 class CalendarShell(ABC):
@@ -77,8 +77,16 @@ class CalendarShell(ABC):
     def settle(self, cmd: Settle, now: datetime) -> bool:
         """Make memory agree with what the database committed; False when only a reload can."""
         self._touch(cmd.key)
+        if cmd.finished:
+            self.calendar.finish(cmd.key, cmd.interval)
+            return True
         current = self.calendar.get(cmd.key)
-        if current is not None and current.interval == cmd.interval and current.held_until == cmd.held_until:
+        if (
+            current is not None
+            and not current.finished
+            and current.interval == cmd.interval
+            and current.held_until == cmd.held_until
+        ):
             return True
         if cmd.held_until is None and current is not None and current.interval == cmd.interval and current.live(now):
             # A booking's confirm: its live hold on this very time was checked against every rule when
@@ -106,12 +114,8 @@ class CalendarShell(ABC):
 
     def view(self, window: Interval, now: datetime) -> ResourceView:
         entries = self.calendar.entries(now)
-        days = set(local_dates(window, self.calendar.tz))
-        per_day: dict[date, int] = {}
-        for entry in entries:
-            day = local_date(entry.interval.start, self.calendar.tz)
-            if day in days:
-                per_day[day] = per_day.get(day, 0) + 1
+        # finished jobs take no time but count toward their day's cap, as in the database
+        per_day = self.calendar.jobs_per_day(set(local_dates(window, self.calendar.tz)), now)
         busy = self.calendar.busy(window, now)
         return ResourceView(
             resource_id=self.ref.resource_id,

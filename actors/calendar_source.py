@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from typing import Protocol
+from typing import Literal, Protocol
 
 import asyncpg
 
@@ -41,7 +41,7 @@ class CalendarSource(Protocol):
 def entry_of(appt: Appointment) -> CalendarEntry:
     """The calendar entry a stored appointment or hold stands for."""
     held = appt.hold_expires_at if appt.status is AppointmentStatus.HELD else None
-    return CalendarEntry(appt.id, appt.interval, held_until=held)
+    return CalendarEntry(appt.id, appt.interval, held_until=held, finished=appt.status is AppointmentStatus.COMPLETED)
 
 
 class StoreCalendarSource:
@@ -77,13 +77,13 @@ class StoreCalendarSource:
                 tech = await catalog.get_technician(conn, ref.resource_id)
                 if tech is None:
                     return None
-                rows = await appointments.list_live_for_technician(conn, tech.id, window, now)
+                rows = await appointments.list_calendar_rows(conn, "technician", tech.id, window, now)
                 actor: CalendarShell = TechnicianCalendar(tech, shop, rid=rid, policy=self.policy, loaded=window)
             else:
                 bay = await catalog.get_bay(conn, ref.resource_id)
                 if bay is None:
                     return None
-                rows = await appointments.list_live_for_bay(conn, bay.id, window, now)
+                rows = await appointments.list_calendar_rows(conn, "bay", bay.id, window, now)
                 actor = BayCalendar(bay, shop, rid=rid, loaded=window)
         actor.calendar.replace_all(entry_of(a) for a in rows)
         return actor
@@ -98,7 +98,7 @@ class StoreCalendarSource:
             rids = await appointments.resource_rids_for_shop(conn, shop_id)
             techs = await catalog.list_technicians(conn, shop_id=shop_id)
             bays = await catalog.list_bays(conn, shop_id)
-            rows = await appointments.list_for_shop(conn, shop_id, window, now)
+            rows = await appointments.list_calendar_rows(conn, "shop", shop_id, window, now)
         actors: list[CalendarShell] = [
             TechnicianCalendar(t, shop, rid=rids[("technician", t.id)], policy=self.policy, loaded=window)
             for t in techs
@@ -119,10 +119,8 @@ class StoreCalendarSource:
     async def entries(self, ref: ResourceRef, window: Interval, now: datetime) -> list[CalendarEntry]:
         pool = await self._connection_pool()
         async with connection(pool) as conn:
-            if ref.kind is ResourceKind.TECHNICIAN:
-                rows = await appointments.list_live_for_technician(conn, ref.resource_id, window, now)
-            else:
-                rows = await appointments.list_live_for_bay(conn, ref.resource_id, window, now)
+            kind: Literal["technician", "bay"] = "technician" if ref.kind is ResourceKind.TECHNICIAN else "bay"
+            rows = await appointments.list_calendar_rows(conn, kind, ref.resource_id, window, now)
         return [entry_of(a) for a in rows]
 
     async def close(self) -> None:

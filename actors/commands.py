@@ -45,14 +45,17 @@ class Book(FastPickle):
 class Settle(FastPickle):
     """The database has committed ``key`` at ``interval`` (held until ``held_until``, or booked).
 
-    The actor takes the database's word: a confirm after a commit, or the
-    restore of an appointment whose move was refused. If memory disagrees in a
-    way it cannot fix locally, the actor reloads.
+    The actor takes the database's word: a confirm after a commit, the
+    restore of an appointment whose move was refused, or (``finished``) a
+    completion: the job at ``interval`` takes no time any more but still counts
+    toward its day's cap. If memory disagrees in a way it cannot fix locally,
+    the actor reloads.
     """
 
     key: str
     interval: Interval
     held_until: datetime | None = None
+    finished: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,6 +79,9 @@ class RoutedHandle:
     async def restore(self, key: str, interval: Interval, held_until: datetime | None, *, now: datetime) -> None:
         await self._send(Settle(key, interval, held_until), now)
 
+    async def finish(self, key: str, interval: Interval, *, now: datetime) -> None:
+        await self._send(Settle(key, interval, None, finished=True), now)
+
     async def release(self, key: str, *, now: datetime) -> bool:
         return bool(await self._send(Release(key), now))
 

@@ -522,8 +522,16 @@ class BookingService:
         return self._changing.hold(appointment_id)
 
     async def free_resources(self, appt: Appointment, now: datetime) -> None:
-        """Drop the appointment from its technician's and bay's calendars: the database no longer holds its time."""
-        await self._pair(appt.id, appt.shop_id, appt.technician_id, appt.bay_id).undo(now)
+        """Free the appointment's time on its technician's and bay's calendars: the database no longer holds it.
+
+        A completed job stays on its technician's calendar as one of the day's jobs (the daily cap counts it,
+        as the database does); any other (a no-show) is dropped from both.
+        """
+        pair = self._pair(appt.id, appt.shop_id, appt.technician_id, appt.bay_id)
+        if appt.status is AppointmentStatus.COMPLETED:
+            await pair.finish(appt.interval, now)
+        else:
+            await pair.undo(now)
         self.freed.announce(FreedTime.of(appt))
 
     # -- helpers ------------------------------------------------------------------------------

@@ -4,8 +4,10 @@ Each step runs under the appointment's change lock (as cancel and reschedule
 do), writes the new status, its time and the event in ONE transaction, and
 only then tells the actors. Completing (early or not) and a no-show take the
 appointment out of the live statuses: the database's no-overlap constraints
-stop covering the row at once, and the technician's and bay's calendars drop
-it right after the commit, so the rest of the slot is offered again.
+stop covering the row at once, and the technician's and bay's calendars free
+its time right after the commit, so the rest of the slot is offered again. A
+completed job stays on its technician's calendar as one of the day's jobs: the
+daily cap counts it, in memory as in the database (a no-show is dropped).
 """
 
 from __future__ import annotations

@@ -189,7 +189,10 @@ class RoomMaker:
         for t in techs:
             view = busy.technicians[t.id]
             entries = [e.interval for e in view.entries if e.key not in movable]
-            on_day = sum(1 for a in booked if a.technician_id == t.id and a.id not in movable)
+            # the day's jobs as the calendar counts them toward the cap (completed ones too, as PostgreSQL does),
+            # less the ones this plan may move
+            moving = sum(1 for a in movable.values() if a.technician_id == t.id)
+            on_day = max(0, view.jobs_per_day.get(local_date(window.start, cat.shop.tz), 0) - moving)
             places_t.append(
                 Place(
                     t.id,

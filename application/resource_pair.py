@@ -83,6 +83,13 @@ class PairPlacement:
             _settle_one(self.bay, self.key, interval, held_until, now),
         )
 
+    async def finish(self, interval: Interval, now: datetime) -> None:
+        """The job at ``interval`` was completed: both calendars free its time, the technician's keeps counting
+        it toward the day's cap. Never raises, like ``settle``: a calendar that missed it reloads instead."""
+        await asyncio.gather(
+            _finish_one(self.technician, self.key, interval, now), _release_one(self.bay, self.key, now)
+        )
+
     async def undo(self, now: datetime, *, technician: bool = True, bay: bool = True, reload: bool = False) -> None:
         """Put each calendar back as the database has it; never raises (a stray hold expires anyway)."""
         steps = []
@@ -111,6 +118,21 @@ async def _settle_one(
             await handle.reload(now=now)
         except Exception:  # its host is gone: a new one loads from the store anyway
             log.warning("reload of %s failed too", handle.ref.label, exc_info=True)
+
+
+async def _finish_one(handle: ResourceHandle, key: str, interval: Interval, now: datetime) -> None:
+    try:
+        await handle.finish(key, interval, now=now)
+    except Exception:
+        log.warning("finish of %s on %s failed; reloading it", key, handle.ref.label, exc_info=True)
+        try:
+            await handle.reload(now=now)
+        except Exception:  # its host is gone: a new one loads from the store anyway
+            log.warning("reload of %s failed too", handle.ref.label, exc_info=True)
+
+
+async def _release_one(handle: ResourceHandle, key: str, now: datetime) -> None:
+    await _put_back(handle, key, None, now, reload=False)
 
 
 async def _put_back(handle: ResourceHandle, key: str, before: Previous | None, now: datetime, reload: bool) -> None:

@@ -36,11 +36,10 @@ from tenacity import (
     RetryCallState,
     retry,
     retry_if_exception,
-    retry_if_exception_type,
     stop_after_attempt,
 )
 
-from domain.errors import ServiceUnavailable
+from domain.errors import DatabaseBusy, ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -59,13 +58,24 @@ _LOST = (
 )
 
 
+_BUSY = (
+    TimeoutError,  # no pooled connection came free within the pool's acquire timeout (store.database.BoundedPool)
+    asyncpg.exceptions.TooManyConnectionsError,  # 53300: the server has no connection slot left for a new one
+)
+"""How a database that is up but saturated shows up while a connection is acquired."""
+
+
 def lost_dependency(exc: BaseException) -> bool:
-    """True for the ways a lost or restarting PostgreSQL shows up, whatever the driver wraps them in."""
-    return isinstance(exc, (*_LOST, ServiceUnavailable))
+    """True for the ways a lost, restarting or saturated PostgreSQL shows up, whatever the driver wraps them in."""
+    return isinstance(exc, (*_LOST, *_BUSY, ServiceUnavailable))
 
 
 def _unavailable(exc: BaseException) -> ServiceUnavailable:
     return ServiceUnavailable(f"the database is unreachable ({type(exc).__name__}); retry shortly")
+
+
+def _busy(exc: BaseException) -> DatabaseBusy:
+    return DatabaseBusy(f"the database has no free connection ({type(exc).__name__}); retry shortly")
 
 
 def _pause_before_rerun(state: RetryCallState) -> float:
@@ -124,20 +134,27 @@ class _Transaction(Generic[T]):
         if isinstance(failure, RETRYABLE):
             return True
         # lost during COMMIT, the commit may have happened: never run the work twice
-        if isinstance(failure, ServiceUnavailable) and not (self._committing or self._lost_once):
+        # a busy database is not retried here: another wait for a connection only adds to the queue
+        if _lost(failure) and not (self._committing or self._lost_once):
             self._lost_once = True
             return True
         return False
 
 
+def _lost(failure: BaseException) -> bool:
+    """A database lost (worth one more try on a fresh connection), not merely busy."""
+    return isinstance(failure, ServiceUnavailable) and not isinstance(failure, DatabaseBusy)
+
+
 @retry(
-    retry=retry_if_exception_type(ServiceUnavailable),
+    retry=retry_if_exception(_lost),
     stop=stop_after_attempt(2),
     before_sleep=lambda _: log.info("read retried on a fresh connection after losing the database"),
     reraise=True,
 )
 async def read(pool: asyncpg.Pool, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
-    """Run read-only ``work`` on a pooled connection, once more on a fresh one if the database was lost."""
+    """Run read-only ``work`` on a pooled connection, once more on a fresh one if the database was lost (not if
+    it was only busy)."""
     async with connection(pool) as conn:
         return await work(conn)
 
@@ -148,15 +165,22 @@ async def connection(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
 
     A lost database surfaces as ``ServiceUnavailable`` (a 503, never a 500), and
     every pooled connection is then replaced on its next use: after a restart
-    they are all dead, and a retry must not pick up another of them.
+    they are all dead, and a retry must not pick up another of them. A busy one
+    (no free connection within the pool's acquire timeout, or PostgreSQL out of
+    connection slots) surfaces as ``DatabaseBusy``, a ``ServiceUnavailable``
+    too, and keeps the pooled connections: they are alive, only all in use.
     """
+    acquired = False
     try:
         async with pool.acquire() as proxy:
+            acquired = True
             # the pool hands out a proxy that forwards every Connection method
             yield cast(asyncpg.Connection, proxy)
     except ServiceUnavailable:
         raise
     except Exception as exc:
+        if not acquired and isinstance(exc, _BUSY):
+            raise _busy(exc) from exc
         if not isinstance(exc, _LOST):
             raise
         await pool.expire_connections()

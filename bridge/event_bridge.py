@@ -269,7 +269,9 @@ async def _open_pool(settings: Settings) -> asyncpg.Pool:
     from store.embedded import database_url_or_embedded
 
     url = await asyncio.to_thread(database_url_or_embedded, settings.database_url, settings.data_dir)
-    return await create_pool(url, min_size=1, max_size=20)
+    return await create_pool(
+        url, min_size=1, max_size=20, acquire_timeout=settings.database_pool_acquire_timeout_seconds
+    )
 
 
 async def _redis_url(settings: Settings) -> str:

@@ -138,6 +138,9 @@ class Settings(BaseSettings):
     ray_namespace: str = "scheduling"
     """Namespace of the named resource and bridge actors (tests use their own)."""
     hold_sweep_seconds: float = Field(15, gt=0)
+    database_pool_acquire_timeout_seconds: float = Field(10, gt=0)
+    """How long a request waits for a free connection of its process's database pool; past it, an exhausted
+    pool answers 503 with ``Retry-After`` instead of queueing the request without end."""
     idempotency_in_flight_timeout_seconds: float = Field(60, gt=0)
     """An Idempotency-Key claimed this long ago whose request never finished (its process died) may be
     taken over by a retry; a claim that did take effect is replayed instead, however old."""

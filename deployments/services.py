@@ -99,7 +99,9 @@ async def build_services(settings: Settings, *, start_bridge: bool = True) -> Se
     infra = await asyncio.to_thread(resolve_infrastructure, settings)
     await prepare_database(infra.database_url, settings)
     resolved = settings.model_copy(update={"database_url": infra.database_url, "redis_url": infra.redis_url})
-    pool = await create_pool(infra.database_url, min_size=2, max_size=20)
+    pool = await create_pool(
+        infra.database_url, min_size=2, max_size=20, acquire_timeout=resolved.database_pool_acquire_timeout_seconds
+    )
     app = ray_application(resolved, pool, infra.database_url)
     services = Services(
         resolved,

@@ -24,15 +24,24 @@ WorkingTime = Callable[[Interval], list[Interval]]
 class CalendarEntry(FastPickle):
     """An appointment (``held_until`` None) or a hold on the resource.
 
-    ``key`` is the appointment id; it makes every mutation idempotent.
+    ``key`` is the appointment id; it makes every mutation idempotent. A
+    ``finished`` entry is a completed job: it occupies no time any more (the
+    database's no-overlap constraints stop covering it at completion, early or
+    not), but it was one of its day's jobs and still counts toward the daily
+    cap, as PostgreSQL counts it (``store.appointment_repository.insert_under_cap``).
     """
 
     key: str
     interval: Interval
     held_until: datetime | None = None
+    finished: bool = False
 
     def live(self, now: datetime) -> bool:
         return self.held_until is None or self.held_until > now
+
+    def occupies(self, now: datetime) -> bool:
+        """Whether it takes the resource's time at ``now``: a live hold or appointment, not a finished job."""
+        return not self.finished and self.live(now)
 
 
 class ResourceCalendar:
@@ -61,8 +70,8 @@ class ResourceCalendar:
     # -- reading -------------------------------------------------------------
 
     def entries(self, now: datetime) -> list[CalendarEntry]:
-        """Live entries (appointments and unexpired holds), by start."""
-        return sorted((e for e in self._entries.values() if e.live(now)), key=lambda e: e.interval)
+        """Entries that take time (appointments and unexpired holds, not finished jobs), by start."""
+        return sorted((e for e in self._entries.values() if e.occupies(now)), key=lambda e: e.interval)
 
     def get(self, key: str) -> CalendarEntry | None:
         return self._entries.get(key)
@@ -77,7 +86,7 @@ class ResourceCalendar:
         return merge(
             e.interval.widened(self.buffer, self.buffer)
             for e in self._entries.values()
-            if e.interval.start < hi and lo < e.interval.end and e.live(now)
+            if e.interval.start < hi and lo < e.interval.end and e.occupies(now)
         )
 
     def free(self, window: Interval, now: datetime, busy: list[Interval] | None = None) -> list[Interval]:
@@ -88,9 +97,19 @@ class ResourceCalendar:
         return subtract(self._working_time(window), self.busy(window, now) if busy is None else busy)
 
     def jobs_on(self, day: date, now: datetime, ignore: str | None = None) -> int:
-        return sum(
-            1 for e in self.entries(now) if e.key != ignore and local_date(e.interval.start, self.tz) == day
-        )
+        """The jobs of ``day`` that count toward the daily cap: live ones and finished ones."""
+        return self.jobs_per_day({day}, now, ignore).get(day, 0)
+
+    def jobs_per_day(self, days: set[date], now: datetime, ignore: str | None = None) -> dict[date, int]:
+        """``jobs_on`` for each of ``days`` that has a job, in one pass."""
+        counts: dict[date, int] = {}
+        for e in self._entries.values():
+            if e.key == ignore or not e.live(now):
+                continue
+            day = local_date(e.interval.start, self.tz)
+            if day in days:
+                counts[day] = counts.get(day, 0) + 1
+        return counts
 
     # -- rules ---------------------------------------------------------------
 
@@ -113,8 +132,9 @@ class ResourceCalendar:
         for entry in self._entries.values():
             if entry.key == ignore or not entry.live(now):
                 continue
-            if conflict is None and entry.interval.start < hi and lo < entry.interval.end:
+            if conflict is None and not entry.finished and entry.interval.start < hi and lo < entry.interval.end:
                 conflict = entry
+            # a finished job still counts toward its day's cap
             if day is not None and day.start <= entry.interval.start < day.end:
                 same_day += 1
         if conflict is not None:
@@ -135,7 +155,7 @@ class ResourceCalendar:
     def hold(self, key: str, interval: Interval, expires_at: datetime, now: datetime) -> CalendarEntry:
         """Place (or re-affirm) a hold; the same key and interval is a no-op."""
         existing = self._entries.get(key)
-        if existing is not None and existing.interval == interval and existing.live(now):
+        if existing is not None and existing.interval == interval and existing.occupies(now):
             return existing
         self.check(interval, now, ignore=key)
         entry = CalendarEntry(key, interval, held_until=expires_at)
@@ -145,7 +165,8 @@ class ResourceCalendar:
     def book(self, key: str, interval: Interval, now: datetime) -> CalendarEntry:
         """Place a confirmed appointment directly (or move an existing entry to ``interval``)."""
         existing = self._entries.get(key)
-        if existing is not None and existing.interval == interval and existing.held_until is None:
+        unchanged = existing is not None and existing.interval == interval and existing.occupies(now)
+        if existing is not None and unchanged and existing.held_until is None:
             return existing
         self.check(interval, now, ignore=key)
         entry = CalendarEntry(key, interval)
@@ -165,6 +186,15 @@ class ResourceCalendar:
         confirmed = replace(entry, held_until=None)
         self._entries[key] = confirmed
         return confirmed
+
+    def finish(self, key: str, interval: Interval) -> CalendarEntry:
+        """The job at ``interval`` (as booked) is done: its time is free, it still counts toward its day's cap.
+
+        Idempotent; the database has committed the completion, so no rule is checked.
+        """
+        entry = CalendarEntry(key, interval, finished=True)
+        self._entries[key] = entry
+        return entry
 
     def release(self, key: str) -> bool:
         """Drop an entry (hold released or appointment cancelled). True if it existed."""

@@ -129,6 +129,14 @@ class ServiceUnavailable(DomainError):
     code = "service_unavailable"
 
 
+class DatabaseBusy(ServiceUnavailable):
+    """The database is up but has no connection to spare (the pool exhausted, or PostgreSQL out of slots).
+
+    Answered like any ``ServiceUnavailable`` (503 with ``Retry-After``); told apart so that it is not
+    retried on a fresh connection, as a lost database is: waiting again only lengthens the queue.
+    """
+
+
 class OfferGone(DomainError):
     """A waitlist offer that was used (accepted or declined) or has expired: its token opens nothing now."""
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Literal
 
 import asyncpg
 
@@ -352,13 +353,20 @@ async def list_live_for_bay(
 
 
 async def _list_live(
-    column: str, resource_id: str, window: Interval, now: datetime, conn: asyncpg.Connection
+    column: str,
+    resource_id: str,
+    window: Interval,
+    now: datetime,
+    conn: asyncpg.Connection,
+    *,
+    completed: bool = False,
 ) -> list[Appointment]:
     rows = await conn.fetch(
         f"""
         SELECT * FROM appointments
         WHERE {column} = $1 AND start_at < $3 AND blocked_until > $2
-          AND status = ANY ($4::text[]) AND (status <> 'held' OR hold_expires_at > $5)
+          AND (status = ANY ($4::text[]) OR ($6::bool AND status = 'completed'))
+          AND (status <> 'held' OR hold_expires_at > $5)
         ORDER BY start_at
         """,
         resource_id,
@@ -366,8 +374,19 @@ async def _list_live(
         window.end,
         _ACTIVE,
         now,
+        completed,
     )
     return [appointment_from_row(r) for r in rows]
+
+
+async def list_calendar_rows(
+    conn: asyncpg.Connection, kind: Literal["technician", "bay", "shop"], key: str, window: Interval, now: datetime
+) -> list[Appointment]:
+    """What a calendar holds in ``window`` for a technician, a bay or a whole shop: the live appointments and
+    unexpired holds, and the completed jobs, which take no time but count toward the daily cap exactly as
+    ``insert_under_cap`` counts them."""
+    column = {"technician": "technician_id", "bay": "bay_id", "shop": "shop_id"}[kind]
+    return await _list_live(column, key, window, now, conn, completed=True)
 
 
 async def list_for_shop(conn: asyncpg.Connection, shop_id: str, window: Interval, now: datetime) -> list[Appointment]:

@@ -47,13 +47,52 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     """
 
 
-async def create_pool(url: str, *, min_size: int = 1, max_size: int = 10, **kwargs: Any) -> asyncpg.Pool:
-    """Open the process's pool; close it with ``await pool.close()`` at shutdown."""
-    kwargs.setdefault("reset", _keep_session)
-    pool = await asyncpg.create_pool(
-        normalize_dsn(url), min_size=min_size, max_size=max_size, init=_init_connection, **kwargs
-    )
-    assert pool is not None
+DEFAULT_ACQUIRE_TIMEOUT_S = 10.0
+"""Seconds ``acquire()`` waits for a free connection unless told otherwise (the service's pools take
+``DATABASE_POOL_ACQUIRE_TIMEOUT_SECONDS``)."""
+
+
+class BoundedPool(asyncpg.Pool):
+    """An asyncpg pool whose ``acquire()`` gives up after ``acquire_timeout`` seconds by default.
+
+    asyncpg's own waits forever for a free connection: an exhausted pool would
+    hang every request behind it. Bounded, the wait ends in ``TimeoutError``,
+    which ``application.transactions.connection`` answers as ``ServiceUnavailable``
+    (a 503 with ``Retry-After``). An explicit ``timeout=`` still wins.
+    """
+
+    __slots__ = ("_acquire_timeout",)
+    _acquire_timeout: float
+
+    def acquire(self, *, timeout: float | None = None) -> Any:
+        return super().acquire(timeout=self._acquire_timeout if timeout is None else timeout)
+
+
+async def create_pool(
+    url: str,
+    *,
+    min_size: int = 1,
+    max_size: int = 10,
+    acquire_timeout: float = DEFAULT_ACQUIRE_TIMEOUT_S,
+    **kwargs: Any,
+) -> asyncpg.Pool:
+    """Open the process's pool; close it with ``await pool.close()`` at shutdown.
+
+    Built the way ``asyncpg.create_pool`` builds its ``Pool`` (which takes no pool class), with asyncpg's
+    defaults for what is not given.
+    """
+    options: dict[str, Any] = {
+        "max_queries": 50_000,
+        "max_inactive_connection_lifetime": 300.0,
+        "connection_class": asyncpg.Connection,
+        "record_class": asyncpg.Record,
+        "loop": None,
+        "reset": _keep_session,
+        **kwargs,
+    }
+    pool = BoundedPool(normalize_dsn(url), min_size=min_size, max_size=max_size, init=_init_connection, **options)
+    pool._acquire_timeout = acquire_timeout
+    await pool
     return pool
 
 

@@ -7,7 +7,8 @@ technician's and bay's calendars, and so in what a slot search offers.
 
 from __future__ import annotations
 
-from datetime import timedelta
+import uuid
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -17,8 +18,9 @@ from application.clock import ManualClock
 from application.slot_search import SlotSearch
 from application.wiring import Application, build_application
 from domain.appointment import AppointmentStatus
-from domain.errors import InvalidRequest, InvalidTransition
+from domain.errors import DailyCapReached, InvalidRequest, InvalidTransition
 from domain.policy import CancellationPolicy
+from domain.time_windows import Interval
 from domain.urgency import Urgency
 from tests.actors.checks import calendars_match_database, outbox_events, overlapping_rows
 from tests.actors.conftest import POLICY, START, request
@@ -38,14 +40,18 @@ async def _types(db: Any, appointment_id: str) -> list[str]:
 
 
 def _at_ten_fifteen() -> SlotSearch:
-    # HIGH may use the shop's reserves, so only the booked job can stand in the way of this exact start
+    return _one_hour_at(START + timedelta(minutes=75))
+
+
+def _one_hour_at(start: datetime) -> SlotSearch:
+    # HIGH may use the shop's reserves, so only the booked jobs can stand in the way of this exact start
     return SlotSearch(
         vehicle_id="V-next",
         service_type="routine",
         urgency=Urgency.HIGH,
         duration=timedelta(hours=1),
         shop_ids=("shop_a",),
-        exact_start=START + timedelta(minutes=75),
+        exact_start=start,
         search_days=1,
     )
 
@@ -85,6 +91,38 @@ async def test_the_whole_lifecycle_and_early_completion_frees_the_rest(
     # and the freed time can be booked
     await app.booking.book(request(start=START + timedelta(minutes=75)))
     assert await overlapping_rows(db) == 0
+
+
+async def test_a_job_completed_early_still_counts_toward_the_daily_cap_in_memory_as_in_the_database(
+    db: Any, directory: RayDirectory, clock: ManualClock
+) -> None:
+    app = await _app(db, directory, clock)
+    cap = POLICY.max_bookings_per_technician_per_day
+    # 1 h jobs 90 min apart from 07:00 (the 30 min buffer kept): the day is full by its cap, 16:00-19:00 is free
+    starts = [START.replace(hour=7) + timedelta(minutes=90 * i) for i in range(cap)]
+    jobs = [await app.booking.book(request(start=start)) for start in starts]
+    first, life = jobs[0], app.lifecycle
+    clock.set(first.start)
+    await life.check_in(first.id)
+    await life.start(first.id)
+    clock.set(first.start + timedelta(minutes=30))
+    assert (await life.complete(first.id)).status is _S.COMPLETED  # early: the rest of its hour is free
+
+    late = START.replace(hour=16)
+    technician = directory.technician("shop_a", "shop_a_t0")
+    day = Interval(START.replace(hour=0), START.replace(hour=0) + timedelta(days=1))
+    for reloaded in (False, True):  # as the completion left memory, and as memory reloads from the store
+        if reloaded:
+            await technician.reload(now=clock.now())
+        assert (await technician.view(day, now=clock.now())).jobs_per_day[START.date()] == cap
+        assert (await app.scheduler.find(_one_hour_at(late), now=clock.now())).slots == ()
+        with pytest.raises(DailyCapReached):  # refused by the technician's calendar, before any SQL
+            await technician.hold(
+                str(uuid.uuid4()), Interval(late, late + timedelta(hours=1)), late, now=clock.now()
+            )
+        with pytest.raises(DailyCapReached):
+            await app.booking.book(request(start=late))
+        assert await calendars_match_database(app.booking, "shop_a", clock.now()) == []
 
 
 async def test_illegal_steps_name_the_current_status(db: Any, directory: RayDirectory, clock: ManualClock) -> None:

@@ -17,7 +17,8 @@ import pytest
 
 from application import transactions
 from application.transactions import MAX_ATTEMPTS, in_transaction, read
-from domain.errors import ServiceUnavailable
+from domain.errors import DatabaseBusy, ServiceUnavailable
+from store.database import create_pool
 
 DEADLOCK = "DO $$ BEGIN RAISE EXCEPTION 'deadlock (test)' USING ERRCODE = '40P01'; END $$"
 SERIALIZATION_FAILURE = "DO $$ BEGIN RAISE EXCEPTION 'serialization (test)' USING ERRCODE = '40001'; END $$"
@@ -196,3 +197,29 @@ async def test_other_failures_are_never_rerun(db: Any, pauses: list[float]) -> N
     with pytest.raises(ValueError):
         await in_transaction(db, work)
     assert runs == 1
+
+
+async def test_an_exhausted_pool_is_answered_busy_at_once_keeping_its_connection(
+    db: Any, database_url: str, pauses: list[float]
+) -> None:
+    """No free connection within the acquire timeout: ``DatabaseBusy`` (a 503), not rerun (no second wait)
+    and never run; the pooled connection is alive, only in use, so it is kept (not expired as after a loss)."""
+    pool = await create_pool(database_url, min_size=1, max_size=1, acquire_timeout=0.1)
+    runs = 0
+
+    async def work(conn: asyncpg.Connection) -> int:
+        nonlocal runs
+        runs += 1
+        return int(await conn.fetchval("SELECT pg_backend_pid()"))
+
+    try:
+        async with pool.acquire(timeout=5) as held:
+            backend = await held.fetchval("SELECT pg_backend_pid()")
+            with pytest.raises(DatabaseBusy):
+                await in_transaction(pool, work)
+            with pytest.raises(DatabaseBusy):
+                await read(pool, work)
+        assert runs == 0 and pauses == []
+        assert await read(pool, work) == backend
+    finally:
+        await pool.close()

@@ -16,6 +16,7 @@ import asyncpg
 import pytest
 
 from application.booking import BookingRequest
+from application.clock import ManualClock
 from application.waitlist import JoinRequest
 from application.wiring import Application
 from domain.appointment import AppointmentStatus
@@ -267,6 +268,35 @@ async def test_an_early_completion_is_announced_but_the_finished_job_still_fills
     await app.waitlist.settle()
 
     assert await _offer_events(db) == []
+
+
+async def test_an_early_completion_on_a_day_full_by_time_offers_the_freed_time(policy_app: PolicyApp, db: Any) -> None:
+    """The cap (20) does not bind: the day is full by time, a 3 h job at 07:00 then 1 h jobs each 30 min (the
+    buffer) after the last, up to 19:00. Finished at 08:00, the 3 h job frees 08:00-10:00 for the entry."""
+    day = _day(3)
+    clock = ManualClock(day - timedelta(days=1))
+    app = await policy_app(techs=1, bays=1, max_bookings_per_technician_per_day=20, clock=clock)
+    long_job = Job(vehicle_id="LONG", service_type="engine_repair", urgency=Urgency.HIGH, duration=timedelta(hours=3))
+    long = (await app.booking.book(BookingRequest("shop_a", "shop_a_t0", "shop_a_b0", day, long_job))).id
+    for i in range(6):  # 10:30, 12:00, ..., 18:00-19:00
+        await _book(app, f"SHORT{i}", day + timedelta(hours=3.5 + 1.5 * i))
+    entry, _ = await app.waitlist.join(_join("WAITING", day, Urgency.HIGH))
+    await app.waitlist.settle()
+    assert await _offer_events(db, deadline_s=0) == []  # nothing fits the day yet
+
+    clock.set(day)
+    await app.lifecycle.check_in(long)
+    await app.lifecycle.start(long)
+    clock.set(day + timedelta(hours=1))
+    done = await app.lifecycle.complete(long)  # two hours early
+    await app.waitlist.settle()
+
+    events = await _offer_events(db)
+    assert [e["waitlist_entry_id"] for e in events] == [entry.id]
+    held = await app.queries.get(events[0]["appointment_id"])
+    assert held.status is AppointmentStatus.HELD and held.technician_id == "shop_a_t0"
+    assert done.progress.actual_end is not None
+    assert done.progress.actual_end <= held.start and held.end <= done.end  # in the time the completion freed
 
 
 async def test_fifty_concurrent_cancellations_and_a_hundred_entries_offer_no_slot_twice(

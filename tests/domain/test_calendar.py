@@ -70,6 +70,20 @@ def test_seventh_job_of_the_day_is_refused_with_cap_six() -> None:
         cal.book("j6", at(15), NOW)
 
 
+def test_a_finished_job_frees_its_time_but_still_counts_toward_the_cap() -> None:
+    cal = calendar(buffer_min=30, cap=2)
+    cal.book("done", at(9, 2), NOW)
+    cal.book("other", at(14), NOW)
+    cal.finish("done", at(9, 2))
+    cal.finish("done", at(9, 2))  # idempotent
+    assert [e.key for e in cal.entries(NOW)] == ["other"] and cal.busy(at(8, 4), NOW) == []
+    assert cal.jobs_on(DAY.date(), NOW) == 2
+    with pytest.raises(DailyCapReached):  # its time is free, the day's cap is not
+        cal.book("new", at(10), NOW)
+    cal.release("other")
+    cal.book("new", at(10), NOW)  # overlaps the finished job's booked time
+
+
 def test_expired_hold_does_not_block_and_cannot_be_confirmed() -> None:
     cal = calendar()
     cal.hold("a", at(9), NOW + timedelta(minutes=15), NOW)
