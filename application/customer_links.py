@@ -15,7 +15,7 @@ from application.access import Caller
 from application.booking_queries import load_appointment
 from application.clock import Clock, SystemClock
 from application.secret_tokens import new_token, parse_token, secret_matches
-from application.transactions import in_transaction, read
+from application.transactions import one_statement, read
 from domain.appointment import Appointment
 from domain.errors import NotFound, Unauthenticated
 from store import customer_link_repository as links
@@ -37,7 +37,7 @@ class CustomerLinks:
         now = now or self._clock.now()
         token = new_token(LINK_PREFIX)
         row = links.CustomerLinkRow(token.id, token.secret_hash, appt.id, now, now + self._ttl)
-        await in_transaction(self._pool, lambda conn: links.insert(conn, row))
+        await one_statement(self._pool, lambda conn: links.insert(conn, row))
         return token.text
 
     async def issue_for(self, appointment_id: str) -> str:

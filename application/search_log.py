@@ -18,7 +18,7 @@ import asyncpg
 
 from application.clock import Clock, SystemClock
 from application.slot_search import SlotSearch, SlotSearchResult
-from application.transactions import in_transaction, read
+from application.transactions import in_transaction, one_statement, read
 from domain.appointment import Appointment
 from domain.kpis import SearchOutcome
 from domain.time_windows import Interval
@@ -54,7 +54,7 @@ class SearchLog:
             first_bay_id=first.bay_id if first else None,
         )
         try:
-            await in_transaction(self._pool, lambda conn: searches.insert(conn, record))
+            await one_statement(self._pool, lambda conn: searches.insert(conn, record))
         except Exception:  # the answer stands without an id: a KPI sample lost, not a search
             log.warning("slot search not recorded", exc_info=True)
             return None
@@ -63,7 +63,7 @@ class SearchLog:
     async def link(self, appt: Appointment, principal: str, search_id: str | None) -> str | None:
         """Name the search ``appt`` followed (the echoed id, else the caller's latest matching one)."""
         try:
-            return await in_transaction(
+            return await one_statement(
                 self._pool,
                 lambda conn: searches.link_booking(
                     conn,

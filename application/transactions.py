@@ -184,6 +184,14 @@ async def read(pool: asyncpg.Pool, work: Callable[[asyncpg.Connection], Awaitabl
     return await _read_once(pool, work)
 
 
+async def one_statement(pool: asyncpg.Pool, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+    """Run ``work`` that sends ONE statement, which PostgreSQL commits on its own: no BEGIN and COMMIT round trips.
+
+    Never retried: a connection lost mid-statement may have committed it.
+    """
+    return await _read_once(pool, work)
+
+
 async def _read_once(pool: asyncpg.Pool, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
     async with connection(pool) as conn:
         return await work(conn)

@@ -67,13 +67,19 @@ async def link_booking(
     """Name the search a booking followed: ``search_id`` if it is the same caller's search for the same
     vehicle and service type within the follow-up window, else that caller's latest such search. Returns
     the id linked (None: no search preceded it)."""
+    # One statement: it commits on its own, with no transaction round trips around it.
     found = await conn.fetchval(
         """
-        SELECT id FROM slot_searches
-        WHERE principal = $1 AND vehicle_id = $2 AND service_type = $3
-          AND searched_at <= $4 AND searched_at > $4 - $5::interval
-        ORDER BY (id = $6) DESC, searched_at DESC
-        LIMIT 1
+        UPDATE appointments SET search_id = s.id
+        FROM (
+            SELECT id FROM slot_searches
+            WHERE principal = $1 AND vehicle_id = $2 AND service_type = $3
+              AND searched_at <= $4 AND searched_at > $4 - $5::interval
+            ORDER BY (id = $6) DESC, searched_at DESC
+            LIMIT 1
+        ) AS s
+        WHERE appointments.id = $7
+        RETURNING s.id
         """,
         principal,
         vehicle_id,
@@ -81,11 +87,9 @@ async def link_booking(
         booked_at,
         FOLLOW_UP,
         _uuid_or_none(search_id),
+        uuid.UUID(appointment_id),
     )
-    if found is None:
-        return None
-    await conn.execute("UPDATE appointments SET search_id = $2 WHERE id = $1", uuid.UUID(appointment_id), found)
-    return str(found)
+    return None if found is None else str(found)
 
 
 def _uuid_or_none(value: str | None) -> uuid.UUID | None:
