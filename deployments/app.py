@@ -46,7 +46,7 @@ class AppArgs(BaseModel):
 
 # Defaults mirror serve_config.yaml (which overrides them), so an app started with serve.run(build_app(...))
 # behaves the same: Serve's own defaults (1 CPU, max_ongoing_requests=5) queue requests under load.
-@serve.deployment(name="SchedulingAPI", max_ongoing_requests=32, ray_actor_options={"num_cpus": 0.5})
+@serve.deployment(name="SchedulingAPI", max_ongoing_requests=256, ray_actor_options={"num_cpus": 0.5})
 @serve.ingress(api)
 class SchedulingAPI:
     """The HTTP ingress; each replica holds its own pool, caches and actor handles."""
