@@ -27,10 +27,11 @@ Booked minutes count every job and live hold that day, urgent or not
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 
 from solver.problem import ReserveRule, SlotProblem, TechnicianFree
-from solver.spans import Span, intersect, normalize, subtract
+from solver.spans import Span, normalize, subtract
 
 
 def held(problem: SlotProblem, reserve: ReserveRule, day: int) -> bool:
@@ -117,7 +118,7 @@ def place_blocks(
     normalized = {tid: normalize(w) for tid, w in working.items()}
     for day in range(len(day_starts)):
         lo_day, hi_day = bounds[day], bounds[day + 1]
-        on_day = {tid: intersect(w, [(lo_day, hi_day)]) for tid, w in normalized.items()}
+        on_day = {tid: _within(w, lo_day, hi_day) for tid, w in normalized.items()}
         spans = {tid: [s for s in w if s[1] - s[0] >= block] for tid, w in on_day.items()}
         total = sum(hi - lo for w in on_day.values() for lo, hi in w)
         if not any(spans.values()):
@@ -148,3 +149,18 @@ def place_blocks(
         for tid, blocks in taken.items():
             out[tid].extend(blocks)
     return {tid: tuple(sorted(blocks)) for tid, blocks in out.items()}
+
+
+def _within(spans: list[Span], lo: int, hi: int) -> list[Span]:
+    """``spans`` (normalized) cut to ``[lo, hi)``, found by bisection: a day's few spans of a whole horizon."""
+    first = bisect_right(spans, lo, key=_span_end)
+    out: list[Span] = []
+    for start, end in spans[first:]:
+        if start >= hi:
+            break
+        out.append((max(start, lo), min(end, hi)))
+    return out
+
+
+def _span_end(span: Span) -> int:
+    return span[1]

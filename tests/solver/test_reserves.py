@@ -11,9 +11,14 @@ before its day, at minute 200 for day 1.
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
+
+from hypothesis import given
+from hypothesis import strategies as st
 
 from domain.catalog import ServiceCategory, ServiceType
 from domain.customer import CustomerTier
@@ -25,9 +30,10 @@ from domain.shop import Shop, WeeklyHours
 from domain.time_windows import Interval
 from domain.urgency import Urgency
 from solver import SolveStatus, solve_slots, violations
-from solver.build import build_slot_problem, instant_of
+from solver.build import build_slot_problem, inner_spans, instant_of
 from solver.problem import ReserveRule, SlotProblem
-from solver.reserves import place_blocks
+from solver.reserves import _within, place_blocks
+from solver.spans import intersect, normalize
 
 from .helpers import bay, problem, tech
 
@@ -280,3 +286,30 @@ def test_high_work_borrows_a_block_only_when_that_saves_real_waiting() -> None:
     # Released (now past its horizon): no cost.
     released = solve_slots(replace(two(((1300, 1800),)), now=300))
     assert released.best is not None and all(name != "urgent_reserve_use" for name, _ in released.best.penalties)
+
+
+span_lists = st.lists(st.tuples(st.integers(0, 5000), st.integers(0, 600)), max_size=30).map(
+    lambda pairs: normalize((a, a + n) for a, n in pairs)
+)
+
+
+@given(span_lists, st.integers(0, 5000), st.integers(0, 2000))
+def test_a_day_cut_by_bisection_is_the_intersection(spans: list[tuple[int, int]], lo: int, length: int) -> None:
+    # place_blocks cuts each day out of a whole horizon's working time by bisection, not a scan
+    assert _within(spans, lo, lo + length) == intersect(spans, [(lo, lo + length)])
+
+
+@given(
+    st.lists(st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2030, 1, 1)), max_size=8),
+    st.lists(st.timedeltas(min_value=timedelta(0), max_value=timedelta(hours=30)), min_size=8, max_size=8),
+)
+def test_inner_spans_round_inwards_to_whole_minutes(starts: list[datetime], lengths: list[timedelta]) -> None:
+    origin = datetime(2025, 3, 9, tzinfo=ZoneInfo("America/New_York"))
+    intervals = [
+        Interval(s.replace(tzinfo=UTC), s.replace(tzinfo=UTC) + n) for s, n in zip(starts, lengths, strict=False)
+    ]
+    expected = normalize(
+        (math.ceil((iv.start - origin).total_seconds() / 60), math.floor((iv.end - origin).total_seconds() / 60))
+        for iv in intervals
+    )
+    assert list(inner_spans(intervals, origin)) == expected
