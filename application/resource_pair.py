@@ -110,21 +110,19 @@ async def _outcome(call: Awaitable[HoldToken]) -> HoldToken | Exception:
 async def _settle_one(
     handle: ResourceHandle, key: str, interval: Interval, held_until: datetime | None, now: datetime
 ) -> None:
-    try:
-        await handle.restore(key, interval, held_until, now=now)
-    except Exception:
-        log.warning("settle of %s on %s failed; reloading it", key, handle.ref.label, exc_info=True)
-        try:
-            await handle.reload(now=now)
-        except Exception:  # its host is gone: a new one loads from the store anyway
-            log.warning("reload of %s failed too", handle.ref.label, exc_info=True)
+    await _or_reload(handle, "settle", key, now, handle.restore(key, interval, held_until, now=now))
 
 
 async def _finish_one(handle: ResourceHandle, key: str, interval: Interval, now: datetime) -> None:
+    await _or_reload(handle, "finish", key, now, handle.finish(key, interval, now=now))
+
+
+async def _or_reload(handle: ResourceHandle, what: str, key: str, now: datetime, step: Awaitable[None]) -> None:
+    """Await ``step`` (a command the database already committed); a calendar that missed it reloads instead."""
     try:
-        await handle.finish(key, interval, now=now)
+        await step
     except Exception:
-        log.warning("finish of %s on %s failed; reloading it", key, handle.ref.label, exc_info=True)
+        log.warning("%s of %s on %s failed; reloading it", what, key, handle.ref.label, exc_info=True)
         try:
             await handle.reload(now=now)
         except Exception:  # its host is gone: a new one loads from the store anyway

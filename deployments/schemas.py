@@ -68,6 +68,11 @@ class Location(_In):
     lon: float = Field(ge=-180, le=180)
 
 
+NOT_BLANK = r"\S"
+"""Free text must hold more than whitespace: inputs are stripped, so the document says so (a blank one is a 422)."""
+
+RuleText = Annotated[str, Field(min_length=1, max_length=300, pattern=NOT_BLANK)]
+
 WALL_CLOCK_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$"
 
 
@@ -292,7 +297,7 @@ class AppointmentCreate(_In):
         default=None, description="The start, with its UTC offset (a slot's datetime). " + IN_RANGE
     )
     technician_id: Id | None = None
-    service_bay: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    service_bay: Annotated[str, Field(min_length=1, max_length=100, pattern=NOT_BLANK)] | None = None
     shop_id: Id | None = None
     location: Location | None = Field(
         default=None, description="Where an on-site service is done (required for an `on_site` service type)."
@@ -307,7 +312,7 @@ class AppointmentCreate(_In):
         description="The `search_id` of the slot search this booking follows (for the KPIs). Without it, the "
         "caller's latest search for the same vehicle and service type within 24 h is taken.",
     )
-    recurrence: Annotated[str, Field(min_length=1, max_length=300)] | RecurrenceFields | None = Field(
+    recurrence: RuleText | RecurrenceFields | None = Field(
         default=None,
         description="An RFC 5545 RRULE (subset: FREQ=WEEKLY|MONTHLY, INTERVAL, COUNT<=52 or UNTIL<=2 years, "
         "BYDAY, BYMONTHDAY), e.g. `FREQ=WEEKLY;COUNT=8`, or the same parts as JSON (`{\"freq\": \"WEEKLY\", "
@@ -345,7 +350,7 @@ class AppointmentUpdate(_In):
         default=None, description="The new start, with its UTC offset. " + IN_RANGE
     )
     technician_id: Id | None = None
-    service_bay: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    service_bay: Annotated[str, Field(min_length=1, max_length=100, pattern=NOT_BLANK)] | None = None
     notes: str | None = Field(default=None, max_length=4000)
     customer: CustomerIn | None = None
 
