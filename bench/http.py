@@ -297,8 +297,11 @@ async def booking_plan(base: str, days: int) -> list[dict[str, Any]]:
                 for offset in range(2, days + 2):
                     day: date = today + timedelta(days=offset)
                     for opens, closes in tech["working_hours"].get(str(day.isoweekday()), []):
-                        hour, end = dtime.fromisoformat(opens).hour, dtime.fromisoformat(closes).hour or 24
+                        last = dtime.fromisoformat(closes)
+                        hour, end = dtime.fromisoformat(opens).hour, last.hour or 24
                         for h in range(hour, end):
+                            if last.hour and (h + 1) * 60 > last.hour * 60 + last.minute:
+                                continue  # a one-hour job must end by closing time
                             start = datetime.combine(day, dtime(h), zone)
                             plan.append(
                                 {
