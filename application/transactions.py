@@ -176,12 +176,12 @@ async def read(pool: asyncpg.Pool, work: Callable[[asyncpg.Connection], Awaitabl
     """Run read-only ``work`` on a pooled connection, once more on a fresh one if the database was lost (not if
     it was only busy)."""
     try:
-        return await _read_once(pool, work)
+        return await _on_a_connection(pool, work)
     except ServiceUnavailable as exc:
         if not _lost(exc):
             raise
     log.info("read retried on a fresh connection after losing the database")
-    return await _read_once(pool, work)
+    return await _on_a_connection(pool, work)
 
 
 async def one_statement(pool: asyncpg.Pool, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
@@ -189,10 +189,10 @@ async def one_statement(pool: asyncpg.Pool, work: Callable[[asyncpg.Connection],
 
     Never retried: a connection lost mid-statement may have committed it.
     """
-    return await _read_once(pool, work)
+    return await _on_a_connection(pool, work)
 
 
-async def _read_once(pool: asyncpg.Pool, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+async def _on_a_connection(pool: asyncpg.Pool, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
     async with connection(pool) as conn:
         return await work(conn)
 

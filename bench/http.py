@@ -285,33 +285,38 @@ async def booking_plan(base: str, days: int) -> list[dict[str, Any]]:
     """Distinct chosen slots: each general technician with a bay of its own, every working hour."""
     import httpx
 
+    async with httpx.AsyncClient(base_url=base + "/api/v1", timeout=60, headers=HEADERS) as client:
+        return await booking_plan_with(client, days)
+
+
+async def booking_plan_with(client: Any, days: int) -> list[dict[str, Any]]:
+    """``booking_plan`` read through ``client`` (an httpx client on the API's ``/api/v1``)."""
     plan: list[dict[str, Any]] = []
     today = datetime.now(UTC).date()
-    async with httpx.AsyncClient(base_url=base + "/api/v1", timeout=60, headers=HEADERS) as client:
-        for shop in SHOPS:
-            techs = (await client.get("/technicians", params={"shop_id": shop, "skill": "general"})).json()["items"]
-            zone = ZoneInfo(TIMEZONES[shop])
-            # mobile technicians book on-site work only (their van is the bay)
-            for index, tech in enumerate(t for t in techs if not t.get("mobile")):
-                bay = f"Bay {index + 1}"  # every demo bay has a lift, all routine needs
-                for offset in range(2, days + 2):
-                    day: date = today + timedelta(days=offset)
-                    for opens, closes in tech["working_hours"].get(str(day.isoweekday()), []):
-                        last = dtime.fromisoformat(closes)
-                        hour, end = dtime.fromisoformat(opens).hour, last.hour or 24
-                        for h in range(hour, end):
-                            if last.hour and (h + 1) * 60 > last.hour * 60 + last.minute:
-                                continue  # a one-hour job must end by closing time
-                            start = datetime.combine(day, dtime(h), zone)
-                            plan.append(
-                                {
-                                    "service_type": "routine",
-                                    "datetime": start.isoformat(),
-                                    "technician_id": tech["id"],
-                                    "service_bay": bay,
-                                    "shop_id": shop,
-                                }
-                            )
+    for shop in SHOPS:
+        techs = (await client.get("/technicians", params={"shop_id": shop, "skill": "general"})).json()["items"]
+        zone = ZoneInfo(TIMEZONES[shop])
+        # mobile technicians book on-site work only (their van is the bay)
+        for index, tech in enumerate(t for t in techs if not t.get("mobile")):
+            bay = f"Bay {index + 1}"  # every demo bay has a lift, all routine needs
+            for offset in range(2, days + 2):
+                day: date = today + timedelta(days=offset)
+                for opens, closes in tech["working_hours"].get(str(day.isoweekday()), []):
+                    last = dtime.fromisoformat(closes)
+                    hour, end = dtime.fromisoformat(opens).hour, last.hour or 24
+                    for h in range(hour, end):
+                        if last.hour and (h + 1) * 60 > last.hour * 60 + last.minute:
+                            continue  # a one-hour job must end by closing time
+                        start = datetime.combine(day, dtime(h), zone)
+                        plan.append(
+                            {
+                                "service_type": "routine",
+                                "datetime": start.isoformat(),
+                                "technician_id": tech["id"],
+                                "service_bay": bay,
+                                "shop_id": shop,
+                            }
+                        )
     # interleave days and resources, so concurrent clients spread over many actors
     plan.sort(key=lambda s: (s["datetime"][11:13], s["datetime"][:10], s["technician_id"]))
     return plan

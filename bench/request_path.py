@@ -32,10 +32,8 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from datetime import time as dtime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 # bench/http.py would shadow the standard library's http package (httpx imports it): drop this folder from the path.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
@@ -89,34 +87,6 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def booking_plan(client: Any, days: int) -> list[dict[str, Any]]:
-    """Distinct chosen slots: each shop technician with a bay of its own, every working hour (as bench/http.py)."""
-    plan: list[dict[str, Any]] = []
-    today = datetime.now(UTC).date()
-    for shop, zone in (("shop_nyc", "America/New_York"), ("shop_berlin", "Europe/Berlin")):
-        listed = (await client.get("/technicians", params={"shop_id": shop, "skill": "general"})).json()["items"]
-        for index, tech in enumerate(t for t in listed if not t["mobile"]):
-            for offset in range(2, days + 2):
-                day = today + timedelta(days=offset)
-                for opens, closes in tech["working_hours"].get(str(day.isoweekday()), []):
-                    last = dtime.fromisoformat(closes)
-                    for hour in range(dtime.fromisoformat(opens).hour, last.hour or 24):
-                        if (hour + 1) * 60 > last.hour * 60 + last.minute and last.hour:
-                            continue  # a one-hour job must end by closing time
-                        start = datetime.combine(day, dtime(hour), ZoneInfo(zone))
-                        plan.append(
-                            {
-                                "service_type": "routine",
-                                "datetime": start.isoformat(),
-                                "technician_id": tech["id"],
-                                "service_bay": f"Bay {index + 1}",
-                                "shop_id": shop,
-                            }
-                        )
-    plan.sort(key=lambda s: (s["datetime"][11:13], s["datetime"][:10], s["technician_id"]))
-    return plan
-
-
 async def run(opts: argparse.Namespace) -> None:
     import httpx
 
@@ -125,7 +95,7 @@ async def run(opts: argparse.Namespace) -> None:
     import application.customer_links as customer_links
     import application.resource_pair as resource_pair
     import application.search_log as search_log
-    from bench.http import CARD_ENGINE, HEADERS, app_args, drop_database, fresh_database
+    from bench.http import CARD_ENGINE, HEADERS, app_args, booking_plan_with, drop_database, fresh_database
     from config.settings import Settings
     from deployments.api import create_api
     from deployments.services import build_services
@@ -169,7 +139,7 @@ async def run(opts: argparse.Namespace) -> None:
                 flush=True,
             )
 
-            plan = await booking_plan(client, opts.days)
+            plan = await booking_plan_with(client, opts.days)
             STEPS.clear()
             COUNTS.clear()
             statuses: Counter[int] = Counter()

@@ -165,8 +165,12 @@ class ResourceCalendar:
     def book(self, key: str, interval: Interval, now: datetime) -> CalendarEntry:
         """Place a confirmed appointment directly (or move an existing entry to ``interval``)."""
         existing = self._entries.get(key)
-        unchanged = existing is not None and existing.interval == interval and existing.occupies(now)
-        if existing is not None and unchanged and existing.held_until is None:
+        if (
+            existing is not None
+            and existing.interval == interval
+            and existing.occupies(now)
+            and existing.held_until is None
+        ):
             return existing
         self.check(interval, now, ignore=key)
         entry = CalendarEntry(key, interval)
